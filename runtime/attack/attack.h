@@ -1,0 +1,68 @@
+// Attacks: (model, x, y, threat) → x_adv, batched, device-aware, seeded.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "runtime/model/model.h"
+#include "runtime/threat/threat.h"
+
+namespace perturb {
+
+struct AttackStats {
+  int64_t gradient_evals = 0;  // samples × gradient computations
+  int64_t queries = 0;         // samples × forward passes without gradient
+};
+
+class Attack {
+ public:
+  virtual ~Attack() = default;
+  // "PGD"
+  virtual std::string name() const = 0;
+  // "PGD(Linf(eps: 0.1, domain: [0, 1]), steps: 20, step: 0.01, random_start: true, restarts: 1)"
+  virtual std::string describe() const = 0;
+  // x_adv for (x, y): the model is put in eval mode for the attack and its mode restored after
+  // (ModeGuard); x_adv is always inside threat(); gradients are computed with
+  // torch::AutoGradMode(true) even if the caller is in no-grad mode. x_adv is on the model's
+  // device.
+  virtual torch::Tensor run(Model& model, const torch::Tensor& x, const torch::Tensor& y,
+                            at::Generator& gen, AttackStats* stats = nullptr) const = 0;
+  virtual ThreatPtr threat() const = 0;
+  // Attack params (steps, step, restarts...) or threat params (eps, domain), the latter
+  // forwarded to the threat.
+  virtual std::shared_ptr<Attack> with(const Params& params) const = 0;
+};
+
+using AttackPtr = std::shared_ptr<const Attack>;
+
+// torchattacks FGSM generalised: threat->ascend(x, ∇CE, eps), then project.
+AttackPtr make_fgsm(ThreatPtr threat);
+
+struct PgdOptions {
+  int64_t steps = 10;
+  std::optional<double> step;  // defaults to threat->default_step(steps)
+  bool random_start = true;
+  int64_t restarts = 1;
+};
+
+// torchattacks PGD: random start = threat->sample(x), then steps of ascend(CE grad) → project;
+// restarts keep, per sample, the first x_adv that fools the model (else the last).
+AttackPtr make_pgd(ThreatPtr threat, PgdOptions options);
+
+using UpdateFn =
+    std::function<torch::Tensor(const torch::Tensor& x_adv, const torch::Tensor& grad)>;
+
+struct IterativeOptions {
+  int64_t steps = 10;
+  bool random_start = false;
+};
+
+// x_adv ← project(update(x_adv, ∇CE)) for `steps`; the update is a user callback (exceptions
+// it throws propagate).
+AttackPtr make_iterative(ThreatPtr threat, IterativeOptions options, UpdateFn update);
+
+}  // namespace perturb

@@ -1,0 +1,34 @@
+// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace perturb {
+
+class Progress {
+ public:
+  Progress(std::string label, int64_t total);
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  // Adds `n` units of work done; `status` is shown after the bar (e.g. "loss 0.41").
+  void advance(int64_t n, const std::string& status = "");
+  // Draws the final state and ends the line; called by the destructor if not called before.
+  void finish();
+  ~Progress();
+
+ private:
+  void draw(bool final);
+
+  std::string label_;
+  int64_t total_;
+  int64_t done_ = 0;
+  std::string status_;
+  bool enabled_;
+  bool finished_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+};
+
+}  // namespace perturb

@@ -1,0 +1,49 @@
+// The model interface the attacks, training and evaluation work against.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace perturb {
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  // Logits for a batch; checks the input shape first and throws Error in the user's terms.
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  virtual std::vector<torch::Tensor> parameters() = 0;
+  virtual void set_training(bool training) = 0;
+  virtual bool training() const = 0;
+  virtual void to(torch::Device device) = 0;
+  virtual torch::Device device() const = 0;
+  // e.g. "small_cnn(classes: 10, channels: 1)" or "torchscript('m.ts')"
+  virtual std::string describe() const = 0;
+  // Atomic (write_atomic). Throws IoError naming the path.
+  virtual void save(const std::string& path) const = 0;
+};
+
+using ModelPtr = std::shared_ptr<Model>;
+
+// Puts the model in a mode for a scope and restores the previous mode after (attacks run in
+// eval mode).
+class ModeGuard {
+ public:
+  ModeGuard(Model& model, bool training);
+  ~ModeGuard();
+  ModeGuard(const ModeGuard&) = delete;
+  ModeGuard& operator=(const ModeGuard&) = delete;
+
+ private:
+  Model& model_;
+  bool previous_;
+};
+
+// Loads Perturb's own saved models (Model::save) and TorchScript files exported from PyTorch
+// (torch.jit.trace/script). Missing file → IoError; not a model → Error "'x' is neither a
+// Perturb model nor a TorchScript module".
+ModelPtr load_model(const std::string& path, torch::Device device);
+
+}  // namespace perturb

@@ -1,0 +1,26 @@
+// Built-in architectures ("the zoo"): mlp, small_cnn, lenet.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/model/model.h"
+
+namespace perturb {
+
+struct ZooOptions {
+  int64_t classes = 10;
+  int64_t channels = 1;
+  int64_t height = 28;
+  int64_t width = 28;
+};
+
+// "mlp", "small_cnn", "lenet"; unknown → Error listing the known ones. The weights are
+// initialised from `seed` (see zoo.cpp for why this goes through torch::manual_seed).
+ModelPtr make_zoo_model(const std::string& architecture, const ZooOptions& options,
+                        uint64_t seed = 0);
+
+std::vector<std::string> zoo_architectures();
+
+}  // namespace perturb
