@@ -28,6 +28,7 @@ struct EvalReport {
   int64_t samples = 0;
   double clean = 0;
   double robust = 0;
+  double clean_seconds = 0;  // time of the clean pass
   std::vector<AttackResult>
       by_attack;  // accuracy = robust accuracy after this attack in the cascade
   // Aligned text table: rows "clean", each attack, "worst case"; columns accuracy (percent, 2

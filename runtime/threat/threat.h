@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -42,6 +43,8 @@ class Threat {
   // A copy with some parameters changed, e.g. {eps: 0.2}; unknown key → Error
   // "Linf has no parameter 'foo'; it has eps, domain".
   virtual std::shared_ptr<Threat> with(const Params& params) const = 0;
+  // The keys with() accepts, e.g. {"eps", "domain"}; attacks use it to forward parameters.
+  virtual std::vector<std::string> parameter_names() const { return {}; }
 };
 
 using ThreatPtr = std::shared_ptr<const Threat>;

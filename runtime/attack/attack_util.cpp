@@ -1,0 +1,84 @@
+#include "runtime/attack/attack_util.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/core/error.h"
+#include "runtime/report/format.h"
+
+namespace perturb {
+
+std::pair<torch::Tensor, torch::Tensor> prepare_batch(Model& model, const torch::Tensor& x,
+                                                      const torch::Tensor& y) {
+  if (x.dim() == 0 || y.dim() != 1 || x.size(0) != y.size(0)) {
+    throw Error("an attack needs inputs [N, ...] and labels [N], got inputs " +
+                format_shape(x.sizes().vec()) + " and labels " + format_shape(y.sizes().vec()));
+  }
+  const auto device = model.device();
+  return {x.detach().to(device, torch::kFloat32), y.detach().to(device, torch::kInt64)};
+}
+
+torch::Tensor loss_gradient(Model& model, const torch::Tensor& x_adv, const torch::Tensor& y,
+                            AttackStats* stats) {
+  torch::AutoGradMode enable_grad(true);
+  auto input = x_adv.detach().requires_grad_(true);
+  // Mean cross-entropy, as torchattacks uses; the scale does not matter to sign or normalised
+  // steps, and user updates see the same gradient torchattacks would give them.
+  const auto loss = torch::nn::functional::cross_entropy(model.forward(input), y);
+  auto grad = torch::autograd::grad({loss}, {input})[0];
+  if (stats) stats->gradient_evals += x_adv.size(0);
+  return grad.detach();
+}
+
+torch::Tensor predict(Model& model, const torch::Tensor& x, AttackStats* stats) {
+  torch::NoGradGuard no_grad;
+  if (stats) stats->queries += x.size(0);
+  return model.forward(x).argmax(1);
+}
+
+double param_number(const std::string& owner, const std::string& key, const Interval& value) {
+  if (!value.is_point()) {
+    throw Error(owner + " " + key + " must be a number, got the interval [" +
+                format_number(value.lo) + ", " + format_number(value.hi) + "]");
+  }
+  return value.lo;
+}
+
+int64_t param_count(const std::string& owner, const std::string& key, const Interval& value,
+                    int64_t minimum) {
+  const double v = param_number(owner, key, value);
+  if (v != std::floor(v) || v < static_cast<double>(minimum)) {
+    throw Error(owner + " " + key + " must be a whole number ≥ " + std::to_string(minimum) +
+                ", got " + format_number(v));
+  }
+  return static_cast<int64_t>(v);
+}
+
+bool param_bool(const std::string& owner, const std::string& key, const Interval& value) {
+  const double v = param_number(owner, key, value);
+  if (v != 0 && v != 1) {
+    throw Error(owner + " " + key + " must be true or false, got " + format_number(v));
+  }
+  return v == 1;
+}
+
+ThreatPtr forward_to_threat(const std::string& owner, const std::vector<std::string>& own,
+                            const ThreatPtr& threat, const Params& params) {
+  const auto threat_keys = threat->parameter_names();
+  Params for_threat;
+  for (const auto& [key, value] : params) {
+    if (std::find(own.begin(), own.end(), key) != own.end()) continue;
+    if (std::find(threat_keys.begin(), threat_keys.end(), key) == threat_keys.end() &&
+        !threat_keys.empty()) {
+      std::string known;
+      for (const auto& k : own) known += (known.empty() ? "" : ", ") + k;
+      for (const auto& k : threat_keys) known += (known.empty() ? "" : ", ") + k;
+      throw Error(owner + " has no parameter '" + key + "'; it has " + known);
+    }
+    for_threat[key] = value;
+  }
+  if (for_threat.empty()) return threat;
+  return threat->with(for_threat);
+}
+
+}  // namespace perturb

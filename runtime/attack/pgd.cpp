@@ -1,0 +1,72 @@
+// PGD (Madry et al. 2018) with torchattacks' semantics, plus restarts.
+#include "runtime/attack/pgd.h"
+
+#include "runtime/attack/attack_util.h"
+#include "runtime/core/error.h"
+#include "runtime/report/format.h"
+
+namespace perturb {
+
+Pgd::Pgd(ThreatPtr threat, PgdOptions options) : threat_(std::move(threat)), options_(options) {
+  if (options_.steps < 0) throw Error("PGD steps must not be negative");
+  if (options_.restarts < 1) throw Error("PGD restarts must be at least 1");
+  if (options_.step && *options_.step < 0) throw Error("PGD step must not be negative");
+}
+
+double Pgd::step() const {
+  return options_.step.value_or(threat_->default_step(options_.steps));
+}
+
+std::string Pgd::describe() const {
+  return "PGD(" + threat_->describe() + ", steps: " + std::to_string(options_.steps) +
+         ", step: " + format_number(step()) +
+         ", random_start: " + bool_text(options_.random_start) +
+         ", restarts: " + std::to_string(options_.restarts) + ")";
+}
+
+torch::Tensor Pgd::run_once(Model& model, const torch::Tensor& x, const torch::Tensor& y,
+                            at::Generator& gen, AttackStats* stats) const {
+  auto x_adv = options_.random_start ? threat_->sample(x, gen) : x.clone();
+  const double alpha = step();
+  for (int64_t i = 0; i < options_.steps; ++i) {
+    const auto grad = loss_gradient(model, x_adv, y, stats);
+    x_adv = threat_->project(threat_->ascend(x_adv, grad, alpha), x);
+  }
+  return x_adv;
+}
+
+torch::Tensor Pgd::run(Model& model, const torch::Tensor& x_in, const torch::Tensor& y_in,
+                       at::Generator& gen, AttackStats* stats) const {
+  ModeGuard eval(model, /*training=*/false);
+  const auto [x, y] = prepare_batch(model, x_in, y_in);
+  if (options_.restarts == 1) return run_once(model, x, y, gen, stats);
+
+  // Per sample, keep the first restart that fools the model, else the last restart's result.
+  auto best = x.clone();
+  auto fooled = torch::zeros({x.size(0)}, y.options().dtype(torch::kBool));
+  for (int64_t r = 0; r < options_.restarts; ++r) {
+    const auto x_adv = run_once(model, x, y, gen, stats);
+    const auto take = fooled.logical_not();
+    best.index_put_({take}, x_adv.index({take}));
+    fooled = fooled | (predict(model, x_adv, stats) != y);
+  }
+  return best;
+}
+
+std::shared_ptr<Attack> Pgd::with(const Params& params) const {
+  const std::vector<std::string> own = {"steps", "step", "random_start", "restarts"};
+  PgdOptions options = options_;
+  for (const auto& [key, value] : params) {
+    if (key == "steps") options.steps = param_count(name(), key, value, 0);
+    if (key == "step") options.step = param_number(name(), key, value);
+    if (key == "random_start") options.random_start = param_bool(name(), key, value);
+    if (key == "restarts") options.restarts = param_count(name(), key, value, 1);
+  }
+  return std::make_shared<Pgd>(forward_to_threat(name(), own, threat_, params), options);
+}
+
+AttackPtr make_pgd(ThreatPtr threat, PgdOptions options) {
+  return std::make_shared<Pgd>(std::move(threat), options);
+}
+
+}  // namespace perturb

@@ -1,0 +1,32 @@
+// PGD's class, visible inside the runtime so TRADES training can read its steps and step size.
+#pragma once
+
+#include "runtime/attack/attack.h"
+
+namespace perturb {
+
+class Pgd : public Attack {
+ public:
+  Pgd(ThreatPtr threat, PgdOptions options);
+
+  std::string name() const override { return "PGD"; }
+  std::string describe() const override;
+  ThreatPtr threat() const override { return threat_; }
+  torch::Tensor run(Model& model, const torch::Tensor& x, const torch::Tensor& y,
+                    at::Generator& gen, AttackStats* stats) const override;
+  std::shared_ptr<Attack> with(const Params& params) const override;
+
+  int64_t steps() const { return options_.steps; }
+  // The explicit step, or the threat's default for this many steps.
+  double step() const;
+
+ private:
+  // One restart: optional random start, then `steps` of ascend → project.
+  torch::Tensor run_once(Model& model, const torch::Tensor& x, const torch::Tensor& y,
+                         at::Generator& gen, AttackStats* stats) const;
+
+  ThreatPtr threat_;
+  PgdOptions options_;
+};
+
+}  // namespace perturb

@@ -1,0 +1,28 @@
+#include "runtime/core/random.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+
+namespace perturb {
+
+at::Generator make_generator(uint64_t seed, torch::Device device) {
+  at::Generator gen;
+  if (device.is_cuda()) {
+    // CUDA generators come from the CUDA hooks so a CPU-only build still links.
+    gen = at::detail::getCUDAHooks().getDefaultCUDAGenerator(device.index()).clone();
+  } else {
+    gen = at::detail::createCPUGenerator(seed);
+  }
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_current_seed(seed);
+  return gen;
+}
+
+uint64_t next_seed(at::Generator& gen) {
+  // A tensor draw (not gen.random()) works the same on CPU and CUDA generators.
+  auto options = torch::TensorOptions().dtype(torch::kInt64).device(gen.device());
+  auto draw = torch::randint(0, INT64_MAX, {1}, gen, options);
+  return static_cast<uint64_t>(draw.item<int64_t>());
+}
+
+}  // namespace perturb

@@ -1,0 +1,84 @@
+#include "runtime/eval/evaluate.h"
+
+#include <chrono>
+
+#include "runtime/core/error.h"
+
+namespace perturb {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Per-sample correctness of the clean predictions, as a CPU bool tensor [N].
+torch::Tensor clean_correct(Model& model, const Dataset& data, int64_t batch) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for (const auto& b : data.batches(batch)) {
+    const auto pred = model.forward(b.x.to(model.device())).argmax(1).cpu();
+    parts.push_back(pred == b.y.cpu());
+  }
+  return torch::cat(parts);
+}
+
+// Runs `attack` on the samples still marked robust, in batches, and clears the mark of each
+// sample it fools. Returns how many samples it attacked.
+int64_t attack_robust(Model& model, const Dataset& data, const Attack& attack,
+                      torch::Tensor& robust, at::Generator& gen, int64_t batch,
+                      AttackStats& stats) {
+  const auto indices = robust.nonzero().reshape({-1});
+  const int64_t count = indices.size(0);
+  for (int64_t start = 0; start < count; start += batch) {
+    const auto chunk = indices.slice(0, start, std::min(start + batch, count));
+    const auto x = data.x.index_select(0, chunk.to(data.x.device()));
+    const auto y = data.y.index_select(0, chunk.to(data.y.device()));
+    const auto x_adv = attack.run(model, x, y, gen, &stats);
+    torch::NoGradGuard no_grad;
+    const auto fooled = (model.forward(x_adv).argmax(1).cpu() != y.cpu());
+    robust.index_put_({chunk.index({fooled})}, false);
+  }
+  return count;
+}
+
+}  // namespace
+
+EvalReport evaluate(Model& model, const Dataset& data, const std::vector<NamedAttack>& attacks,
+                    at::Generator& gen, int64_t batch) {
+  if (batch <= 0) throw Error("batch must be positive, got " + std::to_string(batch));
+  ModeGuard eval(model, /*training=*/false);
+  EvalReport report;
+  report.samples = data.size();
+  if (report.samples == 0) throw Error("cannot evaluate on " + data.name + ": it has no samples");
+  const double n = static_cast<double>(report.samples);
+
+  const auto start = std::chrono::steady_clock::now();
+  auto robust = clean_correct(model, data, batch);
+  report.clean_seconds = seconds_since(start);
+  report.clean = robust.sum().item<int64_t>() / n;
+  for (const auto& named : attacks) {
+    AttackResult result;
+    result.name = named.name;
+    const auto attack_start = std::chrono::steady_clock::now();
+    result.attacked = attack_robust(model, data, *named.attack, robust, gen, batch, result.stats);
+    result.seconds = seconds_since(attack_start);
+    result.accuracy = robust.sum().item<int64_t>() / n;
+    report.by_attack.push_back(result);
+  }
+  report.robust = robust.sum().item<int64_t>() / n;
+  return report;
+}
+
+double accuracy(Model& model, const torch::Tensor& x, const torch::Tensor& y, int64_t batch) {
+  if (batch <= 0) throw Error("batch must be positive, got " + std::to_string(batch));
+  if (x.size(0) != y.size(0)) {
+    throw Error("accuracy needs as many labels as inputs, got " + std::to_string(x.size(0)) +
+                " inputs and " + std::to_string(y.size(0)) + " labels");
+  }
+  if (x.size(0) == 0) return 0;
+  ModeGuard eval(model, /*training=*/false);
+  const Dataset data{x, y, "accuracy"};
+  return clean_correct(model, data, batch).sum().item<int64_t>() / static_cast<double>(x.size(0));
+}
+
+}  // namespace perturb

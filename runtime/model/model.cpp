@@ -1,0 +1,59 @@
+#include "runtime/model/model.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <torch/script.h>
+
+#include "runtime/core/error.h"
+#include "runtime/model/torchscript_model.h"
+#include "runtime/model/zoo_model.h"
+
+namespace perturb {
+
+ModeGuard::ModeGuard(Model& model, bool training) : model_(model), previous_(model.training()) {
+  model_.set_training(training);
+}
+
+ModeGuard::~ModeGuard() {
+  model_.set_training(previous_);
+}
+
+namespace {
+
+// A Perturb model if `path` is one, else nullptr. Perturb models are serialize archives with a
+// marker key; TorchScript files also open as archives (both are TorchScript zips), so the marker
+// is what tells them apart.
+ModelPtr try_load_perturb(const std::string& path, torch::Device device) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path, device);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+  c10::IValue marker;
+  if (!archive.try_read(kPerturbFormatKey, marker)) return nullptr;
+  return ZooModel::load(archive, path, device);
+}
+
+ModelPtr try_load_torchscript(const std::string& path, torch::Device device) {
+  try {
+    return std::make_shared<TorchScriptModel>(torch::jit::load(path, device), path, device);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+ModelPtr load_model(const std::string& path, torch::Device device) {
+  if (!std::ifstream(path, std::ios::binary)) {
+    throw IoError("cannot open '" + path + "': " + std::strerror(errno));
+  }
+  if (ModelPtr model = try_load_perturb(path, device)) return model;
+  if (ModelPtr model = try_load_torchscript(path, device)) return model;
+  throw Error("'" + path + "' is neither a Perturb model nor a TorchScript module");
+}
+
+}  // namespace perturb

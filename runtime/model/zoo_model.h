@@ -1,0 +1,40 @@
+// The zoo's Model implementation: a torch::nn::Sequential plus what it takes to rebuild it.
+#pragma once
+
+#include <string>
+
+#include "runtime/model/zoo.h"
+
+namespace perturb {
+
+class ZooModel : public Model {
+ public:
+  ZooModel(std::string architecture, const ZooOptions& options, torch::nn::Sequential net);
+
+  torch::Tensor forward(const torch::Tensor& x) override;
+  std::vector<torch::Tensor> parameters() override;
+  void set_training(bool training) override;
+  bool training() const override;
+  void to(torch::Device device) override;
+  torch::Device device() const override;
+  std::string describe() const override;
+  void save(const std::string& path) const override;
+
+  // Rebuilds a model written by save(); `archive` must hold the "perturb_format" marker.
+  static ModelPtr load(torch::serialize::InputArchive& archive, const std::string& path,
+                       torch::Device device);
+
+ private:
+  void check_input(const torch::Tensor& x) const;
+
+  std::string architecture_;
+  ZooOptions options_;
+  torch::nn::Sequential net_;
+  torch::Device device_ = torch::kCPU;
+};
+
+// Marker key written into every saved zoo model, so load_model can tell ours from TorchScript.
+constexpr const char* kPerturbFormatKey = "perturb_format";
+constexpr int64_t kPerturbFormatVersion = 1;
+
+}  // namespace perturb
