@@ -2,7 +2,7 @@
 # Installs the Debian packages Perturb needs, only those that are missing, so a second run is quick.
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config python3 zlib1g-dev
+  build-essential cmake ninja-build pkg-config python3 zlib1g-dev libreadline-dev
   libtorch-dev antlr4 libantlr4-runtime-dev libopencv-dev libspdlog-dev catch2
   dataset-fashion-mnist
 )

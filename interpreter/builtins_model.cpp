@@ -1,0 +1,112 @@
+// Models (LANGUAGE.md §3): the zoo, TorchScript and Perturb model files, save and accuracy.
+
+#include "interpreter/builtins.h"
+#include "interpreter/eval.h"
+#include "interpreter/objects.h"
+#include "interpreter/operators.h"
+#include "runtime/core/atomic_file.h"
+#include "runtime/core/random.h"
+#include "runtime/eval/evaluate.h"
+#include "runtime/model/zoo.h"
+
+namespace perturb::lang {
+namespace {
+
+Value model_value(ModelPtr model) {
+  return Value(ObjectPtr(std::make_shared<ModelObject>(std::move(model))));
+}
+
+BuiltinImpl zoo_constructor(const std::string& architecture) {
+  return [architecture](CallArgs& args) -> Value {
+    ZooOptions options;
+    options.classes = args.integer("classes");
+    options.channels = args.integer("channels");
+    options.height = args.integer("size");
+    options.width = options.height;
+    // Without an explicit seed the weights come from the script's generator, so --seed decides
+    // them.
+    uint64_t seed = args.has("seed") ? static_cast<uint64_t>(args.integer("seed"))
+                                     : next_seed(args.interp.generator());
+    ModelPtr model = make_zoo_model(architecture, options, seed);
+    model->to(args.interp.device());
+    return model_value(model);
+  };
+}
+
+Value save_value(CallArgs& args) {
+  const Value& value = args.get("value");
+  const std::string& path = args.string("path");
+  if (auto model = value.object<ModelObject>()) {
+    model->model->save(path);
+  } else if (auto report = value.object<ReportObject>()) {
+    write_file_atomic(path, report->report.json() + "\n");
+  } else if (value.is<torch::Tensor>()) {
+    torch::Tensor t = value.as<torch::Tensor>().detach().to(torch::kCPU);
+    write_atomic(path, [&](const std::string& temp) { torch::save(t, temp); });
+  } else if (value.is<std::string>()) {
+    write_file_atomic(path, value.as<std::string>());
+  } else {
+    args.fail("save writes a model, a report, a tensor or a string, got " +
+              kind_with_article(value.kind()));
+  }
+  return Value();
+}
+
+Value accuracy_of(CallArgs& args) {
+  auto model = args.object<ModelObject>("model", Kind::kModel)->model;
+  torch::Tensor x = args.tensor("x"), y = args.tensor("y");
+  if (x.dim() < 2 || y.dim() != 1 || x.size(0) != y.size(0)) {
+    args.fail("accuracy expects inputs N×... and N labels, got " + shape_string(x) + " and " +
+              shape_string(y));
+  }
+  return Value(accuracy(*model, x, y));
+}
+
+}  // namespace
+
+void register_model_builtins(BuiltinTable& t) {
+  const std::string g = "models";
+  for (const std::string arch : {"mlp", "small_cnn", "lenet"}) {
+    t.add({"zoo." + arch,
+           g,
+           {{optional("classes", bits(Kind::kNumber), Value(10)),
+             optional("channels", bits(Kind::kNumber), Value(1)),
+             optional("size", bits(Kind::kNumber), Value(28)),
+             optional_auto("seed", bits(Kind::kNumber), "from --seed")},
+            false,
+            false,
+            bits(Kind::kModel)},
+           "A freshly initialised " + arch +
+               " for size×size images with the given channels and classes.",
+           "zoo." + arch + "(classes: 10)",
+           zoo_constructor(arch)});
+  }
+  t.add({"load",
+         g,
+         {{required("path", bits(Kind::kString))}, false, false, bits(Kind::kModel)},
+         "A model from a TorchScript file exported from PyTorch or a model saved by Perturb.",
+         "load(\"model.ts\")",
+         [](CallArgs& a) { return model_value(load_model(a.string("path"), a.interp.device())); }});
+  t.add({"save",
+         g,
+         {{required("value", kAnyKind), required("path", bits(Kind::kString))},
+          false,
+          false,
+          bits(Kind::kNone)},
+         "Writes a model, report (JSON), tensor or string to path, atomically (temp file, then "
+         "rename).",
+         "save(report, \"runs/eval.json\")",
+         save_value});
+  t.add({"accuracy",
+         g,
+         {{required("model", bits(Kind::kModel)), required("x", bits(Kind::kTensor)),
+           required("y", bits(Kind::kTensor))},
+          false,
+          false,
+          bits(Kind::kNumber)},
+         "Fraction of correct top-1 predictions of model on (x, y).",
+         "accuracy(net, test_set.x, test_set.y)",
+         accuracy_of});
+}
+
+}  // namespace perturb::lang

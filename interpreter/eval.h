@@ -1,0 +1,138 @@
+#pragma once
+// The tree-walking evaluator. Runs programs the checker accepted; runtime errors become
+// ScriptErrors at the script line, with the script's call stack as a traceback.
+
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "interpreter/ast.h"
+#include "interpreter/builtins.h"
+#include "interpreter/diagnostics.h"
+#include "interpreter/value.h"
+
+namespace perturb::lang {
+
+struct Env {
+  explicit Env(std::shared_ptr<Env> parent = nullptr) : parent(std::move(parent)) {}
+  std::shared_ptr<Env> parent;
+  std::unordered_map<std::string, Value> vars;
+  Value* find(const std::string& name);
+};
+using EnvPtr = std::shared_ptr<Env>;
+
+// A function written in Perturb, with the environment it closes over.
+class Closure : public Callable {
+ public:
+  Closure(std::shared_ptr<FunctionDecl> decl, EnvPtr env)
+      : decl(std::move(decl)), env(std::move(env)) {}
+  std::string name() const override { return decl->name; }
+  std::string describe() const override;
+  std::shared_ptr<FunctionDecl> decl;
+  EnvPtr env;
+};
+
+// A builtin as a value, optionally bound to a receiver (a method: `pgd.run`).
+class BuiltinFunction : public Callable {
+ public:
+  BuiltinFunction(const Builtin* builtin, std::optional<Value> receiver = std::nullopt)
+      : builtin(builtin), receiver(std::move(receiver)) {}
+  std::string name() const override { return builtin->name; }
+  std::string describe() const override { return "<builtin " + signature_text(*builtin) + ">"; }
+  const Builtin* builtin;
+  std::optional<Value> receiver;
+};
+
+struct RunOptions {
+  uint64_t seed = 0;
+  std::string device = "";  // "" = the runtime's choice (CUDA when LibTorch has it)
+  std::ostream* out = &std::cout;
+  int max_call_depth = 400;
+};
+
+// Finds the text of `import a.b`: the standard library for std.*, else a .ptb file beside the
+// importing script. Shared by the checker and the evaluator.
+struct ModuleSource {
+  std::string name;  // "std.presets"
+  std::string path;  // for diagnostics
+  std::string text;
+};
+std::optional<ModuleSource> find_module(const std::vector<std::string>& path,
+                                        const std::string& importer_path);
+
+class Interpreter {
+ public:
+  explicit Interpreter(RunOptions options = {});
+  ~Interpreter();
+
+  // Runs statements in the global environment. Returns the value of the last statement when it
+  // is an expression (what the REPL prints), else none.
+  Value run(const Program& program);
+
+  // Calls any callable value (closure, builtin, model) with already-evaluated arguments.
+  Value call(const Value& callee, std::vector<Value> positional,
+             std::vector<std::pair<std::string, Value>> named, const Span& at);
+
+  at::Generator& generator() { return generator_; }
+  torch::Device device() const { return device_; }
+  std::ostream& out() { return *options_.out; }
+  const RunOptions& options() const { return options_; }
+  EnvPtr globals() { return globals_; }
+
+  // Converts exceptions from the runtime (perturb::Error, c10::Error, ...) into a ScriptError
+  // at `at`, with the current traceback.
+  [[noreturn]] void rethrow_at(const Span& at, std::exception_ptr error);
+  std::vector<TraceEntry> traceback() const { return frames_; }
+
+ private:
+  enum class Flow { kNormal, kReturn, kBreak, kContinue };
+  struct Completion {
+    Flow flow = Flow::kNormal;
+    Value value;
+  };
+
+  Completion exec_block(const std::vector<StmtPtr>& body, const EnvPtr& env);
+  Completion exec(const Stmt& stmt, const EnvPtr& env);
+  void exec_import(const ImportStmt& stmt, const EnvPtr& env);
+  void check_declared_kind(const DeclStmt& stmt, Value& value);
+
+  Value eval(const Expr& expr, const EnvPtr& env);
+  Value eval_name(const NameExpr& expr, const EnvPtr& env);
+  Value eval_unary(const UnaryExpr& expr, const EnvPtr& env);
+  Value eval_binary(const BinaryExpr& expr, const EnvPtr& env);
+  Value eval_call(const CallExpr& expr, const EnvPtr& env);
+  Value eval_field(const FieldExpr& expr, const EnvPtr& env);
+  Value eval_index(const IndexExpr& expr, const EnvPtr& env);
+  Value eval_grad(const CallExpr& expr, const EnvPtr& env);
+
+  Value call_closure(const Closure& closure, std::vector<Value>& positional,
+                     std::vector<std::pair<std::string, Value>>& named, const Span& at);
+  Value call_builtin(const BuiltinFunction& fn, std::vector<Value>& positional,
+                     std::vector<Span> positional_spans,
+                     std::vector<std::pair<std::string, Value>>& named,
+                     std::vector<Span> named_spans, const Span& at);
+  Value call_value(const Value& callee, std::vector<Value>& positional,
+                   std::vector<Span> positional_spans,
+                   std::vector<std::pair<std::string, Value>>& named, std::vector<Span> named_spans,
+                   const Span& at);
+
+  RunOptions options_;
+  torch::Device device_;
+  at::Generator generator_;
+  EnvPtr globals_;
+  std::vector<TraceEntry> frames_;
+  // Programs of imported modules stay alive as long as their closures may run.
+  std::vector<std::shared_ptr<Program>> modules_;
+  std::unordered_map<std::string, Value> module_cache_;
+  // While grad(...) evaluates its first argument, these expressions evaluate to the tensors
+  // being differentiated (keyed by their written form, e.g. "x" or "batch.x").
+  std::vector<std::pair<std::string, Value>> tracked_;
+};
+
+// The written form of a name or field chain ("batch.x"), or "" for other expressions.
+std::string path_of(const Expr& expr);
+
+}  // namespace perturb::lang

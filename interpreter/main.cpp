@@ -1,0 +1,127 @@
+// perturb run|check|repl: the command line. Exit codes follow sysexits (see session.h).
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "interpreter/repl.h"
+#include "interpreter/session.h"
+#include "runtime/core/error.h"
+
+namespace {
+
+using namespace perturb::lang;
+
+constexpr const char* kVersion = "0.1.0";
+
+constexpr const char* kUsage = R"(usage: perturb <command> [options] [FILE.ptb]
+
+commands:
+  run FILE      parse, check and run a script
+  check FILE    parse and check a script; touches no tensors
+  repl          an interactive session
+
+options:
+  --seed N         seed for every random thing (default 0)
+  --device D       cpu or cuda (default: cuda when LibTorch has it, else cpu)
+  --verbose        log what the runtime does (to stderr)
+  --help           this text
+  --version        the version
+)";
+
+struct Options {
+  std::string command;
+  std::string file;
+  RunOptions run;
+  bool verbose = false;
+};
+
+int usage_error(const std::string& message) {
+  std::cerr << "perturb: " << message << "\n" << kUsage;
+  return kExitUsage;
+}
+
+// Parses argv into `options`; returns -1 to go on, or an exit code.
+int parse_arguments(int argc, char** argv, Options& options) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const std::string& flag) -> std::string {
+      if (i + 1 >= args.size()) throw std::invalid_argument(flag + " needs a value");
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return kExitOk;
+    } else if (a == "--version") {
+      std::cout << "perturb " << kVersion << "\n";
+      return kExitOk;
+    } else if (a == "--verbose" || a == "-v") {
+      options.verbose = true;
+    } else if (a == "--seed") {
+      std::string text = value(a);
+      char* end = nullptr;
+      unsigned long long seed = std::strtoull(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || text[0] == '-')
+        return usage_error("--seed needs a whole number >= 0, got '" + text + "'");
+      options.run.seed = seed;
+    } else if (a == "--device") {
+      options.run.device = value(a);
+      if (options.run.device != "cpu" && options.run.device.rfind("cuda", 0) != 0) {
+        return usage_error("--device is cpu or cuda, got '" + options.run.device + "'");
+      }
+    } else if (!a.empty() && a[0] == '-') {
+      return usage_error("unknown option '" + a + "'");
+    } else if (options.command.empty()) {
+      options.command = a;
+    } else if (options.file.empty()) {
+      options.file = a;
+    } else {
+      return usage_error("unexpected argument '" + a + "'");
+    }
+  }
+  if (options.command.empty()) return usage_error("missing command");
+  if (options.command != "run" && options.command != "check" && options.command != "repl") {
+    return usage_error("unknown command '" + options.command + "'");
+  }
+  if (options.command != "repl" && options.file.empty())
+    return usage_error(options.command + " needs a script file");
+  return -1;
+}
+
+int run_file(const Options& options) {
+  int status = kExitOk;
+  auto source = read_source(options.file, std::cerr, status);
+  if (!source) return status;
+  Session session(options.run, std::cerr, isatty(STDERR_FILENO));
+  return session.run(*source, options.command == "check").status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  try {
+    int status = parse_arguments(argc, argv, options);
+    if (status >= 0) return status;
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  }
+  spdlog::set_level(options.verbose ? spdlog::level::info : spdlog::level::warn);
+  spdlog::set_pattern("[%H:%M:%S] %v");
+  try {
+    if (options.command == "repl") return run_repl(options.run);
+    return run_file(options);
+  } catch (const perturb::Error& e) {
+    // Only setup can fail here (e.g. --device cuda without CUDA); scripts report their own.
+    std::cerr << "perturb: error: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "perturb: internal error: " << e.what() << "\n";
+    return kExitRuntime;
+  }
+}

@@ -1,0 +1,359 @@
+#include "interpreter/operators.h"
+
+#include <cmath>
+
+#include "interpreter/builtins.h"
+#include "interpreter/diagnostics.h"
+#include "interpreter/eval.h"
+
+namespace perturb::lang {
+namespace {
+
+bool is_numeric(const Value& v) {
+  return v.is<double>() || v.is<bool>();
+}
+double numeric(const Value& v) {
+  return v.is<bool>() ? (v.as<bool>() ? 1 : 0) : v.as<double>();
+}
+
+[[noreturn]] void unsupported(BinaryOp op, const Value& l, const Value& r, const Span& at) {
+  std::string message = std::string("cannot apply '") + binary_op_text(op) + "' to " +
+                        kind_with_article(l.kind()) + " and " + kind_with_article(r.kind());
+  if (op == BinaryOp::kAdd && (l.is<std::string>() || r.is<std::string>())) {
+    message += "; use str(x) to turn a value into a string";
+  }
+  throw_runtime_error(at, message);
+}
+
+Value number_op(BinaryOp op, double a, double b, const Span& at) {
+  switch (op) {
+    case BinaryOp::kAdd:
+      return Value(a + b);
+    case BinaryOp::kSub:
+      return Value(a - b);
+    case BinaryOp::kMul:
+      return Value(a * b);
+    case BinaryOp::kDiv:
+      if (b == 0) throw_runtime_error(at, "division by zero");
+      return Value(a / b);
+    case BinaryOp::kMod:
+      if (b == 0) throw_runtime_error(at, "modulo by zero");
+      return Value(a - b * std::floor(a / b));
+    case BinaryOp::kPow:
+      return Value(std::pow(a, b));
+    case BinaryOp::kLt:
+      return Value(a < b);
+    case BinaryOp::kLe:
+      return Value(a <= b);
+    case BinaryOp::kGt:
+      return Value(a > b);
+    case BinaryOp::kGe:
+      return Value(a >= b);
+    case BinaryOp::kRange:
+      if (a > b)
+        throw_runtime_error(at, "a range must go from low to high, got " + format_number(a) + ".." +
+                                    format_number(b));
+      return Value(RangeValue{a, b});
+    default:
+      return Value();
+  }
+}
+
+torch::Tensor as_operand(const Value& v, const torch::Tensor& other) {
+  if (v.is<torch::Tensor>()) return v.as<torch::Tensor>();
+  return torch::scalar_tensor(
+      numeric(v), torch::TensorOptions()
+                      .dtype(other.is_floating_point() ? other.scalar_type() : torch::kFloat32)
+                      .device(other.device()));
+}
+
+Value tensor_op(BinaryOp op, const Value& l, const Value& r, const Span& at) {
+  const torch::Tensor& any = l.is<torch::Tensor>() ? l.as<torch::Tensor>() : r.as<torch::Tensor>();
+  torch::Tensor a = as_operand(l, any);
+  torch::Tensor b = as_operand(r, any);
+  if (a.defined() && b.defined() && a.device() != b.device()) {
+    throw_runtime_error(
+        at, "tensors are on different devices: " + a.device().str() + " and " + b.device().str());
+  }
+  auto check_shapes = [&] {
+    std::vector<int64_t> sa = a.sizes().vec(), sb = b.sizes().vec();
+    for (size_t i = 0; i < std::min(sa.size(), sb.size()); ++i) {
+      int64_t x = sa[sa.size() - 1 - i], y = sb[sb.size() - 1 - i];
+      if (x != y && x != 1 && y != 1) {
+        throw_runtime_error(at, std::string("cannot apply '") + binary_op_text(op) +
+                                    "' to tensors of shapes " + shape_string(a) + " and " +
+                                    shape_string(b) + ": they do not broadcast");
+      }
+    }
+  };
+  check_shapes();
+  switch (op) {
+    case BinaryOp::kAdd:
+      return Value(a + b);
+    case BinaryOp::kSub:
+      return Value(a - b);
+    case BinaryOp::kMul:
+      return Value(a * b);
+    case BinaryOp::kDiv:
+      return Value(a / b);
+    case BinaryOp::kMod:
+      return Value(torch::remainder(a, b));
+    case BinaryOp::kPow:
+      return Value(torch::pow(a, b));
+    case BinaryOp::kEq:
+      return Value(torch::eq(a, b));
+    case BinaryOp::kNe:
+      return Value(torch::ne(a, b));
+    case BinaryOp::kLt:
+      return Value(torch::lt(a, b));
+    case BinaryOp::kLe:
+      return Value(torch::le(a, b));
+    case BinaryOp::kGt:
+      return Value(torch::gt(a, b));
+    case BinaryOp::kGe:
+      return Value(torch::ge(a, b));
+    default:
+      unsupported(op, l, r, at);
+  }
+}
+
+int64_t list_index(const Value& index, int64_t size, const Span& at, const char* what) {
+  if (!index.is<double>() || std::floor(index.as<double>()) != index.as<double>()) {
+    throw_runtime_error(at, std::string("a ") + what + " index must be a whole number, got " +
+                                kind_with_article(index.kind()));
+  }
+  int64_t i = static_cast<int64_t>(index.as<double>());
+  int64_t resolved = i < 0 ? i + size : i;
+  if (resolved < 0 || resolved >= size) {
+    throw_runtime_error(at, "index " + std::to_string(i) + " is out of range for " +
+                                (std::string(what) == "list" ? "a list" : "a string") +
+                                " of length " + std::to_string(size));
+  }
+  return resolved;
+}
+
+std::pair<int64_t, int64_t> slice_bounds(const IndexValue& s, int64_t size, const Span& at) {
+  auto bound = [&](const std::optional<Value>& v, int64_t fallback) {
+    if (!v || v->is_none()) return fallback;
+    if (!v->is<double>()) throw_runtime_error(at, "slice bounds must be numbers");
+    int64_t i = static_cast<int64_t>(v->as<double>());
+    if (i < 0) i += size;
+    return std::clamp<int64_t>(i, 0, size);
+  };
+  int64_t lo = bound(s.lo, 0), hi = bound(s.hi, size);
+  return {lo, std::max(lo, hi)};
+}
+
+Value index_tensor(const torch::Tensor& t, const std::vector<IndexValue>& subscripts,
+                   const Span& at) {
+  using torch::indexing::Slice;
+  std::vector<torch::indexing::TensorIndex> indices;
+  if (static_cast<int64_t>(subscripts.size()) > t.dim()) {
+    throw_runtime_error(at, "too many indices for a tensor of shape " + shape_string(t));
+  }
+  for (size_t d = 0; d < subscripts.size(); ++d) {
+    const auto& s = subscripts[d];
+    if (s.is_slice) {
+      auto [lo, hi] = slice_bounds(s, t.size(static_cast<int64_t>(d)), at);
+      indices.emplace_back(Slice(lo, hi));
+    } else if (s.index.is<double>()) {
+      int64_t size = t.size(static_cast<int64_t>(d));
+      int64_t i = static_cast<int64_t>(s.index.as<double>());
+      if (i < -size || i >= size) {
+        throw_runtime_error(at, "index " + std::to_string(i) + " is out of range for dimension " +
+                                    std::to_string(d) + " of size " + std::to_string(size));
+      }
+      indices.emplace_back(i);
+    } else if (s.index.is<torch::Tensor>()) {
+      indices.emplace_back(s.index.as<torch::Tensor>());
+    } else {
+      throw_runtime_error(at, "a tensor index must be a number, a slice or a tensor, got " +
+                                  kind_with_article(s.index.kind()));
+    }
+  }
+  return Value(t.index(indices));
+}
+
+}  // namespace
+
+std::string shape_string(const torch::Tensor& t) {
+  std::string text = "[";
+  for (int64_t d = 0; d < t.dim(); ++d) text += (d ? ", " : "") + std::to_string(t.size(d));
+  return text + "]";
+}
+
+torch::Tensor to_tensor(const Value& value, const Span& at, const std::string& what) {
+  if (value.is<torch::Tensor>()) return value.as<torch::Tensor>();
+  if (value.is<double>()) return torch::scalar_tensor(value.as<double>(), torch::kFloat32);
+  throw_runtime_error(at, what + " must be a tensor, got " + kind_with_article(value.kind()));
+}
+
+Value apply_unary(UnaryOp op, const Value& operand, const Span& at) {
+  if (op == UnaryOp::kNot) return Value(!condition_value(operand, at));
+  if (operand.is<double>())
+    return Value(op == UnaryOp::kNegate ? -operand.as<double>() : operand.as<double>());
+  if (operand.is<torch::Tensor>()) {
+    return Value(op == UnaryOp::kNegate ? -operand.as<torch::Tensor>()
+                                        : operand.as<torch::Tensor>());
+  }
+  throw_runtime_error(at, std::string("cannot apply '") + (op == UnaryOp::kNegate ? "-" : "+") +
+                              "' to " + kind_with_article(operand.kind()));
+}
+
+Value apply_binary(BinaryOp op, const Value& l, const Value& r, const Span& at) {
+  if (op == BinaryOp::kEq && !l.is<torch::Tensor>() && !r.is<torch::Tensor>()) {
+    return Value(is_numeric(l) && is_numeric(r) ? numeric(l) == numeric(r) : values_equal(l, r));
+  }
+  if (op == BinaryOp::kNe && !l.is<torch::Tensor>() && !r.is<torch::Tensor>()) {
+    return Value(!(is_numeric(l) && is_numeric(r) ? numeric(l) == numeric(r) : values_equal(l, r)));
+  }
+  if (is_numeric(l) && is_numeric(r)) {
+    Value result = number_op(op, numeric(l), numeric(r), at);
+    if (!result.is_none()) return result;
+    unsupported(op, l, r, at);
+  }
+  bool tensors =
+      (l.is<torch::Tensor>() || is_numeric(l)) && (r.is<torch::Tensor>() || is_numeric(r));
+  if (tensors && op != BinaryOp::kRange && op != BinaryOp::kThen && op != BinaryOp::kUnion &&
+      op != BinaryOp::kIntersect) {
+    return tensor_op(op, l, r, at);
+  }
+  if (l.is<std::string>() && r.is<std::string>()) {
+    const auto& a = l.as<std::string>();
+    const auto& b = r.as<std::string>();
+    switch (op) {
+      case BinaryOp::kAdd:
+        return Value(a + b);
+      case BinaryOp::kLt:
+        return Value(a < b);
+      case BinaryOp::kLe:
+        return Value(a <= b);
+      case BinaryOp::kGt:
+        return Value(a > b);
+      case BinaryOp::kGe:
+        return Value(a >= b);
+      default:
+        break;
+    }
+  }
+  if (op == BinaryOp::kAdd && l.is<ListPtr>() && r.is<ListPtr>()) {
+    std::vector<Value> joined = *l.as<ListPtr>();
+    joined.insert(joined.end(), r.as<ListPtr>()->begin(), r.as<ListPtr>()->end());
+    return make_list(std::move(joined));
+  }
+  if (op == BinaryOp::kThen || op == BinaryOp::kUnion || op == BinaryOp::kIntersect) {
+    bool composable =
+        (l.kind() == Kind::kThreat || l.kind() == Kind::kPolicy) && l.kind() == r.kind();
+    if (composable) {
+      throw_runtime_error(at, std::string("composing ") + kind_name(l.kind()) + "s with '" +
+                                  binary_op_text(op) +
+                                  "' is not available in this build yet (planned with the threat "
+                                  "and augmentation libraries)");
+    }
+  }
+  unsupported(op, l, r, at);
+}
+
+Value field_of(const Value& value, const std::string& name, const Span& at) {
+  if (value.is<RecordPtr>()) {
+    const auto& record = *value.as<RecordPtr>();
+    if (const Value* field = record.find(name)) return *field;
+    std::string hint = closest_match(name, record.keys());
+    throw_runtime_error(at, "the record has no field '" + name + "'" +
+                                (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+  }
+  if (value.is<torch::Tensor>()) {
+    const auto& t = value.as<torch::Tensor>();
+    if (name == "shape") {
+      std::vector<Value> dims;
+      for (int64_t d = 0; d < t.dim(); ++d) dims.emplace_back(t.size(d));
+      return make_list(std::move(dims));
+    }
+    if (name == "ndim") return Value(static_cast<int64_t>(t.dim()));
+  }
+  if (value.is<ObjectPtr>()) {
+    if (auto field = value.as<ObjectPtr>()->field(name)) return *field;
+  }
+  const std::string kind = kind_name(value.kind());
+  if (const Builtin* method = builtins().find(kind + "." + name)) {
+    if (value.kind() != Kind::kModule) {
+      return Value(CallablePtr(std::make_shared<BuiltinFunction>(method, value)));
+    }
+  }
+  std::vector<std::string> candidates = builtins().members(kind);
+  if (value.is<ObjectPtr>()) {
+    for (const auto& f : value.as<ObjectPtr>()->field_names()) candidates.push_back(f);
+  }
+  if (value.is<torch::Tensor>()) candidates.insert(candidates.end(), {"shape", "ndim"});
+  std::string hint = closest_match(name, candidates);
+  std::string what = value.kind() == Kind::kModule ? "module " + format_value(value)
+                                                   : kind_with_article(value.kind());
+  throw_runtime_error(at, what + " has no field or method '" + name + "'" +
+                              (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
+}
+
+Value index_value(const Value& object, const std::vector<IndexValue>& subscripts, const Span& at) {
+  if (object.is<torch::Tensor>()) return index_tensor(object.as<torch::Tensor>(), subscripts, at);
+  if (subscripts.size() != 1) throw_runtime_error(at, "only tensors take several indices");
+  const IndexValue& s = subscripts[0];
+  if (object.is<ListPtr>()) {
+    const auto& items = *object.as<ListPtr>();
+    int64_t size = static_cast<int64_t>(items.size());
+    if (s.is_slice) {
+      auto [lo, hi] = slice_bounds(s, size, at);
+      return make_list(std::vector<Value>(items.begin() + lo, items.begin() + hi));
+    }
+    return items[list_index(s.index, size, at, "list")];
+  }
+  if (object.is<std::string>()) {
+    const auto& text = object.as<std::string>();
+    int64_t size = static_cast<int64_t>(text.size());
+    if (s.is_slice) {
+      auto [lo, hi] = slice_bounds(s, size, at);
+      return Value(text.substr(lo, hi - lo));
+    }
+    return Value(std::string(1, text[list_index(s.index, size, at, "string")]));
+  }
+  if (object.is<RecordPtr>() && !s.is_slice && s.index.is<std::string>()) {
+    return field_of(object, s.index.as<std::string>(), at);
+  }
+  throw_runtime_error(at, "cannot index " + kind_with_article(object.kind()));
+}
+
+std::vector<Value> iterate(const Value& iterable, const Span& at) {
+  if (iterable.is<ListPtr>()) return *iterable.as<ListPtr>();
+  if (iterable.is<RecordPtr>()) {
+    std::vector<Value> keys;
+    for (const auto& key : iterable.as<RecordPtr>()->keys()) keys.emplace_back(key);
+    return keys;
+  }
+  if (iterable.is<torch::Tensor>()) {
+    const auto& t = iterable.as<torch::Tensor>();
+    if (t.dim() == 0) throw_runtime_error(at, "cannot loop over a tensor with no dimensions");
+    std::vector<Value> rows;
+    for (int64_t i = 0; i < t.size(0); ++i) rows.emplace_back(t[i]);
+    return rows;
+  }
+  std::string hint = iterable.is<RangeValue>()
+                         ? "; a range is a continuous interval, use range(n) for whole numbers"
+                         : "";
+  throw_runtime_error(at, "cannot loop over " + kind_with_article(iterable.kind()) + hint);
+}
+
+bool condition_value(const Value& value, const Span& at) {
+  if (value.is<bool>()) return value.as<bool>();
+  if (value.is<torch::Tensor>()) {
+    const auto& t = value.as<torch::Tensor>();
+    if (t.numel() != 1) {
+      throw_runtime_error(at, "a condition must be a single truth value, got a tensor of shape " +
+                                  shape_string(t) + " (reduce it first, e.g. with max or mean)");
+    }
+    return t.item<double>() != 0;
+  }
+  if (value.is<double>()) return value.as<double>() != 0;
+  if (value.is_none()) return false;
+  throw_runtime_error(at,
+                      "a condition must be true or false, got " + kind_with_article(value.kind()));
+}
+
+}  // namespace perturb::lang

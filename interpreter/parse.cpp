@@ -1,0 +1,480 @@
+// Builds the owned AST from ANTLR's parse tree. Contexts are turned into nodes in one pass;
+// syntax errors go through a listener that words them for people, never to the console.
+
+#include "interpreter/parse.h"
+
+#include <antlr4-runtime.h>
+
+#include <map>
+#include <set>
+
+#include "PerturbLexer.h"
+#include "PerturbParser.h"
+
+namespace perturb::lang {
+namespace {
+
+using P = PerturbParser;
+
+Span token_span(const SourcePtr& source, antlr4::Token* token) {
+  Span span;
+  span.file = source;
+  span.line = static_cast<int>(token->getLine());
+  span.column = static_cast<int>(token->getCharPositionInLine()) + 1;
+  std::string text = token->getType() == antlr4::Token::EOF ? "" : token->getText();
+  span.length = std::max<int>(1, static_cast<int>(text.size()));
+  return span;
+}
+
+// The span of a whole rule: from its first token to its last when both are on one line.
+Span rule_span(const SourcePtr& source, antlr4::ParserRuleContext* ctx) {
+  Span span = token_span(source, ctx->getStart());
+  antlr4::Token* stop = ctx->getStop();
+  if (stop && stop->getLine() == ctx->getStart()->getLine() &&
+      stop->getStopIndex() >= ctx->getStart()->getStartIndex()) {
+    span.length = static_cast<int>(stop->getStopIndex() - ctx->getStart()->getStartIndex() + 1);
+  }
+  return span;
+}
+
+std::string describe_token(antlr4::Token* token) {
+  switch (token->getType()) {
+    case antlr4::Token::EOF:
+      return "end of input";
+    case P::NEWLINE:
+      return "end of line";
+    case P::NUMBER:
+      return "number " + token->getText();
+    case P::STRING:
+      return "string " + token->getText();
+    case P::IDENT:
+      return "name '" + token->getText() + "'";
+    default:
+      return "'" + token->getText() + "'";
+  }
+}
+
+// What the parser wanted, in words: keeps the list short by naming token groups.
+std::string describe_expected(antlr4::Parser* parser) {
+  antlr4::misc::IntervalSet expected = parser->getExpectedTokens();
+  std::vector<std::string> words;
+  bool expression = expected.contains(static_cast<size_t>(P::IDENT)) &&
+                    expected.contains(static_cast<size_t>(P::NUMBER));
+  if (expression) words.push_back("an expression");
+  const std::set<ssize_t> kExpressionStarts = {P::IDENT,  P::NUMBER, P::STRING, P::TRUE,
+                                               P::FALSE,  P::NONE,   P::FN,     P::LPAREN,
+                                               P::LBRACK, P::LBRACE, P::NOT};
+  for (ssize_t type : expected.toList()) {
+    std::string name = parser->getVocabulary().getDisplayName(type);
+    if (expression && (kExpressionStarts.count(type) || name == "'-'" || name == "'+'")) continue;
+    // Separators and the end of input are never the fix a person is looking for.
+    if (type == P::NEWLINE || name == "';'" || type == antlr4::Token::EOF) continue;
+    if (type == P::IDENT) {
+      words.push_back("a name");
+    } else if (name.size() > 2 && name.front() == '\'') {
+      words.push_back(name);
+    } else {
+      std::string lower = name;
+      for (char& c : lower) c = static_cast<char>(std::tolower(c));
+      words.push_back("'" + lower + "'");
+    }
+  }
+  if (words.empty()) return "";
+  if (words.size() > 6) words.resize(6);
+  std::string text = words[0];
+  for (size_t i = 1; i < words.size(); ++i)
+    text += (i + 1 == words.size() ? " or " : ", ") + words[i];
+  return text;
+}
+
+class ErrorListener : public antlr4::BaseErrorListener {
+ public:
+  ErrorListener(SourcePtr source, ParseResult& result)
+      : source_(std::move(source)), result_(result) {}
+
+  void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t line,
+                   size_t column, const std::string& antlr_message, std::exception_ptr) override {
+    Span span{source_, static_cast<int>(line), static_cast<int>(column) + 1, 1};
+    if (offending) span = token_span(source_, offending);
+    if (span.line == last_line_) return;  // one error per line: the rest are usually echoes
+    last_line_ = span.line;
+    if (offending && offending->getType() == antlr4::Token::EOF) result_.incomplete = true;
+    result_.errors.error(span, word(recognizer, offending, antlr_message));
+  }
+
+ private:
+  std::string word(antlr4::Recognizer* recognizer, antlr4::Token* offending,
+                   const std::string& antlr_message) {
+    if (!offending) return "unexpected character: " + antlr_message;
+    if (offending->getType() == P::UNTERMINATED_STRING) {
+      return "unterminated string: a string must end with \" on the same line";
+    }
+    if (offending->getType() == P::UNEXPECTED_CHAR) {
+      return "unexpected character '" + offending->getText() + "'";
+    }
+    std::string message = "unexpected " + describe_token(offending);
+    auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
+    std::string expected = parser ? describe_expected(parser) : "";
+    if (!expected.empty()) message += "; expected " + expected;
+    return message;
+  }
+
+  SourcePtr source_;
+  ParseResult& result_;
+  int last_line_ = -1;
+};
+
+class Builder {
+ public:
+  Builder(SourcePtr source, DiagnosticSink& errors) : source_(std::move(source)), errors_(errors) {}
+
+  std::vector<StmtPtr> statements(const std::vector<P::StatementContext*>& contexts) {
+    std::vector<StmtPtr> out;
+    for (auto* ctx : contexts) {
+      if (auto stmt = statement(ctx)) out.push_back(std::move(stmt));
+    }
+    return out;
+  }
+
+ private:
+  Span span(antlr4::ParserRuleContext* ctx) const { return rule_span(source_, ctx); }
+  Span span(antlr4::Token* token) const { return token_span(source_, token); }
+  Span span(antlr4::tree::TerminalNode* node) const {
+    return token_span(source_, node->getSymbol());
+  }
+
+  StmtPtr statement(P::StatementContext* ctx) {
+    if (auto* c = dynamic_cast<P::LetStmtContext*>(ctx)) {
+      return std::make_unique<LetStmt>(span(c->IDENT()), c->IDENT()->getText(), expr(c->expr()));
+    }
+    if (auto* c = dynamic_cast<P::DeclStmtContext*>(ctx)) return decl(c);
+    if (auto* c = dynamic_cast<P::AssignStmtContext*>(ctx)) {
+      return std::make_unique<AssignStmt>(span(c->IDENT()), c->IDENT()->getText(), expr(c->expr()));
+    }
+    if (auto* c = dynamic_cast<P::FnStmtContext*>(ctx)) {
+      auto fn = function(c->IDENT()->getText(), span(c->IDENT()), c->params(), c->block());
+      return std::make_unique<FnStmt>(span(c->IDENT()), std::move(fn));
+    }
+    if (auto* c = dynamic_cast<P::ImportStmtContext*>(ctx)) return import(c);
+    if (auto* c = dynamic_cast<P::ReturnStmtContext*>(ctx)) {
+      return std::make_unique<ReturnStmt>(span(c), c->expr() ? expr(c->expr()) : nullptr);
+    }
+    if (auto* c = dynamic_cast<P::BreakStmtContext*>(ctx))
+      return std::make_unique<BreakStmt>(span(c));
+    if (auto* c = dynamic_cast<P::ContinueStmtContext*>(ctx)) {
+      return std::make_unique<ContinueStmt>(span(c));
+    }
+    if (auto* c = dynamic_cast<P::ForStmtContext*>(ctx)) {
+      auto stmt =
+          std::make_unique<ForStmt>(span(c->IDENT()), c->IDENT()->getText(), expr(c->expr()));
+      stmt->body = block(c->block());
+      return stmt;
+    }
+    if (auto* c = dynamic_cast<P::WhileStmtContext*>(ctx)) {
+      auto stmt = std::make_unique<WhileStmt>(span(c->getStart()), expr(c->expr()));
+      stmt->body = block(c->block());
+      return stmt;
+    }
+    if (auto* c = dynamic_cast<P::IfStmtContext*>(ctx)) return if_chain(c->ifChain());
+    if (auto* c = dynamic_cast<P::ExprStmtContext*>(ctx)) {
+      return std::make_unique<ExprStmt>(span(c), expr(c->expr()));
+    }
+    return nullptr;  // only after a syntax error, which is already reported
+  }
+
+  StmtPtr decl(P::DeclStmtContext* c) {
+    DeclKind kind = DeclKind::kThreat;
+    switch (c->kind->getType()) {
+      case P::ATTACK:
+        kind = DeclKind::kAttack;
+        break;
+      case P::POLICY:
+        kind = DeclKind::kPolicy;
+        break;
+      case P::SCHEDULE:
+        kind = DeclKind::kSchedule;
+        break;
+      default:
+        break;
+    }
+    return std::make_unique<DeclStmt>(span(c->IDENT()), kind, c->IDENT()->getText(),
+                                      expr(c->expr()));
+  }
+
+  StmtPtr import(P::ImportStmtContext* c) {
+    std::vector<std::string> path;
+    auto names = c->IDENT();
+    size_t parts = c->AS() ? names.size() - 1 : names.size();
+    for (size_t i = 0; i < parts; ++i) path.push_back(names[i]->getText());
+    std::string alias = c->AS() ? names.back()->getText() : path.back();
+    return std::make_unique<ImportStmt>(span(c), std::move(path), std::move(alias));
+  }
+
+  StmtPtr if_chain(P::IfChainContext* c) {
+    auto stmt = std::make_unique<IfStmt>(span(c->getStart()), expr(c->expr()));
+    stmt->then_body = block(c->block(0));
+    if (c->ELSE()) {
+      stmt->has_else = true;
+      if (c->ifChain()) {
+        stmt->else_body.push_back(if_chain(c->ifChain()));
+      } else {
+        stmt->else_body = block(c->block(1));
+      }
+    }
+    return stmt;
+  }
+
+  std::vector<StmtPtr> block(P::BlockContext* c) {
+    if (!c) return {};
+    return statements(c->statement());
+  }
+
+  std::shared_ptr<FunctionDecl> function(std::string name, Span at, P::ParamsContext* params,
+                                         P::BlockContext* body) {
+    auto fn = std::make_shared<FunctionDecl>();
+    fn->name = std::move(name);
+    fn->span = std::move(at);
+    if (params) {
+      for (auto* p : params->param()) {
+        fn->params.push_back(
+            {p->IDENT()->getText(), span(p->IDENT()), p->expr() ? expr(p->expr()) : nullptr});
+      }
+    }
+    fn->body = block(body);
+    return fn;
+  }
+
+  ExprPtr expr(P::ExprContext* ctx) {
+    if (!ctx) return std::make_unique<NoneExpr>(Span{source_, 0, 0, 1});
+    if (auto* c = dynamic_cast<P::PrimaryExprContext*>(ctx)) return primary(c->primary());
+    if (auto* c = dynamic_cast<P::CallExprContext*>(ctx)) return call(c);
+    if (auto* c = dynamic_cast<P::IndexExprContext*>(ctx)) return index(c);
+    if (auto* c = dynamic_cast<P::FieldExprContext*>(ctx)) {
+      return std::make_unique<FieldExpr>(span(c), expr(c->expr()), c->IDENT()->getText(),
+                                         span(c->IDENT()));
+    }
+    if (auto* c = dynamic_cast<P::UnaryExprContext*>(ctx)) {
+      UnaryOp op = c->op->getText() == "-" ? UnaryOp::kNegate : UnaryOp::kPlus;
+      return std::make_unique<UnaryExpr>(span(c), op, expr(c->expr()));
+    }
+    if (auto* c = dynamic_cast<P::NotExprContext*>(ctx)) {
+      return std::make_unique<UnaryExpr>(span(c), UnaryOp::kNot, expr(c->expr()));
+    }
+    return binary(ctx);
+  }
+
+  ExprPtr binary(P::ExprContext* ctx) {
+    static const std::map<std::string, BinaryOp> kOps = {
+        {"+", BinaryOp::kAdd},   {"-", BinaryOp::kSub},       {"*", BinaryOp::kMul},
+        {"/", BinaryOp::kDiv},   {"%", BinaryOp::kMod},       {"**", BinaryOp::kPow},
+        {"==", BinaryOp::kEq},   {"!=", BinaryOp::kNe},       {"<", BinaryOp::kLt},
+        {"<=", BinaryOp::kLe},   {">", BinaryOp::kGt},        {">=", BinaryOp::kGe},
+        {"and", BinaryOp::kAnd}, {"or", BinaryOp::kOr},       {">>", BinaryOp::kThen},
+        {"|", BinaryOp::kUnion}, {"&", BinaryOp::kIntersect}, {"..", BinaryOp::kRange}};
+    std::vector<P::ExprContext*> operands;
+    for (auto* child : ctx->children) {
+      if (auto* operand = dynamic_cast<P::ExprContext*>(child)) operands.push_back(operand);
+    }
+    if (operands.size() != 2 || ctx->children.size() != 3) {
+      return std::make_unique<NoneExpr>(span(ctx));  // only after a reported syntax error
+    }
+    auto* op_node = dynamic_cast<antlr4::tree::TerminalNode*>(ctx->children[1]);
+    auto it = op_node ? kOps.find(op_node->getText()) : kOps.end();
+    if (it == kOps.end()) return std::make_unique<NoneExpr>(span(ctx));
+    // The operator's own position is where errors about the operation point.
+    Span at = span(op_node);
+    return std::make_unique<BinaryExpr>(at, it->second, expr(operands[0]), expr(operands[1]));
+  }
+
+  ExprPtr call(P::CallExprContext* c) {
+    auto node = std::make_unique<CallExpr>(span(c), expr(c->expr()));
+    node->span = node->callee->span;  // errors about a call point at what was called
+    if (c->args()) {
+      for (auto* a : c->args()->arg()) {
+        Argument arg;
+        arg.name = a->IDENT() ? a->IDENT()->getText() : "";
+        arg.span = a->IDENT() ? span(a->IDENT()) : span(a->expr());
+        arg.value = expr(a->expr());
+        node->args.push_back(std::move(arg));
+      }
+    }
+    return node;
+  }
+
+  ExprPtr index(P::IndexExprContext* c) {
+    auto node = std::make_unique<IndexExpr>(span(c), expr(c->expr()));
+    for (auto* s : c->subscripts()->subscript()) {
+      Subscript sub;
+      if (auto* i = dynamic_cast<P::IndexSubscriptContext*>(s)) {
+        sub.index = expr(i->expr());
+      } else if (auto* sl = dynamic_cast<P::SliceSubscriptContext*>(s)) {
+        sub.is_slice = true;
+        if (sl->lo) sub.lo = expr(sl->lo);
+        if (sl->hi) sub.hi = expr(sl->hi);
+      }
+      node->subscripts.push_back(std::move(sub));
+    }
+    return node;
+  }
+
+  ExprPtr primary(P::PrimaryContext* ctx) {
+    if (auto* c = dynamic_cast<P::NumberLitContext*>(ctx)) {
+      return std::make_unique<NumberExpr>(span(c), std::stod(c->getText()));
+    }
+    if (auto* c = dynamic_cast<P::StringLitContext*>(ctx)) {
+      return std::make_unique<StringExpr>(span(c), unescape(c->STRING()->getSymbol()));
+    }
+    if (auto* c = dynamic_cast<P::BoolLitContext*>(ctx)) {
+      return std::make_unique<BoolExpr>(span(c), c->TRUE() != nullptr);
+    }
+    if (auto* c = dynamic_cast<P::NoneLitContext*>(ctx)) return std::make_unique<NoneExpr>(span(c));
+    if (auto* c = dynamic_cast<P::NameRefContext*>(ctx)) {
+      return std::make_unique<NameExpr>(span(c), c->getText());
+    }
+    if (auto* c = dynamic_cast<P::ParenExprContext*>(ctx)) return expr(c->expr());
+    if (auto* c = dynamic_cast<P::ListLitContext*>(ctx)) {
+      auto list = std::make_unique<ListExpr>(span(c->getStart()));
+      for (auto* item : c->expr()) list->items.push_back(expr(item));
+      return list;
+    }
+    if (auto* c = dynamic_cast<P::RecordLitContext*>(ctx)) return record(c);
+    if (auto* c = dynamic_cast<P::LambdaExprContext*>(ctx)) {
+      auto fn = function("<fn>", span(c->getStart()), c->params(), c->block());
+      return std::make_unique<LambdaExpr>(span(c->getStart()), std::move(fn));
+    }
+    return std::make_unique<NoneExpr>(span(ctx));
+  }
+
+  ExprPtr record(P::RecordLitContext* c) {
+    auto node = std::make_unique<RecordExpr>(span(c->getStart()));
+    for (auto* f : c->field()) {
+      RecordField field;
+      field.key = f->key->getType() == P::STRING ? unescape(f->key) : f->key->getText();
+      field.key_span = span(f->key);
+      field.value = expr(f->expr());
+      for (const auto& existing : node->fields) {
+        if (existing.key == field.key) {
+          errors_.error(field.key_span, "duplicate field '" + field.key + "' in record");
+        }
+      }
+      node->fields.push_back(std::move(field));
+    }
+    return node;
+  }
+
+  std::string unescape(antlr4::Token* token) {
+    const std::string text = token->getText();
+    std::string out;
+    for (size_t i = 1; i + 1 < text.size(); ++i) {
+      if (text[i] != '\\') {
+        out += text[i];
+        continue;
+      }
+      char next = text[++i];
+      switch (next) {
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        default: {
+          Span at = span(token);
+          at.column += static_cast<int>(i) - 1;
+          at.length = 2;
+          errors_.error(at, std::string("unknown escape '\\") + next +
+                                "' in string; use \\n, \\t, \\\" or \\\\");
+        }
+      }
+    }
+    return out;
+  }
+
+  SourcePtr source_;
+  DiagnosticSink& errors_;
+};
+
+}  // namespace
+
+const char* binary_op_text(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::kAdd:
+      return "+";
+    case BinaryOp::kSub:
+      return "-";
+    case BinaryOp::kMul:
+      return "*";
+    case BinaryOp::kDiv:
+      return "/";
+    case BinaryOp::kMod:
+      return "%";
+    case BinaryOp::kPow:
+      return "**";
+    case BinaryOp::kEq:
+      return "==";
+    case BinaryOp::kNe:
+      return "!=";
+    case BinaryOp::kLt:
+      return "<";
+    case BinaryOp::kLe:
+      return "<=";
+    case BinaryOp::kGt:
+      return ">";
+    case BinaryOp::kGe:
+      return ">=";
+    case BinaryOp::kAnd:
+      return "and";
+    case BinaryOp::kOr:
+      return "or";
+    case BinaryOp::kThen:
+      return ">>";
+    case BinaryOp::kUnion:
+      return "|";
+    case BinaryOp::kIntersect:
+      return "&";
+    case BinaryOp::kRange:
+      return "..";
+  }
+  return "?";
+}
+
+const char* decl_kind_text(DeclKind kind) {
+  switch (kind) {
+    case DeclKind::kThreat:
+      return "threat";
+    case DeclKind::kAttack:
+      return "attack";
+    case DeclKind::kPolicy:
+      return "policy";
+    case DeclKind::kSchedule:
+      return "schedule";
+  }
+  return "?";
+}
+
+ParseResult parse(SourcePtr source) {
+  ParseResult result;
+  result.program.source = source;
+  antlr4::ANTLRInputStream input(source->text);
+  PerturbLexer lexer(&input);
+  ErrorListener listener(source, result);
+  lexer.removeErrorListeners();
+  lexer.addErrorListener(&listener);
+  antlr4::CommonTokenStream tokens(&lexer);
+  PerturbParser parser(&tokens);
+  parser.removeErrorListeners();
+  parser.addErrorListener(&listener);
+  P::ProgramContext* tree = parser.program();
+  if (result.errors.has_errors()) return result;
+  Builder builder(source, result.errors);
+  result.program.statements = builder.statements(tree->statement());
+  return result;
+}
+
+}  // namespace perturb::lang

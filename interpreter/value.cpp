@@ -1,0 +1,327 @@
+#include "interpreter/value.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace perturb::lang {
+
+const char* kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::kNone:
+      return "none";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kNumber:
+      return "number";
+    case Kind::kString:
+      return "string";
+    case Kind::kList:
+      return "list";
+    case Kind::kRecord:
+      return "record";
+    case Kind::kRange:
+      return "range";
+    case Kind::kFunction:
+      return "function";
+    case Kind::kTensor:
+      return "tensor";
+    case Kind::kThreat:
+      return "threat";
+    case Kind::kAttack:
+      return "attack";
+    case Kind::kPolicy:
+      return "policy";
+    case Kind::kSchedule:
+      return "schedule";
+    case Kind::kTask:
+      return "task";
+    case Kind::kModel:
+      return "model";
+    case Kind::kDataset:
+      return "dataset";
+    case Kind::kReport:
+      return "report";
+    case Kind::kCertificate:
+      return "certificate";
+    case Kind::kOptimizer:
+      return "optimizer";
+    case Kind::kSmoothing:
+      return "smoothing";
+    case Kind::kModule:
+      return "module";
+    case Kind::kRamp:
+      return "ramp";
+  }
+  return "value";
+}
+
+std::string kind_with_article(Kind kind) {
+  std::string name = kind_name(kind);
+  if (kind == Kind::kNone) return "none";
+  bool vowel = std::string("aeiou").find(name[0]) != std::string::npos;
+  return (vowel ? "an " : "a ") + name;
+}
+
+std::vector<Kind> kinds_in(Kinds kinds) {
+  std::vector<Kind> out;
+  for (uint32_t bit = 1; bit != 0 && bit <= bits(Kind::kRamp); bit <<= 1) {
+    if (kinds & bit) out.push_back(static_cast<Kind>(bit));
+  }
+  return out;
+}
+
+std::string kinds_text(Kinds kinds) {
+  if (kinds == kAnyKind) return "any value";
+  std::vector<Kind> list = kinds_in(kinds);
+  std::string text;
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (i > 0) text += (i + 1 == list.size()) ? " or " : ", ";
+    text += kind_with_article(list[i]);
+  }
+  return text;
+}
+
+Kind Value::kind() const {
+  switch (data.index()) {
+    case 0:
+      return Kind::kNone;
+    case 1:
+      return Kind::kBool;
+    case 2:
+      return Kind::kNumber;
+    case 3:
+      return Kind::kString;
+    case 4:
+      return Kind::kList;
+    case 5:
+      return Kind::kRecord;
+    case 6:
+      return Kind::kRange;
+    case 7:
+      return Kind::kFunction;
+    case 8:
+      return Kind::kTensor;
+    default:
+      return as<ObjectPtr>()->kind();
+  }
+}
+
+Value make_list(std::vector<Value> items) {
+  return Value(std::make_shared<std::vector<Value>>(std::move(items)));
+}
+
+const Value* Record::find(const std::string& key) const {
+  for (const auto& [k, v] : fields) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+void Record::set(const std::string& key, Value value) {
+  for (auto& [k, v] : fields) {
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
+  }
+  fields.emplace_back(key, std::move(value));
+}
+
+std::vector<std::string> Record::keys() const {
+  std::vector<std::string> out;
+  for (const auto& field : fields) out.push_back(field.first);
+  return out;
+}
+
+std::string format_number(double x) {
+  if (std::isnan(x)) return "nan";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  if (x == 0) return "0";  // also turns -0 into 0
+  char buffer[32];
+  // Whole numbers print whole (3628800, not 3.6288e+06); others with six significant digits.
+  if (x == std::floor(x) && std::abs(x) < 1e15) {
+    std::snprintf(buffer, sizeof buffer, "%.0f", x);
+    return buffer;
+  }
+  std::snprintf(buffer, sizeof buffer, "%.6g", x);
+  return buffer;
+}
+
+namespace {
+
+constexpr int64_t kMaxPrintedElements = 20;
+
+void format_elements(std::ostringstream& out, const torch::Tensor& t) {
+  if (t.dim() == 0) {
+    out << format_number(t.item<double>());
+    return;
+  }
+  out << "[";
+  for (int64_t i = 0; i < t.size(0); ++i) {
+    if (i > 0) out << ", ";
+    format_elements(out, t[i]);
+  }
+  out << "]";
+}
+
+std::string shape_text(const torch::Tensor& t) {
+  std::ostringstream out;
+  out << "[";
+  for (int64_t d = 0; d < t.dim(); ++d) out << (d ? ", " : "") << t.size(d);
+  out << "]";
+  return out.str();
+}
+
+std::string dtype_text(const torch::Tensor& t) {
+  std::string name = c10::toString(t.scalar_type());
+  for (char& c : name) c = static_cast<char>(std::tolower(c));
+  if (name == "float") return "float32";
+  if (name == "double") return "float64";
+  if (name == "long") return "int64";
+  if (name == "int") return "int32";
+  return name;
+}
+
+}  // namespace
+
+std::string format_tensor(const torch::Tensor& tensor) {
+  if (!tensor.defined()) return "tensor(undefined)";
+  torch::NoGradGuard no_grad;
+  torch::Tensor t = tensor.detach().to(torch::kCPU);
+  if (t.scalar_type() == torch::kBool) t = t.to(torch::kInt64);
+  std::ostringstream out;
+  if (t.numel() <= kMaxPrintedElements) {
+    out << "tensor(";
+    format_elements(out, t.to(torch::kFloat64));
+    out << ")";
+    return out.str();
+  }
+  torch::Tensor as_double = t.to(torch::kFloat64);
+  out << "tensor(shape " << shape_text(t) << ", " << dtype_text(tensor) << ", min "
+      << format_number(as_double.min().item<double>()) << ", max "
+      << format_number(as_double.max().item<double>()) << ", mean "
+      << format_number(as_double.mean().item<double>()) << ")";
+  return out.str();
+}
+
+std::string format_value(const Value& value, bool quote_strings) {
+  switch (value.data.index()) {
+    case 0:
+      return "none";
+    case 1:
+      return value.as<bool>() ? "true" : "false";
+    case 2:
+      return format_number(value.as<double>());
+    case 3: {
+      if (!quote_strings) return value.as<std::string>();
+      std::string quoted = "\"";
+      for (char c : value.as<std::string>()) {
+        if (c == '"' || c == '\\') quoted += '\\';
+        if (c == '\n') {
+          quoted += "\\n";
+          continue;
+        }
+        quoted += c;
+      }
+      return quoted + "\"";
+    }
+    case 4: {
+      std::string out = "[";
+      const auto& items = *value.as<ListPtr>();
+      for (size_t i = 0; i < items.size(); ++i) {
+        out += (i ? ", " : "") + format_value(items[i], true);
+      }
+      return out + "]";
+    }
+    case 5: {
+      std::string out = "{";
+      const auto& fields = value.as<RecordPtr>()->fields;
+      for (size_t i = 0; i < fields.size(); ++i) {
+        out += (i ? ", " : "") + fields[i].first + ": " + format_value(fields[i].second, true);
+      }
+      return out + "}";
+    }
+    case 6: {
+      const auto& r = value.as<RangeValue>();
+      return format_number(r.lo) + ".." + format_number(r.hi);
+    }
+    case 7:
+      return value.as<CallablePtr>()->describe();
+    case 8:
+      return format_tensor(value.as<torch::Tensor>());
+    default:
+      return value.as<ObjectPtr>()->describe();
+  }
+}
+
+std::string describe_type(const Value& value) {
+  if (value.is<torch::Tensor>()) {
+    const auto& t = value.as<torch::Tensor>();
+    if (!t.defined()) return "tensor";
+    return "tensor " + shape_text(t) + " " + dtype_text(t) +
+           (t.device().is_cuda() ? " (" + t.device().str() + ")" : "");
+  }
+  return kind_name(value.kind());
+}
+
+bool values_equal(const Value& a, const Value& b) {
+  if (a.data.index() != b.data.index()) return false;
+  switch (a.data.index()) {
+    case 0:
+      return true;
+    case 1:
+      return a.as<bool>() == b.as<bool>();
+    case 2:
+      return a.as<double>() == b.as<double>();
+    case 3:
+      return a.as<std::string>() == b.as<std::string>();
+    case 4: {
+      const auto& x = *a.as<ListPtr>();
+      const auto& y = *b.as<ListPtr>();
+      if (x.size() != y.size()) return false;
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (!values_equal(x[i], y[i])) return false;
+      }
+      return true;
+    }
+    case 5: {
+      const auto& x = *a.as<RecordPtr>();
+      const auto& y = *b.as<RecordPtr>();
+      if (x.fields.size() != y.fields.size()) return false;
+      for (const auto& [k, v] : x.fields) {
+        const Value* other = y.find(k);
+        if (!other || !values_equal(v, *other)) return false;
+      }
+      return true;
+    }
+    case 6:
+      return a.as<RangeValue>().lo == b.as<RangeValue>().lo &&
+             a.as<RangeValue>().hi == b.as<RangeValue>().hi;
+    case 7:
+      return a.as<CallablePtr>() == b.as<CallablePtr>();
+    case 8:
+      return a.as<torch::Tensor>().is_same(b.as<torch::Tensor>());
+    default:
+      return a.as<ObjectPtr>() == b.as<ObjectPtr>();
+  }
+}
+
+bool truthy(const Value& value) {
+  switch (value.data.index()) {
+    case 0:
+      return false;
+    case 1:
+      return value.as<bool>();
+    case 2:
+      return value.as<double>() != 0;
+    case 3:
+      return !value.as<std::string>().empty();
+    case 4:
+      return !value.as<ListPtr>()->empty();
+    default:
+      return true;
+  }
+}
+
+}  // namespace perturb::lang
