@@ -84,6 +84,8 @@ EpochStats run_epoch(Model& model, const Dataset& data, const TrainOptions& opti
 
 void train(Model& model, const Dataset& data, const TrainOptions& options) {
   check_options(options, data);
+  // Callers (the interpreter) may run in no-grad mode; training always needs gradients.
+  torch::AutoGradMode enable_grad(true);
   auto optimizer = make_optimizer(options.optimizer, model.parameters());
   ModeGuard training(model, /*training=*/true);
   // One root generator: each epoch's shuffle seed and attack generator derive from it, so the
