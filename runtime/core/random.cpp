@@ -3,11 +3,16 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
 
+#include "runtime/core/error.h"
+
 namespace perturb {
 
 at::Generator make_generator(uint64_t seed, torch::Device device) {
   at::Generator gen;
   if (device.is_cuda()) {
+    if (!torch::cuda::is_available()) {
+      throw Error("CUDA was requested but this LibTorch build has no CUDA device");
+    }
     // CUDA generators come from the CUDA hooks so a CPU-only build still links.
     gen = at::detail::getCUDAHooks().getDefaultCUDAGenerator(device.index()).clone();
   } else {

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include <torch/script.h>
@@ -48,6 +49,10 @@ ModelPtr try_load_torchscript(const std::string& path, torch::Device device) {
 }  // namespace
 
 ModelPtr load_model(const std::string& path, torch::Device device) {
+  // An ifstream opens a directory without complaint on Linux; say what is wrong instead of
+  // "not a model".
+  if (std::filesystem::is_directory(path))
+    throw IoError("cannot open '" + path + "': Is a directory");
   if (!std::ifstream(path, std::ios::binary)) {
     throw IoError("cannot open '" + path + "': " + std::strerror(errno));
   }

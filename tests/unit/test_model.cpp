@@ -63,6 +63,9 @@ TEST_CASE("a saved zoo model loads back with identical outputs", "[model]") {
 TEST_CASE("load_model errors", "[model]") {
   test::TempDir dir;
   CHECK_THROWS_AS(load_model(dir.path("missing.pt"), torch::kCPU), IoError);
+  CHECK_THROWS_WITH(load_model(dir.path("missing.pt"), torch::kCPU),
+                    "cannot open '" + dir.path("missing.pt") + "': No such file or directory");
+  CHECK_THROWS_AS(load_model(dir.root().string(), torch::kCPU), IoError);
   test::write_bytes(dir.path("notes.txt"), "not a model");
   CHECK_THROWS_WITH(
       load_model(dir.path("notes.txt"), torch::kCPU),
