@@ -103,8 +103,8 @@ Value reduce_tensor(CallArgs& args, const torch::Tensor& t, const std::string& o
 BuiltinImpl reduction(const std::string& op) {
   return [op](CallArgs& args) -> Value {
     const Value& x = args.get("x");
-    if (args.has("y")) {  // min(a, b) / max(a, b): the elementwise choice
-      if (op != "min" && op != "max") args.fail(op + " takes one value to reduce");
+    bool pairwise = (op == "min" || op == "max") && args.has("y");
+    if (pairwise) {  // min(a, b) / max(a, b): the elementwise choice
       const Value& y = args.get("y");
       if (x.is<double>() && y.is<double>()) {
         return Value(op == "min" ? std::min(x.as<double>(), y.as<double>())

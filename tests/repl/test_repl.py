@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""The REPL, driven through a pipe: expressions print their values, a function typed over
+three lines works, :help shows a builtin's parameters, :type names a value's kind, and an
+error does not end the session.
+
+usage: test_repl.py PERTURB
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+SESSION = """1 + 2
+fn double(x) {
+  x * 2
+}
+double(21)
+let t = Linf(eps: 0.1)
+t
+:type t
+:type zeros([2, 3])
+:help PGD
+undefined_name
+"still " + "alive"
+:quit
+"""
+
+EXPECTED_STDOUT = [
+    "3",
+    "42",
+    "Linf(eps: 0.1, domain: [0, 1])",
+    "threat",
+    "tensor [2, 3] float32",
+    "PGD(threat: threat, steps: number = 10, step: number = 2.5*eps/steps",
+    '"still alive"',
+]
+
+
+def main():
+    perturb = sys.argv[1]
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, HOME=home)
+        result = subprocess.run([perturb, "repl"], input=SESSION.encode(), capture_output=True,
+                                timeout=120, env=env)
+    out = result.stdout.decode()
+    err = result.stderr.decode()
+    failures = []
+    if result.returncode != 0:
+        failures.append(f"exit code {result.returncode}")
+    position = 0
+    for expected in EXPECTED_STDOUT:
+        found = out.find(expected, position)
+        if found < 0:
+            failures.append(f"stdout lacks {expected!r} (in order)")
+        else:
+            position = found + len(expected)
+    if "unknown name 'undefined_name'" not in err:
+        failures.append("the unknown name was not reported on stderr")
+    if failures:
+        print("FAIL repl\n  " + "\n  ".join(failures))
+        print("--- stdout ---\n" + out + "--- stderr ---\n" + err)
+        return 1
+    print("ok repl")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
