@@ -158,3 +158,16 @@ TEST_CASE("report rendering", "[eval]") {
   while (std::getline(lines, line)) widths.insert(line.size());
   CHECK(widths.size() == 1);
 }
+
+TEST_CASE("train works when the caller is in no-grad mode", "[train]") {
+  const auto data = test::random_dataset(64, 1, 12, 10, 1);
+  ZooOptions o;
+  o.height = o.width = 12;
+  const auto model = make_zoo_model("mlp", o, 0);
+  const auto before = model->parameters()[0].clone();
+  torch::NoGradGuard no_grad;  // the interpreter evaluates scripts like this
+  TrainOptions options;
+  options.batch = 16;
+  train(*model, data, options);
+  CHECK_FALSE(torch::equal(model->parameters()[0], before));
+}
