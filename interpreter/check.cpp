@@ -494,6 +494,8 @@ Kinds Checker::builtin_call(const Builtin& builtin, const CallExpr& c, Scope& sc
 }
 
 void Checker::script_call(const FunctionDecl& decl, const CallExpr& c) {
+  size_t total_positional =
+      std::count_if(c.args.begin(), c.args.end(), [](const Argument& a) { return a.name.empty(); });
   size_t positional = 0;
   std::vector<std::string> params;
   for (const auto& p : decl.params) params.push_back(p.name);
@@ -504,7 +506,7 @@ void Checker::script_call(const FunctionDecl& decl, const CallExpr& c) {
       if (positional > decl.params.size()) {
         error(arg.value->span, decl.name + " takes " + std::to_string(decl.params.size()) +
                                    " argument" + (decl.params.size() == 1 ? "" : "s") + ", got " +
-                                   std::to_string(positional) + " or more");
+                                   std::to_string(total_positional));
         return;
       }
       given.insert(decl.params[positional - 1].name);

@@ -51,9 +51,16 @@ std::string render(const Diagnostic& d, bool color) {
   append_excerpt(out, d.span);
   for (const auto& note : d.notes) out << "  note: " << note << "\n";
   if (!d.traceback.empty()) {
+    // Deep recursion would print thousands of identical lines: keep both ends.
+    constexpr size_t kShownAtEachEnd = 5;
+    const auto& frames = d.traceback;
     out << "traceback (most recent call last):\n";
-    for (const auto& entry : d.traceback) {
-      out << "  " << location(entry.call) << ": in " << entry.function << "\n";
+    for (size_t i = 0; i < frames.size(); ++i) {
+      if (frames.size() > 3 * kShownAtEachEnd && i == kShownAtEachEnd) {
+        out << "  ... " << frames.size() - 2 * kShownAtEachEnd << " more calls ...\n";
+        i = frames.size() - kShownAtEachEnd;
+      }
+      out << "  " << location(frames[i].call) << ": in " << frames[i].function << "\n";
     }
   }
   return out.str();

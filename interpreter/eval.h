@@ -50,7 +50,7 @@ struct RunOptions {
   uint64_t seed = 0;
   std::string device = "";  // "" = the runtime's choice (CUDA when LibTorch has it)
   std::ostream* out = &std::cout;
-  int max_call_depth = 400;
+  int max_call_depth = 1000;
 };
 
 // Finds the text of `import a.b`: the standard library for std.*, else a .ptb file beside the
