@@ -1,9 +1,11 @@
 // perturb run|check|repl: the command line. Exit codes follow sysexits (see session.h).
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -101,6 +103,47 @@ int run_file(const Options& options) {
   return session.run(*source, options.command == "check").status;
 }
 
+// Parsing, checking and evaluating recurse over the script's nesting, so the interpreter runs on
+// a thread with a large stack: a deeply nested script or a deep recursion then ends in a
+// diagnostic (the evaluator's call-depth limit) instead of a stack overflow.
+constexpr size_t kInterpreterStackBytes = size_t{1} << 29;
+
+struct ThreadCall {
+  std::function<int()> body;
+  int status = kExitRuntime;
+};
+
+int run_on_large_stack(std::function<int()> body) {
+  ThreadCall call{std::move(body)};
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setstacksize(&attributes, kInterpreterStackBytes);
+  pthread_t thread;
+  auto entry = [](void* arg) -> void* {
+    auto* c = static_cast<ThreadCall*>(arg);
+    c->status = c->body();
+    return nullptr;
+  };
+  if (pthread_create(&thread, &attributes, entry, &call) != 0) return call.body();
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attributes);
+  return call.status;
+}
+
+int run_command(const Options& options) {
+  try {
+    if (options.command == "repl") return run_repl(options.run);
+    return run_file(options);
+  } catch (const perturb::Error& e) {
+    // Only setup can fail here (e.g. --device cuda without CUDA); scripts report their own.
+    std::cerr << "perturb: error: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "perturb: internal error: " << e.what() << "\n";
+    return kExitRuntime;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,15 +156,5 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(options.verbose ? spdlog::level::info : spdlog::level::warn);
   spdlog::set_pattern("[%H:%M:%S] %v");
-  try {
-    if (options.command == "repl") return run_repl(options.run);
-    return run_file(options);
-  } catch (const perturb::Error& e) {
-    // Only setup can fail here (e.g. --device cuda without CUDA); scripts report their own.
-    std::cerr << "perturb: error: " << e.what() << "\n";
-    return kExitUsage;
-  } catch (const std::exception& e) {
-    std::cerr << "perturb: internal error: " << e.what() << "\n";
-    return kExitRuntime;
-  }
+  return run_on_large_stack([&] { return run_command(options); });
 }

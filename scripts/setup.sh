@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config python3 zlib1g-dev libreadline-dev
   libtorch-dev antlr4 libantlr4-runtime-dev libopencv-dev libspdlog-dev catch2
-  dataset-fashion-mnist
+  dataset-fashion-mnist tmux
 )
 missing=()
 for p in "${packages[@]}"; do
