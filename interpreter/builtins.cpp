@@ -6,6 +6,7 @@
 #include "interpreter/builtins_util.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
+#include "interpreter/operators.h"
 
 namespace perturb::lang {
 
@@ -265,6 +266,15 @@ torch::Tensor CallArgs::tensor(const std::string& name) const {
                          torch::TensorOptions().dtype(torch::kFloat32).device(interp.device()));
   }
   fail_kind(name, Kind::kTensor);
+}
+
+std::pair<torch::Tensor, torch::Tensor> CallArgs::labelled_batch() const {
+  torch::Tensor x = tensor("x"), y = tensor("y");
+  if (x.dim() < 2 || y.dim() != 1 || x.size(0) != y.size(0)) {
+    fail(display_name(builtin) + " expects inputs N×... and N labels, got " + shape_string(x) +
+         " and " + shape_string(y));
+  }
+  return {x, y};
 }
 
 }  // namespace perturb::lang

@@ -53,6 +53,8 @@ struct CallArgs {
   bool boolean(const std::string& name) const;
   const std::string& string(const std::string& name) const;
   torch::Tensor tensor(const std::string& name) const;  // numbers become 0-d tensors
+  // The "x" and "y" arguments as a batch of N inputs and N labels, or an error naming both shapes.
+  std::pair<torch::Tensor, torch::Tensor> labelled_batch() const;
   template <typename T>
   std::shared_ptr<T> object(const std::string& name, Kind kind) const {
     auto obj = get(name).object<T>();

@@ -76,11 +76,7 @@ AttackPtr receiver(CallArgs& args) {
 
 Value run_attack(CallArgs& args) {
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
-  torch::Tensor x = args.tensor("x"), y = args.tensor("y");
-  if (x.dim() < 2 || y.dim() != 1 || x.size(0) != y.size(0)) {
-    args.fail("run expects inputs N×... and N labels, got " + shape_string(x) + " and " +
-              shape_string(y));
-  }
+  auto [x, y] = args.labelled_batch();
   return Value(receiver(args)->run(*model, x, y, args.interp.generator()));
 }
 

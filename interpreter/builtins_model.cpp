@@ -54,11 +54,7 @@ Value save_value(CallArgs& args) {
 
 Value accuracy_of(CallArgs& args) {
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
-  torch::Tensor x = args.tensor("x"), y = args.tensor("y");
-  if (x.dim() < 2 || y.dim() != 1 || x.size(0) != y.size(0)) {
-    args.fail("accuracy expects inputs N×... and N labels, got " + shape_string(x) + " and " +
-              shape_string(y));
-  }
+  auto [x, y] = args.labelled_batch();
   return Value(accuracy(*model, x, y));
 }
 
