@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# PGD-20 benchmark: (a) hand-written LibTorch baseline, (b) Perturb's built-in PGD,
+# (c) PGD written in the language. Same TorchScript model (tests/conformance/fmnist_cnn.ts),
+# same 1000 Fashion-MNIST test images, L-inf eps 0.1, step 0.01, random start.
+#
+# Usage (from anywhere; `make bench` builds first):  bash bench/run.sh
+# Environment:
+#   RUNS=3             runs of each program (interleaved a, b, c, a, b, c, ...); medians reported
+#   THREADS=2          torch threads for all three (OMP_NUM_THREADS; the baseline reads it too)
+#   BUILD_DIR=build    where perturb and bench/pgd_baseline are
+#   RESULTS=bench/results/pgd.md   where the table is written ("-" to skip writing)
+#
+# "attack s" is the time each program reports for the attack plus the final accuracy pass
+# (`elapsed`, measured inside the process); "process s" is whole-process wall time and
+# "peak MiB" the largest maximum resident set size over the runs, both from /usr/bin/time -v.
+# Targets: (b)/(a) <= 1.05 and (c)/(a) <= 1.2 on attack time.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RUNS="${RUNS:-3}"
+THREADS="${THREADS:-2}"
+BUILD_DIR="${BUILD_DIR:-build}"
+RESULTS="${RESULTS:-bench/results/pgd.md}"
+PERTURB="$BUILD_DIR/perturb"
+BASELINE="$BUILD_DIR/bench/pgd_baseline"
+export OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS"
+
+for f in "$PERTURB" "$BASELINE"; do
+  [[ -x "$f" ]] || { echo "run.sh: $f not found; run 'make build' first" >&2; exit 1; }
+done
+if [[ ! -x /usr/bin/time ]]; then
+  echo "run.sh: /usr/bin/time missing, installing the Debian package 'time'" >&2
+  apt-get install -y time >/dev/null
+fi
+
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+
+names=(baseline builtin language)
+declare -A cmd=(
+  [baseline]="$BASELINE"
+  [builtin]="$PERTURB run bench/pgd_builtin.ptb"
+  [language]="$PERTURB run bench/pgd_language.ptb"
+)
+
+# One untimed run first, so every timed run finds the libraries and data in the page cache.
+$BASELINE >/dev/null
+
+for ((r = 1; r <= RUNS; r++)); do
+  for n in "${names[@]}"; do
+    out="$TMP/$n.$r.out"
+    # shellcheck disable=SC2086
+    if ! /usr/bin/time -v -o "$TMP/$n.$r.time" ${cmd[$n]} >"$out" 2>"$TMP/$n.$r.err"; then
+      echo "run.sh: $n run $r failed:" >&2; cat "$out" "$TMP/$n.$r.err" >&2; exit 1
+    fi
+    printf 'run %d %-9s %s\n' "$r" "$n" "$(tr '\n' ' ' <"$out")" >&2
+  done
+done
+
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+torch_version="$(dpkg-query -W -f '${Version}' libtorch-dev 2>/dev/null || echo unknown)"
+
+/usr/bin/python3 - "$TMP" "$RUNS" "$THREADS" "$(nproc)" "$cpu" "$torch_version" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)" "$(git rev-parse --short HEAD 2>/dev/null || echo ?)" \
+  "$RESULTS" <<'PY'
+import datetime, re, statistics, sys
+tmp, runs, threads, nproc, cpu, torch_version, load, commit, results = sys.argv[1:]
+runs = int(runs)
+labels = {"baseline": "(a) LibTorch C++ baseline", "builtin": "(b) Perturb built-in PGD",
+          "language": "(c) Perturb PGD in the language"}
+
+def field(text, key):
+    m = re.search(rf"^{key}: (\S+)", text, re.M)
+    return m.group(1) if m else None
+
+def wall(text):  # "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:05.12"
+    v = re.search(r"Elapsed \(wall clock\) time.*: (\S+)", text).group(1).split(":")
+    return sum(float(p) * 60 ** i for i, p in enumerate(reversed(v)))
+
+rows = {}
+for n in labels:
+    el, wl, rss, acc = [], [], [], set()
+    for r in range(1, runs + 1):
+        out = open(f"{tmp}/{n}.{r}.out").read()
+        tv = open(f"{tmp}/{n}.{r}.time").read()
+        el.append(float(field(out, "elapsed")))
+        acc.add(field(out, "accuracy"))
+        wl.append(wall(tv))
+        rss.append(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", tv).group(1)))
+    rows[n] = dict(attack=statistics.median(el), attack_all=el, wall=statistics.median(wl),
+                   rss=max(rss) / 1024, acc=", ".join(sorted(acc)))
+
+base = rows["baseline"]
+targets = {"builtin": 1.05, "language": 1.2}
+lines = [
+    "| program | accuracy | attack s (median) | attack s (all runs) | process s (median) | peak MiB | attack ratio to (a) | target |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+]
+for n, label in labels.items():
+    r = rows[n]
+    all_runs = " ".join(f"{v:.2f}" for v in r["attack_all"])
+    if n == "baseline":
+        ratio, target = "1", ""
+    else:
+        q = r["attack"] / base["attack"]
+        ratio = f"{q:.3f}"
+        target = f"<= {targets[n]}: " + ("met" if q <= targets[n] else "NOT met")
+    lines.append(f"| {label} | {r['acc']} | {r['attack']:.2f} | {all_runs} | {r['wall']:.2f} | "
+                 f"{r['rss']:.0f} | {ratio} | {target} |")
+wr = {n: rows[n]["wall"] / base["wall"] for n in ("builtin", "language")}
+lines.append("")
+lines.append(f"Whole-process ratios to (a): (b) {wr['builtin']:.3f}, (c) {wr['language']:.3f} "
+             "(these include loading the interpreter, the model and the data).")
+table = "\n".join(lines)
+print(table)
+
+if results != "-":
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    doc = f"""# PGD-20 benchmark
+
+L-inf PGD-20 (eps 0.1, step 0.01, random start) on the first 1000 Fashion-MNIST test images,
+one batch of 1000, against `tests/conformance/fmnist_cnn.ts`; produced by `bash bench/run.sh`.
+
+- date: {now}
+- machine: {nproc} CPUs (`nproc`), {cpu}
+- torch threads: {threads} in all three (OMP_NUM_THREADS; the baseline calls torch::set_num_threads)
+- LibTorch: {torch_version} (Debian libtorch-dev), CPU
+- commit: {commit}; runs per program: {runs}, interleaved; load average at the end: {load}
+
+"attack s" is the time each program measures itself around the attack and the final accuracy
+pass; "process s" is whole-process wall time and "peak MiB" the largest maximum resident set
+size, both from `/usr/bin/time -v`. Ratios are medians of (b) or (c) over the median of (a).
+
+{table}
+"""
+    with open(results, "w") as f:
+        f.write(doc)
+    print(f"\nwrote {results}")
+PY
