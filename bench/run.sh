@@ -5,7 +5,7 @@
 #
 # Usage (from anywhere; `make bench` builds first):  bash bench/run.sh
 # Environment:
-#   RUNS=3             runs of each program (interleaved a, b, c, a, b, c, ...); medians reported
+#   RUNS=5             runs of each program (interleaved a, b, c, a, b, c, ...); medians reported
 #   THREADS=2          torch threads for all three (OMP_NUM_THREADS; the baseline reads it too)
 #   BUILD_DIR=build    where perturb and bench/pgd_baseline are
 #   RESULTS=bench/results/pgd.md   where the table is written ("-" to skip writing)
@@ -18,7 +18,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-RUNS="${RUNS:-3}"
+RUNS="${RUNS:-5}"
 THREADS="${THREADS:-2}"
 BUILD_DIR="${BUILD_DIR:-build}"
 RESULTS="${RESULTS:-bench/results/pgd.md}"
@@ -112,6 +112,10 @@ wr = {n: rows[n]["wall"] / base["wall"] for n in ("builtin", "language")}
 lines.append("")
 lines.append(f"Whole-process ratios to (a): (b) {wr['builtin']:.3f}, (c) {wr['language']:.3f} "
              "(these include loading the interpreter, the model and the data).")
+spread = {n: (max(r["attack_all"]) - min(r["attack_all"])) / r["attack"] for n, r in rows.items()}
+lines.append("Run-to-run spread of attack time (max - min over median): " +
+             ", ".join(f"{k} {v:.0%}" for k, v in spread.items()) +
+             ". Where it exceeds the 5% margin, a single comparison is noise; rerun with more RUNS.")
 table = "\n".join(lines)
 print(table)
 
