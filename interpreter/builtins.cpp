@@ -181,11 +181,11 @@ Binding bind_arguments(const Builtin& builtin, size_t positional_count,
 }
 
 std::string kind_mismatch_message(const Builtin& builtin, size_t param_index, Kind got,
-                                  const std::string& variable, bool has_receiver) {
+                                  const std::string& variable, bool has_receiver, bool by_name) {
   const ParamSpec& p = builtin.signature.params[param_index];
   std::string got_text = kind_with_article(got) + (variable.empty() ? "" : " '" + variable + "'");
   size_t position = param_index - (has_receiver ? 1 : 0);
-  if (position < 3 && !(has_receiver && param_index == 0)) {
+  if (!by_name && !(has_receiver && param_index == 0)) {
     return display_name(builtin) + " expects " + kinds_text(p.kinds) + " as its " +
            ordinal(position) + " argument, got " + got_text;
   }

@@ -21,9 +21,10 @@ struct Binding {
 Binding bind_arguments(const Builtin& builtin, size_t positional_count,
                        const std::vector<std::string>& named, bool has_receiver);
 
-// "PGD expects a threat as its first argument, got a policy 'light'"
+// "PGD expects a threat as its first argument, got a policy 'light'" for a positional argument,
+// "PGD expects a number for 'steps', got a string" for a named one.
 std::string kind_mismatch_message(const Builtin& builtin, size_t param_index, Kind got,
-                                  const std::string& variable, bool has_receiver);
+                                  const std::string& variable, bool has_receiver, bool by_name);
 
 // "PGD", or "project" for the method "threat.project".
 std::string display_name(const Builtin& builtin);

@@ -475,20 +475,21 @@ Kinds Checker::builtin_call(const Builtin& builtin, const CallExpr& c, Scope& sc
     error(where, binding.error);
     return builtin.signature.returns;
   }
-  auto check_kind = [&](int slot, Kinds kinds, const Expr& value) {
+  auto check_kind = [&](int slot, Kinds kinds, const Expr& value, bool by_name) {
     if (slot < 0) return;
     const ParamSpec& param = builtin.signature.params[slot];
     if (!is_single_kind(kinds) || kinds == bits(Kind::kNone) || (kinds & param.kinds)) return;
     std::string variable =
         value.kind == ExprKind::kName ? static_cast<const NameExpr&>(value).name : "";
-    error(value.span, kind_mismatch_message(builtin, static_cast<size_t>(slot),
-                                            static_cast<Kind>(kinds), variable, has_receiver));
+    error(value.span,
+          kind_mismatch_message(builtin, static_cast<size_t>(slot), static_cast<Kind>(kinds),
+                                variable, has_receiver, by_name));
   };
   for (size_t i = 0; i < positional.size(); ++i)
-    check_kind(binding.slot[i + offset], positional[i], *positional_exprs[i]);
+    check_kind(binding.slot[i + offset], positional[i], *positional_exprs[i], false);
   for (size_t j = 0; j < named_args.size(); ++j) {
     const Argument& arg = *named_args[j];
-    check_kind(binding.slot[positional.size() + offset + j], named_kinds[j], *arg.value);
+    check_kind(binding.slot[positional.size() + offset + j], named_kinds[j], *arg.value, true);
   }
   return builtin.signature.returns;
 }

@@ -467,6 +467,7 @@ Value Interpreter::call_builtin(const BuiltinFunction& fn, std::vector<Value>& p
   const auto& params = builtin.signature.params;
   args.values.resize(params.size());
   args.spans.assign(params.size(), at);
+  std::vector<bool> given_by_name(params.size(), false);
   for (size_t i = 0; i < positional.size(); ++i) {
     if (binding.slot[i] < 0) {
       args.rest.push_back(positional[i]);
@@ -483,13 +484,15 @@ Value Interpreter::call_builtin(const BuiltinFunction& fn, std::vector<Value>& p
     }
     args.values[slot] = named[j].second;
     args.spans[slot] = named_spans[j];
+    given_by_name[slot] = true;
   }
   for (size_t i = 0; i < params.size(); ++i) {
     if (!args.values[i] && params[i].default_value) args.values[i] = params[i].default_value;
     if (args.values[i] && !args.values[i]->is_none() &&
         !has_kind(params[i].kinds, args.values[i]->kind())) {
-      throw_runtime_error(args.spans[i], kind_mismatch_message(builtin, i, args.values[i]->kind(),
-                                                               "", fn.receiver.has_value()));
+      throw_runtime_error(args.spans[i],
+                          kind_mismatch_message(builtin, i, args.values[i]->kind(), "",
+                                                fn.receiver.has_value(), given_by_name[i]));
     }
   }
   if (!builtin.planned.empty()) {
