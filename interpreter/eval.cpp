@@ -440,8 +440,13 @@ Value Interpreter::call_closure(const Closure& closure, std::vector<Value>& posi
     }
     env->vars[decl.params[i].name] = eval(*decl.params[i].default_value, env);
   }
-  Completion c = exec_block(decl.body, env);
-  return c.value;
+  try {
+    return exec_block(decl.body, env).value;
+  } catch (ScriptError& error) {
+    // The innermost function call sees the whole stack: record it once, on the way out.
+    if (error.diagnostic.traceback.empty()) error.diagnostic.traceback = frames_;
+    throw;
+  }
 }
 
 Value Interpreter::call_builtin(const BuiltinFunction& fn, std::vector<Value>& positional,
