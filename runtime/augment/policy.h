@@ -10,8 +10,9 @@
 //   batch = policy->apply(std::move(batch), gen);
 //   torch::Tensor logits = model.forward(batch.x);
 //   torch::Tensor loss = batch.soft_y.defined()
-//       ? perturb::soft_cross_entropy(logits, batch.soft_y)   // -(soft_y·log_softmax).sum(1).mean()
-//       : torch::nn::functional::cross_entropy(logits, batch.y);
+//       ? perturb::soft_cross_entropy(logits, batch.soft_y)   //
+//       -(soft_y·log_softmax).sum(1).mean() : torch::nn::functional::cross_entropy(logits,
+//       batch.y);
 //
 // soft_y is defined only after a mixing op (Mixup, CutMix) ran on at least one sample; it then
 // holds a row-stochastic [N, classes] float tensor for the whole batch (one-hot rows for samples
@@ -65,5 +66,8 @@ torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tenso
 // sample at random with the given weights (empty → equal).
 PolicyPtr make_sequence(std::vector<PolicyPtr> steps);
 PolicyPtr make_one_of(std::vector<PolicyPtr> options, std::vector<double> weights = {});
+// The language's `a | b`: one of them per sample with equal chances; a | b | c picks each of the
+// three with chance 1/3 (unions flatten, unlike OneOf([OneOf([a, b]), c])).
+PolicyPtr make_union(PolicyPtr a, PolicyPtr b);
 
 }  // namespace perturb

@@ -1,0 +1,148 @@
+#include "runtime/report/image_grid.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "runtime/core/atomic_file.h"
+#include "runtime/core/error.h"
+
+namespace perturb {
+namespace {
+
+constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
+constexpr double kFontScale = 0.45;
+constexpr int kTextPad = 6;
+
+std::string shape_text(const torch::Tensor& t) {
+  std::string s = "[";
+  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
+  return s + "]";
+}
+
+// [N, C, H, W] float on the CPU in [0, 1], or an Error naming the row.
+torch::Tensor as_batch(const GridRow& row, size_t index) {
+  torch::Tensor t = row.images;
+  const std::string which =
+      row.label.empty() ? "row " + std::to_string(index) : "row '" + row.label + "'";
+  if (!t.defined()) throw Error("image grid: " + which + " has no images");
+  if (t.dim() == 3) t = t.unsqueeze(0);
+  if (t.dim() != 4 || (t.size(1) != 1 && t.size(1) != 3)) {
+    throw Error("image grid: " + which +
+                " must be images [N, C, H, W] with 1 or 3 channels, got shape " + shape_text(t));
+  }
+  return t.detach().to(torch::kCPU, torch::kFloat32).clamp(0, 1).contiguous();
+}
+
+// One image [C, H, W] as an 8-bit BGR cv::Mat, each pixel scale×scale.
+cv::Mat to_mat(const torch::Tensor& image, int64_t scale) {
+  torch::Tensor hwc = (image * 255).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+  const int h = static_cast<int>(hwc.size(0)), w = static_cast<int>(hwc.size(1));
+  cv::Mat mat(h, w, hwc.size(2) == 1 ? CV_8UC1 : CV_8UC3, hwc.data_ptr<uint8_t>());
+  cv::Mat bgr;
+  if (hwc.size(2) == 1) {
+    cv::cvtColor(mat, bgr, cv::COLOR_GRAY2BGR);
+  } else {
+    cv::cvtColor(mat, bgr, cv::COLOR_RGB2BGR);
+  }
+  cv::Mat scaled;
+  cv::resize(bgr, scaled, cv::Size(w * static_cast<int>(scale), h * static_cast<int>(scale)), 0, 0,
+             cv::INTER_NEAREST);
+  return scaled;
+}
+
+}  // namespace
+
+std::vector<unsigned char> encode_image_grid(const std::vector<GridRow>& rows,
+                                             const ImageGridOptions& options) {
+  if (rows.empty()) throw Error("image grid: nothing to draw (no rows)");
+  std::vector<torch::Tensor> batches;
+  int64_t height = -1, width = -1, most = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    torch::Tensor b = as_batch(rows[i], i);
+    if (height < 0) {
+      height = b.size(2);
+      width = b.size(3);
+    } else if (b.size(2) != height || b.size(3) != width) {
+      throw Error("image grid: all rows need images of one size, got " + std::to_string(height) +
+                  "x" + std::to_string(width) + " and " + std::to_string(b.size(2)) + "x" +
+                  std::to_string(b.size(3)));
+    }
+    most = std::max(most, b.size(0));
+    batches.push_back(b);
+  }
+  if (most == 0) throw Error("image grid: nothing to draw (every row is empty)");
+  if (options.scale < 0 || options.padding < 0) {
+    throw Error("image grid: scale and padding must be at least 0");
+  }
+  const int64_t scale =
+      options.scale > 0
+          ? options.scale
+          : std::max<int64_t>(1, (64 + std::max(height, width) - 1) / std::max(height, width));
+  const int pad = static_cast<int>(options.padding);
+  const int cell_h = static_cast<int>(height * scale), cell_w = static_cast<int>(width * scale);
+
+  int label_w = 0, baseline = 0;
+  for (const auto& row : rows) {
+    if (row.label.empty()) continue;
+    cv::Size size = cv::getTextSize(row.label, kFont, kFontScale, 1, &baseline);
+    label_w = std::max(label_w, size.width + 2 * kTextPad);
+  }
+  int title_h = 0;
+  if (!options.title.empty()) {
+    title_h =
+        cv::getTextSize(options.title, kFont, kFontScale * 1.2, 1, &baseline).height + 2 * kTextPad;
+  }
+  const int n_rows = static_cast<int>(rows.size());
+  const int total_w = label_w + pad + static_cast<int>(most) * (cell_w + pad);
+  const int total_h = title_h + pad + n_rows * (cell_h + pad);
+  cv::Mat canvas(total_h, total_w, CV_8UC3, cv::Scalar(255, 255, 255));
+  if (title_h > 0) {
+    cv::putText(canvas, options.title, cv::Point(kTextPad, title_h - kTextPad), kFont,
+                kFontScale * 1.2, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  }
+  for (int r = 0; r < n_rows; ++r) {
+    const int top = title_h + pad + r * (cell_h + pad);
+    if (!rows[r].label.empty()) {
+      cv::Size size = cv::getTextSize(rows[r].label, kFont, kFontScale, 1, &baseline);
+      cv::putText(canvas, rows[r].label, cv::Point(kTextPad, top + cell_h / 2 + size.height / 2),
+                  kFont, kFontScale, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+    }
+    for (int64_t c = 0; c < batches[r].size(0); ++c) {
+      const int left = label_w + pad + static_cast<int>(c) * (cell_w + pad);
+      to_mat(batches[r][c], scale).copyTo(canvas(cv::Rect(left, top, cell_w, cell_h)));
+    }
+  }
+  std::vector<unsigned char> png;
+  if (!cv::imencode(".png", canvas, png)) throw Error("image grid: PNG encoding failed");
+  return png;
+}
+
+void save_image_grid(const std::string& path, const std::vector<GridRow>& rows,
+                     const ImageGridOptions& options) {
+  std::vector<unsigned char> png = encode_image_grid(rows, options);
+  write_file_atomic(path, std::string(png.begin(), png.end()));
+}
+
+void save_image_grid(const std::string& path, const torch::Tensor& batch,
+                     const ImageGridOptions& options) {
+  torch::Tensor b = batch.defined() && batch.dim() == 3 ? batch.unsqueeze(0) : batch;
+  if (!b.defined() || b.dim() != 4) {
+    throw Error("image grid: expected images [N, C, H, W], got shape " +
+                (b.defined() ? shape_text(b) : std::string("(none)")));
+  }
+  const int64_t n = b.size(0);
+  int64_t columns = options.columns > 0
+                        ? options.columns
+                        : std::max<int64_t>(1, static_cast<int64_t>(std::ceil(std::sqrt(n))));
+  std::vector<GridRow> rows;
+  for (int64_t start = 0; start < n; start += columns) {
+    rows.push_back({"", b.slice(0, start, std::min(n, start + columns))});
+  }
+  if (rows.empty()) throw Error("image grid: nothing to draw (the batch is empty)");
+  save_image_grid(path, rows, options);
+}
+
+}  // namespace perturb
