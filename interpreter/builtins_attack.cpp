@@ -6,7 +6,9 @@
 #include "interpreter/builtins_util.h"
 #include "interpreter/eval.h"
 #include "interpreter/objects.h"
+#include "interpreter/objects_schedule.h"
 #include "interpreter/operators.h"
+#include "runtime/attack/loss.h"
 #include "runtime/eval/evaluate.h"
 
 namespace perturb::lang {
@@ -33,21 +35,72 @@ int64_t positive(CallArgs& args, const std::string& name) {
   return n;
 }
 
-// Options the language sketch names on every gradient attack but this build does not run yet.
-void reject_planned_options(CallArgs& args) {
-  if (args.has("eot") && args.integer("eot") != 1) {
-    throw_runtime_error(args.span_of("eot"),
-                        "eot (expectation over randomness) is not available in this build yet");
+// loss:, kappa:, target: and eot:, accepted by every gradient attack (runtime/attack/loss.h).
+GradientOptions gradient_options(CallArgs& args) {
+  GradientOptions options;
+  if (args.has("loss")) {
+    const Value& loss = args.get("loss");
+    if (loss.kind() == Kind::kFunction) {
+      Interpreter* interp = &args.interp;
+      Span at = args.span_of("loss");
+      options.loss = "user";
+      options.user_loss = [interp, loss, at](const torch::Tensor& logits,
+                                             const torch::Tensor& labels) {
+        // Called under the attack's grad mode, so the result stays differentiable in logits.
+        Value result = interp->call(loss, {Value(logits), Value(labels)}, {}, at);
+        return to_tensor(result, at, "the loss function's result");
+      };
+    } else {
+      options.loss = args.string("loss");
+      if (options.loss != "ce" && options.loss != "cw" && options.loss != "dlr") {
+        throw_runtime_error(args.span_of("loss"), display_name(args.builtin) +
+                                                      "'s loss must be \"ce\", \"cw\", "
+                                                      "\"dlr\" or a function, got \"" +
+                                                      options.loss + "\"");
+      }
+    }
   }
-  if (args.has("target")) {
-    throw_runtime_error(args.span_of("target"),
-                        "targeted attacks (target:) are not available in this build yet");
+  if (args.has("kappa")) options.kappa = args.number("kappa");
+  if (args.has("eot")) {
+    options.eot = args.integer("eot");
+    if (options.eot < 1) {
+      throw_runtime_error(args.span_of("eot"), display_name(args.builtin) +
+                                                   "'s eot must be at least 1, got " +
+                                                   std::to_string(options.eot));
+    }
   }
+  if (args.has("target") && args.get("target").kind() != Kind::kNone) {
+    const Value& target = args.get("target");
+    if (target.kind() == Kind::kString) {
+      const std::string& mode = args.string("target");
+      if (mode == "random") {
+        options.target.mode = TargetSpec::Mode::kRandom;
+      } else if (mode == "least_likely") {
+        options.target.mode = TargetSpec::Mode::kLeastLikely;
+      } else {
+        throw_runtime_error(args.span_of("target"),
+                            display_name(args.builtin) +
+                                "'s target must be a class index, \"random\" or "
+                                "\"least_likely\", got \"" +
+                                mode + "\"");
+      }
+    } else {
+      const int64_t label = args.integer("target");
+      if (label < 0) {
+        throw_runtime_error(args.span_of("target"), display_name(args.builtin) +
+                                                        "'s target must be a class index ≥ 0, "
+                                                        "got " +
+                                                        std::to_string(label));
+      }
+      options.target = {TargetSpec::Mode::kLabel, label};
+    }
+  }
+  return options;
 }
 
 Value make_pgd_attack(CallArgs& args) {
-  reject_planned_options(args);
   PgdOptions options;
+  options.gradient = gradient_options(args);
   options.steps = positive(args, "steps");
   if (args.has("step")) options.step = args.number("step");
   options.random_start = args.boolean("random_start");
@@ -82,7 +135,10 @@ Value run_attack(CallArgs& args) {
 
 Value attack_with(CallArgs& args) {
   auto self = args.object<AttackObject>("self", Kind::kAttack);
-  AttackPtr changed = self->attack->with(to_params(args.named_rest, args.span));
+  // ramp(a, b) values (builtins_schedule.cpp) make an attack a Curriculum sets epoch by epoch.
+  AttackPtr changed = has_ramp(args.named_rest)
+                          ? ramped_with(self->attack, args.named_rest, args.span)
+                          : AttackPtr(self->attack->with(to_params(args.named_rest, args.span)));
   return Value(ObjectPtr(std::make_shared<AttackObject>(changed, self->name)));
 }
 
@@ -104,14 +160,21 @@ Value evaluate_model(CallArgs& args) {
   return Value(ObjectPtr(std::make_shared<ReportObject>(std::move(report))));
 }
 
+// The parameters every gradient attack shares: loss, kappa (cw), target, eot.
+std::vector<ParamSpec> with_gradient_params(std::vector<ParamSpec> params) {
+  params.push_back(optional("loss", Kind::kString | Kind::kFunction, Value("ce")));
+  params.push_back(optional("kappa", bits(Kind::kNumber), Value(0)));
+  params.push_back(optional("target", Kind::kNumber | Kind::kString | Kind::kNone, Value()));
+  params.push_back(optional("eot", bits(Kind::kNumber), Value(1)));
+  return params;
+}
+
 std::vector<ParamSpec> gradient_attack_params(int64_t steps) {
-  return {required("threat", kThreatKind),
-          optional("steps", bits(Kind::kNumber), Value(steps)),
-          optional_auto("step", bits(Kind::kNumber), "2.5*eps/steps"),
-          optional("random_start", bits(Kind::kBool), Value(true)),
-          optional("restarts", bits(Kind::kNumber), Value(1)),
-          optional("eot", bits(Kind::kNumber), Value(1)),
-          optional("target", Kind::kNumber | Kind::kString, Value())};
+  return with_gradient_params({required("threat", kThreatKind),
+                               optional("steps", bits(Kind::kNumber), Value(steps)),
+                               optional_auto("step", bits(Kind::kNumber), "2.5*eps/steps"),
+                               optional("random_start", bits(Kind::kBool), Value(true)),
+                               optional("restarts", bits(Kind::kNumber), Value(1))});
 }
 
 }  // namespace
@@ -120,11 +183,11 @@ void register_attack_builtins(BuiltinTable& t) {
   const std::string g = "attacks";
   t.add({"FGSM",
          g,
-         {{required("threat", kThreatKind)}, false, false, kAttackKind},
+         {with_gradient_params({required("threat", kThreatKind)}), false, false, kAttackKind},
          "Fast gradient sign method: one step of size eps along the threat's steepest ascent "
          "(Goodfellow et al. 2015).",
          "attack fgsm = FGSM(linf)",
-         [](CallArgs& a) { return attack_value(make_fgsm(threat_arg(a))); }});
+         [](CallArgs& a) { return attack_value(make_fgsm(threat_arg(a), gradient_options(a))); }});
   t.add({"PGD",
          g,
          {gradient_attack_params(10), false, false, kAttackKind},

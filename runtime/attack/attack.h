@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include "runtime/attack/loss.h"
 #include "runtime/model/model.h"
 #include "runtime/threat/threat.h"
 
@@ -39,14 +40,16 @@ class Attack {
 
 using AttackPtr = std::shared_ptr<const Attack>;
 
-// torchattacks FGSM generalised: threat->ascend(x, ∇CE, eps), then project.
-AttackPtr make_fgsm(ThreatPtr threat);
+// torchattacks FGSM generalised: threat->ascend(x, ∇loss, eps), then project. `gradient`
+// picks the loss, targeted mode and EOT (runtime/attack/loss.h).
+AttackPtr make_fgsm(ThreatPtr threat, GradientOptions gradient = {});
 
 struct PgdOptions {
   int64_t steps = 10;
   std::optional<double> step;  // defaults to threat->default_step(steps)
   bool random_start = true;
   int64_t restarts = 1;
+  GradientOptions gradient;  // loss, target, eot (runtime/attack/loss.h)
 };
 
 // torchattacks PGD: random start = threat->sample(x), then steps of ascend(CE grad) → project;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/attack/loss.h"
 #include "runtime/core/error.h"
 #include "runtime/report/format.h"
 
@@ -20,14 +21,8 @@ std::pair<torch::Tensor, torch::Tensor> prepare_batch(Model& model, const torch:
 
 torch::Tensor loss_gradient(Model& model, const torch::Tensor& x_adv, const torch::Tensor& y,
                             AttackStats* stats) {
-  torch::AutoGradMode enable_grad(true);
-  auto input = x_adv.detach().requires_grad_(true);
-  // Mean cross-entropy, as torchattacks uses; the scale does not matter to sign or normalised
-  // steps, and user updates see the same gradient torchattacks would give them.
-  const auto loss = torch::nn::functional::cross_entropy(model.forward(input), y);
-  auto grad = torch::autograd::grad({loss}, {input})[0];
-  if (stats) stats->gradient_evals += x_adv.size(0);
-  return grad.detach();
+  // Mean cross-entropy, as torchattacks uses (GradientOptions' defaults).
+  return loss_gradient(model, x_adv, y, GradientOptions{}, stats);
 }
 
 torch::Tensor predict(Model& model, const torch::Tensor& x, AttackStats* stats) {

@@ -12,7 +12,8 @@ std::pair<torch::Tensor, torch::Tensor> prepare_batch(Model& model, const torch:
                                                       const torch::Tensor& y);
 
 // ∇ₓ mean cross-entropy(model(x_adv), y), with grad mode on even under a caller's NoGradGuard.
-// Counts x_adv.size(0) gradient evaluations in `stats` when non-null.
+// Counts x_adv.size(0) gradient evaluations in `stats` when non-null. The general form, with
+// losses, targets and EOT, is in runtime/attack/loss.h.
 torch::Tensor loss_gradient(Model& model, const torch::Tensor& x_adv, const torch::Tensor& y,
                             AttackStats* stats);
 

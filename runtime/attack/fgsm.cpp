@@ -6,32 +6,42 @@ namespace {
 
 class Fgsm : public Attack {
  public:
-  explicit Fgsm(ThreatPtr threat) : threat_(std::move(threat)) {}
+  Fgsm(ThreatPtr threat, GradientOptions gradient)
+      : threat_(std::move(threat)), gradient_(std::move(gradient)) {
+    gradient_.check("FGSM");
+  }
 
   std::string name() const override { return "FGSM"; }
-  std::string describe() const override { return "FGSM(" + threat_->describe() + ")"; }
+  std::string describe() const override {
+    return "FGSM(" + threat_->describe() + gradient_.describe() + ")";
+  }
   ThreatPtr threat() const override { return threat_; }
 
   torch::Tensor run(Model& model, const torch::Tensor& x_in, const torch::Tensor& y_in,
                     at::Generator& gen, AttackStats* stats) const override {
-    ModeGuard eval(model, /*training=*/false);
+    AttackModeGuard mode(model, gradient_);
     const auto [x, y] = prepare_batch(model, x_in, y_in);
-    const auto grad = loss_gradient(model, x, y, stats);
+    const auto target = resolve_target(model, x, y, gradient_.target, gen, stats);
+    const auto grad = loss_gradient(model, x, y, gradient_, stats, target);
     return threat_->project(threat_->ascend(x, grad, threat_->eps()), x);
   }
 
   std::shared_ptr<Attack> with(const Params& params) const override {
-    return std::make_shared<Fgsm>(forward_to_threat(name(), {}, threat_, params));
+    GradientOptions gradient = gradient_;
+    for (const auto& [key, value] : params) apply_gradient_param(name(), gradient, key, value);
+    return std::make_shared<Fgsm>(forward_to_threat(name(), kGradientParamNames, threat_, params),
+                                  gradient);
   }
 
  private:
   ThreatPtr threat_;
+  GradientOptions gradient_;
 };
 
 }  // namespace
 
-AttackPtr make_fgsm(ThreatPtr threat) {
-  return std::make_shared<Fgsm>(std::move(threat));
+AttackPtr make_fgsm(ThreatPtr threat, GradientOptions gradient) {
+  return std::make_shared<Fgsm>(std::move(threat), std::move(gradient));
 }
 
 }  // namespace perturb

@@ -11,6 +11,7 @@ Pgd::Pgd(ThreatPtr threat, PgdOptions options) : threat_(std::move(threat)), opt
   if (options_.steps < 0) throw Error("PGD steps must not be negative");
   if (options_.restarts < 1) throw Error("PGD restarts must be at least 1");
   if (options_.step && *options_.step < 0) throw Error("PGD step must not be negative");
+  options_.gradient.check("PGD");
 }
 
 double Pgd::step() const {
@@ -21,15 +22,16 @@ std::string Pgd::describe() const {
   return "PGD(" + threat_->describe() + ", steps: " + std::to_string(options_.steps) +
          ", step: " + format_number(step()) +
          ", random_start: " + bool_text(options_.random_start) +
-         ", restarts: " + std::to_string(options_.restarts) + ")";
+         ", restarts: " + std::to_string(options_.restarts) + options_.gradient.describe() + ")";
 }
 
 torch::Tensor Pgd::run_once(Model& model, const torch::Tensor& x, const torch::Tensor& y,
-                            at::Generator& gen, AttackStats* stats) const {
+                            const torch::Tensor& target, at::Generator& gen,
+                            AttackStats* stats) const {
   auto x_adv = options_.random_start ? threat_->sample(x, gen) : x.clone();
   const double alpha = step();
   for (int64_t i = 0; i < options_.steps; ++i) {
-    const auto grad = loss_gradient(model, x_adv, y, stats);
+    const auto grad = loss_gradient(model, x_adv, y, options_.gradient, stats, target);
     x_adv = threat_->project(threat_->ascend(x_adv, grad, alpha), x);
   }
   return x_adv;
@@ -37,30 +39,33 @@ torch::Tensor Pgd::run_once(Model& model, const torch::Tensor& x, const torch::T
 
 torch::Tensor Pgd::run(Model& model, const torch::Tensor& x_in, const torch::Tensor& y_in,
                        at::Generator& gen, AttackStats* stats) const {
-  ModeGuard eval(model, /*training=*/false);
+  AttackModeGuard mode(model, options_.gradient);
   const auto [x, y] = prepare_batch(model, x_in, y_in);
-  if (options_.restarts == 1) return run_once(model, x, y, gen, stats);
+  const auto target = resolve_target(model, x, y, options_.gradient.target, gen, stats);
+  if (options_.restarts == 1) return run_once(model, x, y, target, gen, stats);
 
   // Per sample, keep the first restart that fools the model, else the last restart's result.
   auto best = x.clone();
   auto fooled = torch::zeros({x.size(0)}, y.options().dtype(torch::kBool));
   for (int64_t r = 0; r < options_.restarts; ++r) {
-    const auto x_adv = run_once(model, x, y, gen, stats);
+    const auto x_adv = run_once(model, x, y, target, gen, stats);
     const auto take = fooled.logical_not();
     best.index_put_({take}, x_adv.index({take}));
-    fooled = fooled | (predict(model, x_adv, stats) != y);
+    fooled = fooled | attack_succeeded(model, x_adv, y, target, stats);
   }
   return best;
 }
 
 std::shared_ptr<Attack> Pgd::with(const Params& params) const {
-  const std::vector<std::string> own = {"steps", "step", "random_start", "restarts"};
+  std::vector<std::string> own = {"steps", "step", "random_start", "restarts"};
+  own.insert(own.end(), kGradientParamNames.begin(), kGradientParamNames.end());
   PgdOptions options = options_;
   for (const auto& [key, value] : params) {
     if (key == "steps") options.steps = param_count(name(), key, value, 0);
     if (key == "step") options.step = param_number(name(), key, value);
     if (key == "random_start") options.random_start = param_bool(name(), key, value);
     if (key == "restarts") options.restarts = param_count(name(), key, value, 1);
+    apply_gradient_param(name(), options.gradient, key, value);
   }
   return std::make_shared<Pgd>(forward_to_threat(name(), own, threat_, params), options);
 }

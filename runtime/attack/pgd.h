@@ -23,7 +23,7 @@ class Pgd : public Attack {
  private:
   // One restart: optional random start, then `steps` of ascend → project.
   torch::Tensor run_once(Model& model, const torch::Tensor& x, const torch::Tensor& y,
-                         at::Generator& gen, AttackStats* stats) const;
+                         const torch::Tensor& target, at::Generator& gen, AttackStats* stats) const;
 
   ThreatPtr threat_;
   PgdOptions options_;
