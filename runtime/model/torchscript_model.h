@@ -24,6 +24,9 @@ class TorchScriptModel : public Model {
   std::string describe() const override;
   void save(const std::string& path) const override;
 
+  // The module itself (shared, not copied): bound propagation walks its forward graph.
+  const torch::jit::Module& module() const { return module_; }
+
  private:
   torch::jit::Module module_;
   std::string path_;
