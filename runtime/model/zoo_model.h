@@ -20,6 +20,12 @@ class ZooModel : public Model {
   std::string describe() const override;
   void save(const std::string& path) const override;
 
+  // The layers (shared, not copied), the architecture and its options: the stochastic-network
+  // wrapper (runtime/model/noise.h) runs these layers with noise injected between them.
+  torch::nn::Sequential layers() const { return net_; }
+  const std::string& architecture() const { return architecture_; }
+  const ZooOptions& options() const { return options_; }
+
   // Rebuilds a model written by save(); `archive` must hold the "perturb_format" marker.
   static ModelPtr load(torch::serialize::InputArchive& archive, const std::string& path,
                        torch::Device device);
