@@ -47,6 +47,10 @@ const BuiltinTable& builtins() {
     register_threat_builtins(t);
     register_attack_builtins(t);
     register_train_builtins(t);
+    register_policy_builtins(t);
+    register_certify_builtins(t);
+    register_bounds_builtins(t);
+    register_schedule_builtins(t);
     register_planned_builtins(t);
     return t;
   }();

@@ -113,6 +113,10 @@ void register_model_builtins(BuiltinTable& table);
 void register_threat_builtins(BuiltinTable& table);
 void register_attack_builtins(BuiltinTable& table);
 void register_train_builtins(BuiltinTable& table);
+void register_policy_builtins(BuiltinTable& table);
+void register_certify_builtins(BuiltinTable& table);
+void register_bounds_builtins(BuiltinTable& table);
+void register_schedule_builtins(BuiltinTable& table);
 void register_planned_builtins(BuiltinTable& table);
 
 // Shorthands for table entries.

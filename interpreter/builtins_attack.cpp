@@ -8,6 +8,7 @@
 #include "interpreter/objects.h"
 #include "interpreter/objects_schedule.h"
 #include "interpreter/operators.h"
+#include "runtime/attack/attacks.h"
 #include "runtime/attack/loss.h"
 #include "runtime/eval/evaluate.h"
 
@@ -108,6 +109,49 @@ Value make_pgd_attack(CallArgs& args) {
   return attack_value(make_pgd(threat_arg(args), options));
 }
 
+Value make_momentum_attack(CallArgs& args, const std::string& kind) {
+  MomentumOptions options;
+  options.kind = kind;
+  options.gradient = gradient_options(args);
+  options.steps = positive(args, "steps");
+  if (args.has("step")) options.step = args.number("step");
+  options.decay = args.number("decay");
+  options.random_start = args.boolean("random_start");
+  if (args.has("scales")) options.scales = positive(args, "scales");
+  if (args.has("resize_rate")) options.resize_rate = args.number("resize_rate");
+  if (args.has("diversity_prob")) options.diversity_prob = args.number("diversity_prob");
+  return attack_value(make_momentum(threat_arg(args), options));
+}
+
+Value make_cw_attack(CallArgs& args) {
+  CwOptions options;
+  options.c = args.number("c");
+  options.kappa = args.number("kappa");
+  options.steps = positive(args, "steps");
+  options.lr = args.number("lr");
+  options.search_steps = positive(args, "search_steps");
+  options.target = gradient_options(args).target;
+  return attack_value(make_cw(threat_arg(args), options));
+}
+
+Value make_apgd_attack(CallArgs& args) {
+  ApgdOptions options;
+  options.gradient = gradient_options(args);
+  options.steps = positive(args, "steps");
+  options.restarts = positive(args, "restarts");
+  options.rho = args.number("rho");
+  options.targets = args.integer("targets");
+  return attack_value(make_apgd(threat_arg(args), options));
+}
+
+Value make_square_attack(CallArgs& args) {
+  SquareOptions options;
+  options.queries = positive(args, "queries");
+  options.p_init = args.number("p_init");
+  options.restarts = positive(args, "restarts");
+  return attack_value(make_square(threat_arg(args), options));
+}
+
 Value make_iterative_attack(CallArgs& args) {
   IterativeOptions options;
   options.steps = positive(args, "steps");
@@ -195,6 +239,84 @@ void register_attack_builtins(BuiltinTable& t) {
          "restarts keep the first success per sample.",
          "attack pgd = PGD(linf, steps: 20, step: 0.01)",
          make_pgd_attack});
+  auto momentum_params = [](double decay, std::vector<ParamSpec> extra) {
+    std::vector<ParamSpec> ps = {required("threat", kThreatKind),
+                                 optional("steps", bits(Kind::kNumber), Value(10)),
+                                 optional_auto("step", bits(Kind::kNumber), "eps/steps"),
+                                 optional("decay", bits(Kind::kNumber), Value(decay)),
+                                 optional("random_start", bits(Kind::kBool), Value(false))};
+    ps.insert(ps.end(), extra.begin(), extra.end());
+    return with_gradient_params(ps);
+  };
+  t.add({"MIFGSM",
+         g,
+         {momentum_params(1.0, {}), false, false, kAttackKind},
+         "Momentum iterative FGSM (Dong et al. 2018): g ← decay·g + ∇/mean|∇|, x ← x + step·sign(g).",
+         "attack mi = MIFGSM(linf, steps: 10, decay: 1.0)",
+         [](CallArgs& a) { return make_momentum_attack(a, "MIFGSM"); }});
+  t.add({"NIFGSM",
+         g,
+         {momentum_params(1.0, {}), false, false, kAttackKind},
+         "Nesterov iterative FGSM (Lin et al. 2020): MI-FGSM with the gradient at the look-ahead "
+         "x + decay·step·g.",
+         "attack ni = NIFGSM(linf)",
+         [](CallArgs& a) { return make_momentum_attack(a, "NIFGSM"); }});
+  t.add({"SINIFGSM",
+         g,
+         {momentum_params(1.0, {optional("scales", bits(Kind::kNumber), Value(5))}), false, false,
+          kAttackKind},
+         "Scale-invariant NI-FGSM (Lin et al. 2020): the gradient averaged over x/2^i, i < scales.",
+         "attack sini = SINIFGSM(linf, scales: 5)",
+         [](CallArgs& a) { return make_momentum_attack(a, "SINIFGSM"); }});
+  t.add({"DIFGSM",
+         g,
+         {momentum_params(0.0, {optional("resize_rate", bits(Kind::kNumber), Value(0.9)),
+                                optional("diversity_prob", bits(Kind::kNumber), Value(0.5))}),
+          false, false, kAttackKind},
+         "Diverse-inputs iterative FGSM (Xie et al. 2019): gradients through a random "
+         "resize-and-pad; decay > 0 adds momentum.",
+         "attack di = DIFGSM(linf, resize_rate: 0.9, diversity_prob: 0.5)",
+         [](CallArgs& a) { return make_momentum_attack(a, "DIFGSM"); }});
+  t.add({"CW",
+         g,
+         {{required("threat", kThreatKind), optional("c", bits(Kind::kNumber), Value(1)),
+           optional("kappa", bits(Kind::kNumber), Value(0)),
+           optional("steps", bits(Kind::kNumber), Value(100)),
+           optional("lr", bits(Kind::kNumber), Value(0.01)),
+           optional("search_steps", bits(Kind::kNumber), Value(1)),
+           optional("target", Kind::kNumber | Kind::kString | Kind::kNone, Value())},
+          false,
+          false,
+          kAttackKind},
+         "Carlini-Wagner L2 (2017): Adam in tanh space on |d|^2 + c*margin; search_steps > 1 "
+         "binary-searches c; the result is projected onto the threat.",
+         "attack cw = CW(l2, c: 1, steps: 100)",
+         make_cw_attack});
+  t.add({"APGD",
+         g,
+         {with_gradient_params({required("threat", kThreatKind),
+                                optional("steps", bits(Kind::kNumber), Value(100)),
+                                optional("restarts", bits(Kind::kNumber), Value(1)),
+                                optional("rho", bits(Kind::kNumber), Value(0.75)),
+                                optional("targets", bits(Kind::kNumber), Value(0))}),
+          false,
+          false,
+          kAttackKind},
+         "Auto-PGD (Croce and Hein 2020) with AutoAttack's step-size schedule, checkpoints and "
+         "momentum; loss \"ce\" or \"dlr\"; targets: 9 is APGD-T.",
+         "attack apgd = APGD(linf, loss: \"dlr\", steps: 100)",
+         make_apgd_attack});
+  t.add({"Square",
+         g,
+         {{required("threat", kThreatKind), optional("queries", bits(Kind::kNumber), Value(5000)),
+           optional("p_init", bits(Kind::kNumber), Value(0.8)),
+           optional("restarts", bits(Kind::kNumber), Value(1))},
+          false,
+          false,
+          kAttackKind},
+         "Square attack (Andriushchenko et al. 2020): black-box, scores only, counts queries.",
+         "attack sq = Square(linf, queries: 5000)",
+         make_square_attack});
   t.add({"Iterative",
          g,
          {{required("threat", kThreatKind), optional("steps", bits(Kind::kNumber), Value(10)),

@@ -3,6 +3,7 @@
 #include "interpreter/builtins.h"
 #include "interpreter/eval.h"
 #include "interpreter/objects.h"
+#include "interpreter/objects_certify.h"
 #include "interpreter/operators.h"
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/random.h"
@@ -45,8 +46,9 @@ Value save_value(CallArgs& args) {
     write_atomic(path, [&](const std::string& temp) { torch::save(t, temp); });
   } else if (value.is<std::string>()) {
     write_file_atomic(path, value.as<std::string>());
+  } else if (save_certificate(value, path)) {  // JSON, or TSV for a .tsv path
   } else {
-    args.fail("save writes a model, a report, a tensor or a string, got " +
+    args.fail("save writes a model, a report, a certificate, a tensor or a string, got " +
               kind_with_article(value.kind()));
   }
   return Value();

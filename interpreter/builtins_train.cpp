@@ -1,8 +1,10 @@
-// Training (LANGUAGE.md §3): optimizers and train(...).
+// Training (LANGUAGE.md §3): optimizers and train(...). docs/training.md describes every option.
 
 #include "interpreter/builtins.h"
 #include "interpreter/eval.h"
 #include "interpreter/objects.h"
+#include "interpreter/objects_schedule.h"
+#include "runtime/core/error.h"
 #include "runtime/train/train.h"
 
 namespace perturb::lang {
@@ -10,6 +12,15 @@ namespace {
 
 Value optimizer_value(OptimizerSpec spec) {
   return Value(ObjectPtr(std::make_shared<OptimizerObject>(std::move(spec))));
+}
+
+std::vector<double> number_list(CallArgs& args, const std::string& name) {
+  std::vector<double> out;
+  for (const auto& item : *args.get(name).as<ListPtr>()) {
+    if (!item.is<double>()) args.fail(name + " must be a list of numbers");
+    out.push_back(item.as<double>());
+  }
+  return out;
 }
 
 Value train_model(CallArgs& args) {
@@ -29,10 +40,24 @@ Value train_model(CallArgs& args) {
   options.trades_beta = args.number("beta");
   if (args.has("adversary"))
     options.adversary = args.object<AttackObject>("adversary", Kind::kAttack)->attack;
+  if (args.has("fast_step")) options.fast_step = args.number("fast_step");
   if (args.has("augment")) {
     throw_runtime_error(args.span_of("augment"),
                         "augmentation policies (augment:) are not available in this build yet");
   }
+  options.lr_schedule.kind = args.string("lr_schedule");
+  options.lr_schedule.milestones = number_list(args, "milestones");
+  options.lr_schedule.gamma = args.number("gamma");
+  if (args.has("val")) options.val = args.object<DatasetObject>("val", Kind::kDataset)->data;
+  options.val_split = args.number("val_split");
+  if (args.has("val_attack"))
+    options.val_attack = args.object<AttackObject>("val_attack", Kind::kAttack)->attack;
+  options.log_path = args.string("log");
+  options.checkpoint_path = args.string("checkpoint");
+  options.checkpoint_every = args.integer("checkpoint_every");
+  options.resume = args.boolean("resume");
+  // A schedule (Meta, Curriculum) decides what each batch trains on (builtins_schedule.cpp).
+  if (args.has("schedule")) return train_with_schedule(args, model, data, options);
   train(*model->model, data, options);
   return Value(ObjectPtr(model));
 }
@@ -43,14 +68,17 @@ void register_train_builtins(BuiltinTable& t) {
   const std::string g = "training";
   const Kinds kOpt = bits(Kind::kOptimizer);
   const Kinds kNum = bits(Kind::kNumber);
+  const Kinds kStr = bits(Kind::kString);
+  const Kinds kBool = bits(Kind::kBool);
   t.add({"SGD",
          g,
          {{optional("lr", kNum, Value(0.01)), optional("momentum", kNum, Value(0)),
-           optional("weight_decay", kNum, Value(0))},
+           optional("weight_decay", kNum, Value(0)), optional("nesterov", kBool, Value(false))},
           false,
           false,
           kOpt},
-         "Stochastic gradient descent with momentum, as torch.optim.SGD.",
+         "Stochastic gradient descent with momentum (Nesterov's with nesterov: true), as "
+         "torch.optim.SGD.",
          "SGD(lr: 0.05, momentum: 0.9)",
          [](CallArgs& a) {
            OptimizerSpec s;
@@ -58,6 +86,7 @@ void register_train_builtins(BuiltinTable& t) {
            s.lr = a.number("lr");
            s.momentum = a.number("momentum");
            s.weight_decay = a.number("weight_decay");
+           s.nesterov = a.boolean("nesterov");
            return optimizer_value(s);
          }});
   t.add({"Adam",
@@ -67,7 +96,7 @@ void register_train_builtins(BuiltinTable& t) {
           false,
           false,
           kOpt},
-         "Adam, as torch.optim.Adam.",
+         "Adam, as torch.optim.Adam (weight decay added to the gradient).",
          "Adam(lr: 0.001)",
          [](CallArgs& a) {
            OptimizerSpec s;
@@ -78,20 +107,56 @@ void register_train_builtins(BuiltinTable& t) {
            s.weight_decay = a.number("weight_decay");
            return optimizer_value(s);
          }});
+  t.add({"AdamW",
+         g,
+         {{optional("lr", kNum, Value(0.001)), optional("beta1", kNum, Value(0.9)),
+           optional("beta2", kNum, Value(0.999)), optional("weight_decay", kNum, Value(0.01))},
+          false,
+          false,
+          kOpt},
+         "AdamW, as torch.optim.AdamW: Adam with decoupled weight decay (Loshchilov and Hutter "
+         "2019).",
+         "AdamW(lr: 0.001, weight_decay: 0.01)",
+         [](CallArgs& a) {
+           OptimizerSpec s;
+           s.kind = "adamw";
+           s.lr = a.number("lr");
+           s.beta1 = a.number("beta1");
+           s.beta2 = a.number("beta2");
+           s.weight_decay = a.number("weight_decay");
+           return optimizer_value(s);
+         }});
   t.add({"train",
          g,
-         {{required("model", bits(Kind::kModel)), required("data", bits(Kind::kDataset)),
-           optional("epochs", kNum, Value(1)), optional("batch", kNum, Value(128)),
+         {{required("model", bits(Kind::kModel)),
+           required("data", bits(Kind::kDataset)),
+           optional("epochs", kNum, Value(1)),
+           optional("batch", kNum, Value(128)),
            optional_auto("optimizer", kOpt, "SGD(lr: 0.01)"),
            optional_auto("seed", kNum, "from --seed"),
-           optional("method", bits(Kind::kString), Value("standard")),
-           optional("adversary", bits(Kind::kAttack), Value()), optional("beta", kNum, Value(6.0)),
-           optional("augment", bits(Kind::kPolicy), Value())},
+           optional("method", kStr, Value("standard")),
+           optional("adversary", bits(Kind::kAttack), Value()),
+           optional("beta", kNum, Value(6.0)),
+           optional_auto("fast_step", kNum, "1.25·eps"),
+           optional("augment", bits(Kind::kPolicy), Value()),
+           optional("lr_schedule", kStr, Value("constant")),
+           optional("milestones", bits(Kind::kList), make_list({})),
+           optional("gamma", kNum, Value(0.1)),
+           optional("val", bits(Kind::kDataset), Value()),
+           optional("val_split", kNum, Value(0)),
+           optional_auto("val_attack", bits(Kind::kAttack), "PGD-10 in the adversary's threat"),
+           optional("log", kStr, Value("")),
+           optional("checkpoint", kStr, Value("")),
+           optional("checkpoint_every", kNum, Value(0)),
+           optional("resume", kBool, Value(false)),
+           optional("schedule", bits(Kind::kSchedule), Value())},
           false,
           false,
           bits(Kind::kModel)},
-         "Trains model in place and returns it; method \"standard\", \"madry\" (PGD-AT) or "
-         "\"trades\" (with beta) uses adversary.",
+         "Trains model in place and returns it; method \"standard\", \"madry\" (PGD-AT), "
+         "\"trades\" (with beta) or \"fast\" (FGSM from a random start) uses adversary; "
+         "lr_schedule \"constant\", \"step\", \"cosine\" or \"onecycle\"; validation, CSV log, "
+         "checkpoints and resume (docs/training.md).",
          "let net2 = train(net, train_set, epochs: 2, optimizer: SGD(lr: 0.05, momentum: 0.9), "
          "seed: 0)",
          train_model});

@@ -126,7 +126,9 @@ void Checker::statement(const Stmt& stmt, Scope& scope, Context context) {
       const auto& decl = static_cast<const DeclStmt&>(stmt);
       Kinds kinds = expr(*decl.value, scope);
       Kinds expected = declared_kind(decl.decl);
-      if (known(kinds) && !(kinds & expected)) {
+      // A threat declared as a policy becomes sample(threat) (objects_policy.h).
+      Kinds accepted = decl.decl == DeclKind::kPolicy ? expected | Kind::kThreat : expected;
+      if (known(kinds) && !(kinds & accepted)) {
         error(decl.value->span,
               std::string("declared ") + decl_kind_text(decl.decl) + ", got " + kinds_word(kinds));
       }
@@ -345,6 +347,10 @@ Kinds Checker::binary(const BinaryExpr& e, Scope& scope) {
     case BinaryOp::kUnion:
     case BinaryOp::kIntersect: {
       Kinds result = l & r & kComposable;
+      // A threat with a policy: the threat serves as sample(threat), the result is a policy.
+      if (result == 0 && e.op != BinaryOp::kIntersect && (l & kComposable) && (r & kComposable) &&
+          ((l | r) & bits(Kind::kPolicy)))
+        result = bits(Kind::kPolicy);
       if (known(l) && known(r) && result == 0) return fail();
       return result ? result : kAnyKind;
     }

@@ -8,6 +8,7 @@
 
 #include "interpreter/builtins_util.h"
 #include "interpreter/objects.h"
+#include "interpreter/objects_policy.h"
 #include "interpreter/operators.h"
 #include "interpreter/parse.h"
 #include "interpreter/stdlib_sources.h"
@@ -219,6 +220,10 @@ Interpreter::Completion Interpreter::exec(const Stmt& stmt, const EnvPtr& env) {
 void Interpreter::check_declared_kind(const DeclStmt& decl, Value& value) {
   static const Kind kDeclared[] = {Kind::kThreat, Kind::kAttack, Kind::kPolicy, Kind::kSchedule};
   Kind expected = kDeclared[static_cast<int>(decl.decl)];
+  // `policy p = threat` makes the threat a random augmentation, sample(threat).
+  if (expected == Kind::kPolicy && value.kind() == Kind::kThreat) {
+    value = policy_value(as_policy(value));
+  }
   if (value.kind() != expected) {
     throw_runtime_error(decl.value->span, std::string("declared ") + decl_kind_text(decl.decl) +
                                               ", got " + kind_name(value.kind()));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "interpreter/reference.h"
 #include "interpreter/repl.h"
 #include "interpreter/session.h"
 #include "runtime/core/error.h"
@@ -26,6 +27,7 @@ commands:
   run FILE      parse, check and run a script
   check FILE    parse and check a script; touches no tensors
   repl          an interactive session
+  reference     print the builtin reference (docs/reference.md); --json for tools
 
 options:
   --seed N         seed for every random thing (default 0)
@@ -40,6 +42,7 @@ struct Options {
   std::string file;
   RunOptions run;
   bool verbose = false;
+  bool json = false;  // reference --json
 };
 
 int usage_error(const std::string& message) {
@@ -62,6 +65,8 @@ int parse_arguments(int argc, char** argv, Options& options) {
     } else if (a == "--version") {
       std::cout << "perturb " << kVersion << "\n";
       return kExitOk;
+    } else if (a == "--json") {
+      options.json = true;
     } else if (a == "--verbose" || a == "-v") {
       options.verbose = true;
     } else if (a == "--seed") {
@@ -87,9 +92,11 @@ int parse_arguments(int argc, char** argv, Options& options) {
     }
   }
   if (options.command.empty()) return usage_error("missing command");
-  if (options.command != "run" && options.command != "check" && options.command != "repl") {
+  if (options.command != "run" && options.command != "check" && options.command != "repl" &&
+      options.command != "reference") {
     return usage_error("unknown command '" + options.command + "'");
   }
+  if (options.command == "reference") return -1;
   if (options.command != "repl" && options.file.empty())
     return usage_error(options.command + " needs a script file");
   return -1;
@@ -133,6 +140,10 @@ int run_on_large_stack(std::function<int()> body) {
 int run_command(const Options& options) {
   try {
     if (options.command == "repl") return run_repl(options.run);
+    if (options.command == "reference") {
+      std::cout << (options.json ? reference_json() : reference_markdown());
+      return kExitOk;
+    }
     return run_file(options);
   } catch (const perturb::Error& e) {
     // Only setup can fail here (e.g. --device cuda without CUDA); scripts report their own.

@@ -1,4 +1,5 @@
 #include "interpreter/objects.h"
+#include "runtime/train/optimizer.h"
 
 namespace perturb::lang {
 
@@ -39,12 +40,7 @@ std::optional<Value> ReportObject::field(const std::string& name) const {
 }
 
 std::string OptimizerObject::describe() const {
-  std::string text = spec.kind == "adam" ? "Adam(lr: " : "SGD(lr: ";
-  text += format_number(spec.lr);
-  if (spec.kind == "sgd") text += ", momentum: " + format_number(spec.momentum);
-  if (spec.kind == "adam")
-    text += ", betas: [" + format_number(spec.beta1) + ", " + format_number(spec.beta2) + "]";
-  return text + ", weight_decay: " + format_number(spec.weight_decay) + ")";
+  return describe_optimizer(spec);
 }
 
 std::optional<Value> ModuleObject::field(const std::string& field_name) const {

@@ -5,6 +5,7 @@
 #include "interpreter/builtins.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
+#include "interpreter/objects_policy.h"
 
 namespace perturb::lang {
 namespace {
@@ -241,6 +242,8 @@ Value apply_binary(BinaryOp op, const Value& l, const Value& r, const Span& at) 
     joined.insert(joined.end(), r.as<ListPtr>()->begin(), r.as<ListPtr>()->end());
     return make_list(std::move(joined));
   }
+  // A policy composed with a policy or a threat (objects_policy.h); threats alone are the threats'.
+  if (auto composed = compose_policies(op, l, r, at)) return *composed;
   if (op == BinaryOp::kThen || op == BinaryOp::kUnion || op == BinaryOp::kIntersect) {
     bool composable =
         (l.kind() == Kind::kThreat || l.kind() == Kind::kPolicy) && l.kind() == r.kind();

@@ -52,6 +52,8 @@ const char* kind_name(Kind kind) {
       return "module";
     case Kind::kRamp:
       return "ramp";
+    case Kind::kVerifier:
+      return "verifier";
   }
   return "value";
 }
@@ -65,7 +67,7 @@ std::string kind_with_article(Kind kind) {
 
 std::vector<Kind> kinds_in(Kinds kinds) {
   std::vector<Kind> out;
-  for (uint32_t bit = 1; bit != 0 && bit <= bits(Kind::kRamp); bit <<= 1) {
+  for (uint32_t bit = 1; bit != 0 && bit <= bits(Kind::kVerifier); bit <<= 1) {
     if (kinds & bit) out.push_back(static_cast<Kind>(bit));
   }
   return out;

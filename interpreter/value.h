@@ -38,6 +38,7 @@ enum class Kind : uint32_t {
   kSmoothing = 1u << 19,
   kModule = 1u << 20,
   kRamp = 1u << 21,
+  kVerifier = 1u << 22,  // a bound-propagation certification method: IBP(threat)
 };
 
 using Kinds = uint32_t;

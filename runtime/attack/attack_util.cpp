@@ -6,6 +6,7 @@
 #include "runtime/attack/loss.h"
 #include "runtime/core/error.h"
 #include "runtime/report/format.h"
+#include "runtime/threat/lp_threat.h"
 
 namespace perturb {
 
@@ -74,6 +75,34 @@ ThreatPtr forward_to_threat(const std::string& owner, const std::vector<std::str
   }
   if (for_threat.empty()) return threat;
   return threat->with(for_threat);
+}
+
+int64_t draw_int(at::Generator& gen, int64_t lo, int64_t hi) {
+  if (hi <= lo) return lo;
+  return torch::randint(lo, hi, {1}, gen, torch::TensorOptions().dtype(torch::kInt64).device(gen.device()))
+      .item<int64_t>();
+}
+
+double draw_uniform(at::Generator& gen) {
+  return torch::rand({1}, gen, torch::TensorOptions().device(gen.device())).item<double>();
+}
+
+Domain threat_domain(const Threat& threat) {
+  if (const auto* lp = dynamic_cast<const LpThreat*>(&threat)) return lp->domain();
+  return {};
+}
+
+torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& like) {
+  std::vector<int64_t> shape(like.dim(), 1);
+  shape[0] = -1;
+  return v.reshape(shape);
+}
+
+torch::Tensor sample_norms(const torch::Tensor& t, const std::string& norm) {
+  const auto flat = t.reshape({t.size(0), -1});
+  if (norm == "Linf") return flat.abs().amax(1);
+  if (norm == "L1") return flat.abs().sum(1);
+  return flat.norm(2, 1);
 }
 
 }  // namespace perturb

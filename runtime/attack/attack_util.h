@@ -31,6 +31,19 @@ bool param_bool(const std::string& owner, const std::string& key, const Interval
 ThreatPtr forward_to_threat(const std::string& owner, const std::vector<std::string>& own,
                             const ThreatPtr& threat, const Params& params);
 
+// A uniform integer in [lo, hi) and a uniform number in [0, 1), drawn from `gen`.
+int64_t draw_int(at::Generator& gen, int64_t lo, int64_t hi);
+double draw_uniform(at::Generator& gen);
+
+// The input box of an Lp threat ([0, 1] for a threat that has none).
+Domain threat_domain(const Threat& threat);
+
+// A per-sample value [N] shaped [N, 1, 1, ...] to broadcast against `like`.
+torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& like);
+
+// Per-sample norms over the non-batch dims: "Linf", "L2" or "L1"; shape [N].
+torch::Tensor sample_norms(const torch::Tensor& t, const std::string& norm);
+
 // "true"/"false" for describe() strings.
 inline const char* bool_text(bool b) {
   return b ? "true" : "false";

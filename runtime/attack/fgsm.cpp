@@ -1,5 +1,6 @@
 // FGSM (Goodfellow et al. 2015): one full-size step along the loss gradient.
 #include "runtime/attack/attack_util.h"
+#include "runtime/attack/threat_search.h"
 
 namespace perturb {
 namespace {
@@ -22,8 +23,35 @@ class Fgsm : public Attack {
     AttackModeGuard mode(model, gradient_);
     const auto [x, y] = prepare_batch(model, x_in, y_in);
     const auto target = resolve_target(model, x, y, gradient_.target, gen, stats);
-    const auto grad = loss_gradient(model, x, y, gradient_, stats, target);
-    return threat_->project(threat_->ascend(x, grad, threat_->eps()), x);
+    return attack(*threat_, model, x, y, target, gen, stats);
+  }
+
+  // One full step under `threat`; a union keeps the worse member per sample; parametric and
+  // composed threats step once on their search state (each part's default step for one step:
+  // parameters go to the ends of their ranges, like an Lp FGSM goes to the ball's surface).
+  torch::Tensor attack(const Threat& threat, Model& model, const torch::Tensor& x,
+                       const torch::Tensor& y, const torch::Tensor& target, at::Generator& gen,
+                       AttackStats* stats) const {
+    const auto members = threat.alternatives();
+    if (!members.empty()) {
+      std::vector<torch::Tensor> candidates;
+      for (const auto& member : members) {
+        candidates.push_back(attack(*member, model, x, y, target, gen, stats));
+      }
+      return keep_worst(candidates, goal_score(model, y, target, gradient_, stats));
+    }
+    auto gradient = [&](const torch::Tensor& x_adv) {
+      return loss_gradient(model, x_adv, y, gradient_, stats, target);
+    };
+    if (!threat.additive()) {
+      const auto grid = threat.grid_states(x);
+      if (!grid.empty()) {
+        return search_grid(threat, x, grid, goal_score(model, y, target, gradient_, stats));
+      }
+      return search_state(threat, x, gen, /*random_start=*/false, 1, std::nullopt, gradient);
+    }
+    const auto grad = gradient(x);
+    return threat.project(threat.ascend(x, grad, threat.eps()), x);
   }
 
   std::shared_ptr<Attack> with(const Params& params) const override {

@@ -186,7 +186,7 @@ torch::Tensor resolve_target(Model& model, const torch::Tensor& x, const torch::
 
 LossEval evaluate_loss(Model& model, const torch::Tensor& x_adv, const torch::Tensor& y,
                        const torch::Tensor& target, const GradientOptions& options,
-                       AttackStats* stats) {
+                       AttackStats* stats, const InputTransform& transform) {
   if (target.defined() && target.size(0) != y.size(0)) {
     throw Error("targets [" + std::to_string(target.size(0)) + "] do not match labels [" +
                 std::to_string(y.size(0)) + "]");
@@ -195,7 +195,7 @@ LossEval evaluate_loss(Model& model, const torch::Tensor& x_adv, const torch::Te
   LossEval out;
   for (int64_t draw = 0; draw < options.eot; ++draw) {
     auto input = x_adv.detach().requires_grad_(true);
-    const auto logits = model.forward(input);
+    const auto logits = model.forward(transform ? transform(input) : input);
     const auto per_sample = attack_loss(logits, y, target, options);
     // The batch mean, as torchattacks uses; sign and normalised steps ignore the scale.
     const auto loss = per_sample.mean();

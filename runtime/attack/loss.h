@@ -78,11 +78,15 @@ struct LossEval {
   torch::Tensor logits;  // logits of the last draw, detached
 };
 
+// A differentiable, possibly random, change of the input before the model (DI-FGSM's input
+// diversity, SI-NI-FGSM's scaling); drawn afresh on every EOT draw.
+using InputTransform = std::function<torch::Tensor(const torch::Tensor&)>;
+
 // The loss, its gradient in x_adv and the logits; grad mode on even under a NoGradGuard.
 // Counts x_adv.size(0) × eot gradient evaluations.
 LossEval evaluate_loss(Model& model, const torch::Tensor& x_adv, const torch::Tensor& y,
                        const torch::Tensor& target, const GradientOptions& options,
-                       AttackStats* stats);
+                       AttackStats* stats, const InputTransform& transform = nullptr);
 
 // ∇ₓ of the batch-mean loss — the one gradient entry point of the attacks.
 torch::Tensor loss_gradient(Model& model, const torch::Tensor& x_adv, const torch::Tensor& y,

@@ -2,6 +2,7 @@
 #include "runtime/attack/pgd.h"
 
 #include "runtime/attack/attack_util.h"
+#include "runtime/attack/threat_search.h"
 #include "runtime/core/error.h"
 #include "runtime/report/format.h"
 
@@ -28,6 +29,19 @@ std::string Pgd::describe() const {
 torch::Tensor Pgd::run_once(Model& model, const torch::Tensor& x, const torch::Tensor& y,
                             const torch::Tensor& target, at::Generator& gen,
                             AttackStats* stats) const {
+  if (!threat_->additive()) {
+    // Parametric and composed threats: a grid (search: "grid") or gradient ascent on the
+    // threat's search state, chained from the gradient w.r.t. the attacked input.
+    const auto grid = threat_->grid_states(x);
+    if (!grid.empty()) {
+      return search_grid(*threat_, x, grid,
+                         goal_score(model, y, target, options_.gradient, stats));
+    }
+    return search_state(*threat_, x, gen, options_.random_start, options_.steps, options_.step,
+                        [&](const torch::Tensor& x_adv) {
+                          return loss_gradient(model, x_adv, y, options_.gradient, stats, target);
+                        });
+  }
   auto x_adv = options_.random_start ? threat_->sample(x, gen) : x.clone();
   const double alpha = step();
   for (int64_t i = 0; i < options_.steps; ++i) {
@@ -42,6 +56,21 @@ torch::Tensor Pgd::run(Model& model, const torch::Tensor& x_in, const torch::Ten
   AttackModeGuard mode(model, options_.gradient);
   const auto [x, y] = prepare_batch(model, x_in, y_in);
   const auto target = resolve_target(model, x, y, options_.gradient.target, gen, stats);
+  return run_resolved(model, x, y, target, gen, stats);
+}
+
+torch::Tensor Pgd::run_resolved(Model& model, const torch::Tensor& x, const torch::Tensor& y,
+                                const torch::Tensor& target, at::Generator& gen,
+                                AttackStats* stats) const {
+  // A union (a | b): attack under each member, keep the worse result per sample.
+  const auto members = threat_->alternatives();
+  if (!members.empty()) {
+    std::vector<torch::Tensor> candidates;
+    for (const auto& member : members) {
+      candidates.push_back(Pgd(member, options_).run_resolved(model, x, y, target, gen, stats));
+    }
+    return keep_worst(candidates, goal_score(model, y, target, options_.gradient, stats));
+  }
   if (options_.restarts == 1) return run_once(model, x, y, target, gen, stats);
 
   // Per sample, keep the first restart that fools the model, else the last restart's result.

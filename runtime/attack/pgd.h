@@ -21,7 +21,12 @@ class Pgd : public Attack {
   double step() const;
 
  private:
-  // One restart: optional random start, then `steps` of ascend → project.
+  // After the target is resolved: unions member by member, then restarts of run_once.
+  torch::Tensor run_resolved(Model& model, const torch::Tensor& x, const torch::Tensor& y,
+                             const torch::Tensor& target, at::Generator& gen,
+                             AttackStats* stats) const;
+  // One restart: optional random start, then `steps` of ascend → project (for parametric and
+  // composed threats: the same on the threat's search state, runtime/attack/threat_search.h).
   torch::Tensor run_once(Model& model, const torch::Tensor& x, const torch::Tensor& y,
                          const torch::Tensor& target, at::Generator& gen, AttackStats* stats) const;
 

@@ -110,6 +110,8 @@ class CutMix : public MixOp {
 
 }  // namespace
 
+namespace augment {
+
 PolicyPtr make_mixup(double alpha, double p) {
   return std::make_shared<Mixup>(alpha, p);
 }
@@ -118,4 +120,5 @@ PolicyPtr make_cutmix(double alpha, double p) {
   return std::make_shared<CutMix>(alpha, p);
 }
 
+}  // namespace augment
 }  // namespace perturb

@@ -125,6 +125,8 @@ torch::Tensor adjust_sharpness(const torch::Tensor& x, const torch::Tensor& fact
 
 }  // namespace augment_detail
 
+namespace augment {
+
 PolicyPtr make_flip(double p) {
   return op("Flip", "", p, 0.5, [](const torch::Tensor& x, at::Generator&) { return x.flip(3); });
 }
@@ -419,4 +421,5 @@ PolicyPtr make_random_erasing(Interval scale, Interval ratio, double value, doub
             });
 }
 
+}  // namespace augment
 }  // namespace perturb

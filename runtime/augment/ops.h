@@ -11,7 +11,9 @@
 #include "runtime/augment/policy.h"
 #include "runtime/threat/threat.h"
 
-namespace perturb {
+namespace perturb::augment {
+
+// (In their own namespace: runtime/threat/physical.h has threat factories of the same names.)
 
 // Geometric (bilinear sampling, uncovered pixels 0).
 PolicyPtr make_flip(double p = 0.5);   // horizontal
@@ -69,4 +71,4 @@ PolicyPtr make_rand_augment(int64_t n = 2, int64_t m = 9, int64_t bins = 31);
 // `sample(fog)`, and what a `policy` declaration makes of a threat).
 PolicyPtr make_threat_sample(ThreatPtr threat, double p = 1);
 
-}  // namespace perturb
+}  // namespace perturb::augment

@@ -185,6 +185,8 @@ class ThreatSample : public ProbOp {
 
 }  // namespace
 
+namespace augment {
+
 PolicyPtr make_rand_augment(int64_t n, int64_t m, int64_t bins) {
   return std::make_shared<RandAugment>(n, m, bins);
 }
@@ -194,4 +196,5 @@ PolicyPtr make_threat_sample(ThreatPtr threat, double p) {
   return std::make_shared<ThreatSample>(std::move(threat), p);
 }
 
+}  // namespace augment
 }  // namespace perturb

@@ -338,7 +338,7 @@ VerifiedReport verified_accuracy(Model& model, const Threat& threat, const torch
   report.threat = threat.describe();
   report.samples = x.size(0);
   const torch::Device device = model.device();
-  std::vector<torch::Tensor> masks;
+  std::vector<torch::Tensor> masks, predictions;
   int64_t correct = 0;
   for (int64_t start = 0; start < x.size(0); start += batch) {
     const int64_t n = std::min(batch, x.size(0) - start);
@@ -356,9 +356,12 @@ VerifiedReport verified_accuracy(Model& model, const Threat& threat, const torch
       }
     }
     correct += (logits.argmax(1) == yb).sum().item<int64_t>();
+    predictions.push_back(logits.argmax(1).cpu());
     masks.push_back(verified(net, threat, xb, yb, method).cpu());
   }
   report.verified_mask = masks.empty() ? torch::zeros({0}, torch::kBool) : torch::cat(masks);
+  report.predictions =
+      predictions.empty() ? torch::zeros({0}, torch::kLong) : torch::cat(predictions);
   if (report.samples > 0) {
     report.clean = static_cast<double>(correct) / report.samples;
     report.verified = report.verified_mask.sum().item<double>() / report.samples;

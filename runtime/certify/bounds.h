@@ -112,6 +112,7 @@ struct VerifiedReport {
   double clean = 0;             // clean accuracy of the network on the data
   double verified = 0;          // fraction of samples verified (verified implies correct)
   torch::Tensor verified_mask;  // bool [N]
+  torch::Tensor predictions;    // int64 [N]: the network's top-1 class at each clean input
   int64_t samples = 0;
   std::string method;  // "ibp" / "crown_ibp"
   std::string threat;  // threat->describe()

@@ -75,7 +75,7 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
   }
   std::vector<double> ticks;
   const double first = std::ceil(lo / step - 1e-9) * step;
-  for (double t = first; t <= hi + step * 1e-9; t += step) ticks.push_back(t);
+  for (int i = 0; first + i * step <= hi + step * 1e-9; ++i) ticks.push_back(first + i * step);
   return ticks;
 }
 

@@ -41,3 +41,13 @@ torch::Tensor randn_like_with(const torch::Tensor& x, at::Generator& gen);
 void check_lp_arguments(const std::string& name, double eps, Domain domain);
 
 }  // namespace perturb
+
+namespace perturb {
+// Rows of v [N, D] projected onto the L1 ball of the radius (Duchi et al. 2008), exactly.
+torch::Tensor project_l1_ball(const torch::Tensor& v, double radius);
+}  // namespace perturb
+
+namespace perturb {
+// Throws Error unless pixels is a whole number ≥ 0 and lo < hi.
+void check_l0(double pixels, Domain domain);
+}  // namespace perturb

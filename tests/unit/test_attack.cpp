@@ -115,6 +115,6 @@ TEST_CASE("attack descriptions and parameters", "[attack]") {
         "restarts: 1)");
   CHECK_THROWS_WITH(pgd->with({{"foo", {1, 1}}}),
                     "PGD has no parameter 'foo'; it has steps, step, random_start, restarts, "
-                    "eps, domain");
+                    "loss, kappa, eot, target, eps, domain");
   CHECK_THROWS_AS(pgd->with({{"steps", {1.5, 1.5}}}), Error);
 }

@@ -14,6 +14,7 @@
 #include "test_util.h"
 
 using namespace perturb;
+using namespace perturb::augment;
 
 namespace {
 

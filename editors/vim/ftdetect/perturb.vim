@@ -1,0 +1,2 @@
+" Perturb scripts end in .ptb.
+autocmd BufRead,BufNewFile *.ptb setfiletype perturb

@@ -1,0 +1,195 @@
+// APGD (Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of
+// diverse parameter-free attacks", Algorithm 1) with AutoAttack's schedule and defaults.
+#include <cmath>
+
+#include "runtime/attack/attack_util.h"
+#include "runtime/attack/attacks.h"
+#include "runtime/core/error.h"
+#include "runtime/report/format.h"
+#include "runtime/threat/lp_threat.h"
+
+namespace perturb {
+namespace {
+
+class Apgd : public Attack {
+ public:
+  Apgd(ThreatPtr threat, ApgdOptions options)
+      : threat_(std::move(threat)), options_(std::move(options)) {
+    if (options_.steps < 1) throw Error("APGD steps must be at least 1");
+    if (options_.restarts < 1) throw Error("APGD restarts must be at least 1");
+    if (options_.targets < 0) throw Error("APGD targets must not be negative");
+    if (options_.rho <= 0 || options_.rho > 1) {
+      throw Error("APGD rho must be in (0, 1], got " + format_number(options_.rho));
+    }
+    if (options_.targets > 0 && options_.gradient.target.targeted()) {
+      throw Error("APGD takes either targets: (APGD-T over the most likely classes) or target:");
+    }
+    options_.gradient.check("APGD");
+  }
+
+  std::string name() const override { return options_.targets > 0 ? "APGD-T" : "APGD"; }
+  std::string describe() const override {
+    std::string out = "APGD(" + threat_->describe() + ", steps: " +
+                      std::to_string(options_.steps) +
+                      ", restarts: " + std::to_string(options_.restarts) +
+                      ", rho: " + format_number(options_.rho);
+    if (options_.targets > 0) out += ", targets: " + std::to_string(options_.targets);
+    return out + options_.gradient.describe() + ")";
+  }
+  ThreatPtr threat() const override { return threat_; }
+
+  torch::Tensor run(Model& model, const torch::Tensor& x_in, const torch::Tensor& y_in,
+                    at::Generator& gen, AttackStats* stats) const override {
+    AttackModeGuard mode(model, options_.gradient);
+    const auto [x, y] = prepare_batch(model, x_in, y_in);
+    // AutoAttack's perturb(): every restart (and, for APGD-T, every target class) runs only on
+    // the samples not yet fooled; a sample's result is its first success, else the best-loss
+    // point of its last run.
+    auto result = x.clone();
+    auto fooled = torch::zeros({x.size(0)}, y.options().dtype(torch::kBool));
+    const int64_t rounds = std::max<int64_t>(options_.targets, 1);
+    for (int64_t round = 0; round < rounds; ++round) {
+      TargetSpec spec = options_.gradient.target;
+      if (options_.targets > 0) spec = {TargetSpec::Mode::kRanked, round + 1};
+      for (int64_t r = 0; r < options_.restarts; ++r) {
+        const auto todo = fooled.logical_not().nonzero().reshape({-1});
+        if (todo.numel() == 0) return result;
+        const auto xs = x.index_select(0, todo), ys = y.index_select(0, todo);
+        const auto target = resolve_target(model, xs, ys, spec, gen, stats);
+        auto [best, success] = single_run(model, xs, ys, target, gen, stats);
+        result.index_put_({todo}, best);
+        // Success means misclassified for the true label, also in targeted mode (AutoAttack).
+        fooled.index_put_({todo}, success);
+      }
+    }
+    return result;
+  }
+
+  std::shared_ptr<Attack> with(const Params& params) const override {
+    std::vector<std::string> own = {"steps", "restarts", "rho", "targets"};
+    own.insert(own.end(), kGradientParamNames.begin(), kGradientParamNames.end());
+    ApgdOptions options = options_;
+    for (const auto& [key, value] : params) {
+      if (key == "steps") options.steps = param_count("APGD", key, value, 1);
+      if (key == "restarts") options.restarts = param_count("APGD", key, value, 1);
+      if (key == "rho") options.rho = param_number("APGD", key, value);
+      if (key == "targets") options.targets = param_count("APGD", key, value, 0);
+      apply_gradient_param("APGD", options.gradient, key, value);
+    }
+    return std::make_shared<Apgd>(forward_to_threat("APGD", own, threat_, params), options);
+  }
+
+ private:
+  // AutoAttack's random start: Linf x + eps·t/‖t‖∞ with t ~ U(−1, 1); L2 x + eps·t/‖t‖₂ with
+  // t ~ N(0, 1); other threats their own sample(); then into the set.
+  torch::Tensor random_start(const torch::Tensor& x, at::Generator& gen) const {
+    const auto& norm = threat_->name();
+    if (norm == "Linf") {
+      const auto t = 2 * rand_like_with(x, gen) - 1;
+      return threat_->project(
+          x + threat_->eps() * t / per_sample(sample_norms(t, "Linf").clamp_min(1e-12), x), x);
+    }
+    if (norm == "L2") {
+      const auto t = randn_like_with(x, gen);
+      return threat_->project(
+          x + threat_->eps() * t / per_sample(sample_norms(t, "L2").clamp_min(1e-12), x), x);
+    }
+    return threat_->sample(x, gen);
+  }
+
+  // One run of Algorithm 1; returns (x_best_adv where fooled else x_best, fooled).
+  std::pair<torch::Tensor, torch::Tensor> single_run(Model& model, const torch::Tensor& x,
+                                                     const torch::Tensor& y,
+                                                     const torch::Tensor& target,
+                                                     at::Generator& gen,
+                                                     AttackStats* stats) const {
+    const int64_t n_iter = options_.steps;
+    // Checkpoints (Sec. 3.2): first after p₁ = 0.22 of the steps, then each interval shorter by
+    // 0.03 of the steps, never below 0.06 of them.
+    const int64_t n_iter_2 = std::max<int64_t>(static_cast<int64_t>(0.22 * n_iter), 1);
+    const int64_t n_iter_min = std::max<int64_t>(static_cast<int64_t>(0.06 * n_iter), 1);
+    const int64_t size_decr = std::max<int64_t>(static_cast<int64_t>(0.03 * n_iter), 1);
+    const int64_t batch = x.size(0);
+    const auto& gopts = options_.gradient;
+
+    auto x_adv = random_start(x, gen);
+    auto eval = evaluate_loss(model, x_adv, y, target, gopts, stats);
+    auto grad = eval.grad;
+    auto fooled = eval.logits.argmax(1) != y;
+    auto x_best_adv = x_adv.clone();
+    auto x_best = x_adv.clone();
+    auto grad_best = grad.clone();
+    auto loss_best = eval.loss.clone();
+    auto loss_steps = torch::zeros({n_iter, batch}, x.options());
+
+    // Step size η = 2·eps per sample (AutoAttack's alpha = 2 for Linf and L2).
+    auto step_size = torch::full({batch}, 2.0 * threat_->eps(), x.options());
+    auto x_adv_old = x_adv.clone();
+    int64_t k = n_iter_2, counter = 0;
+    auto loss_best_last_check = loss_best.clone();
+    auto reduced_last_check = torch::ones({batch}, x.options());
+
+    for (int64_t i = 0; i < n_iter; ++i) {
+      {
+        // z = P(x + η·step(∇)), x ← P(x + a(z − x) + (1 − a)(x − x_old)), a = 0.75 after the
+        // first step (eq. 2, momentum).
+        const auto grad2 = x_adv - x_adv_old;
+        x_adv_old = x_adv.clone();
+        const double a = i > 0 ? 0.75 : 1.0;
+        const auto direction = threat_->ascend(torch::zeros_like(x_adv), grad, 1.0);
+        auto z = threat_->project(x_adv + per_sample(step_size, x) * direction, x);
+        x_adv = threat_->project(x_adv + (z - x_adv) * a + grad2 * (1 - a), x);
+      }
+      eval = evaluate_loss(model, x_adv, y, target, gopts, stats);
+      grad = eval.grad;
+      const auto now_fooled = eval.logits.argmax(1) != y;
+      x_best_adv = torch::where(per_sample(now_fooled & fooled.logical_not(), x), x_adv,
+                                x_best_adv);
+      fooled = fooled | now_fooled;
+
+      const auto& loss = eval.loss;
+      loss_steps[i] = loss;
+      const auto improved = loss > loss_best;
+      x_best = torch::where(per_sample(improved, x), x_adv, x_best);
+      grad_best = torch::where(per_sample(improved, x), grad, grad_best);
+      loss_best = torch::where(improved, loss, loss_best);
+
+      if (++counter == k) {
+        // Condition 1: the loss increased in fewer than rho·k of the last k steps
+        // (check_oscillation; AutoAttack reads loss_steps[i − k], which is row n_iter − 1,
+        // still zero, at the first checkpoint).
+        auto increases = torch::zeros({batch}, x.options());
+        for (int64_t c = 0; c < k; ++c) {
+          const int64_t j = i - c, prev = (i - c - 1 + n_iter) % n_iter;
+          increases += (loss_steps[j] > loss_steps[prev]).to(x.scalar_type());
+        }
+        auto oscillating = (increases <= k * options_.rho).to(x.scalar_type());
+        // Condition 2: the step was not reduced last time and the best loss did not improve.
+        const auto no_improvement =
+            (1 - reduced_last_check) * (loss_best_last_check >= loss_best).to(x.scalar_type());
+        oscillating = torch::maximum(oscillating, no_improvement);
+        reduced_last_check = oscillating.clone();
+        loss_best_last_check = loss_best.clone();
+        const auto halve = oscillating > 0;
+        // Halve the step and restart from the best point, with its gradient.
+        step_size = torch::where(halve, step_size / 2, step_size);
+        x_adv = torch::where(per_sample(halve, x), x_best, x_adv);
+        grad = torch::where(per_sample(halve, x), grad_best, grad);
+        k = std::max(k - size_decr, n_iter_min);
+        counter = 0;
+      }
+    }
+    return {torch::where(per_sample(fooled, x), x_best_adv, x_best), fooled};
+  }
+
+  ThreatPtr threat_;
+  ApgdOptions options_;
+};
+
+}  // namespace
+
+AttackPtr make_apgd(ThreatPtr threat, ApgdOptions options) {
+  return std::make_shared<Apgd>(std::move(threat), std::move(options));
+}
+
+}  // namespace perturb

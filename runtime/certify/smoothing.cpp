@@ -1,0 +1,258 @@
+#include "runtime/certify/smoothing.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <boost/math/distributions/beta.hpp>
+#include <boost/math/distributions/binomial.hpp>
+#include <boost/math/distributions/normal.hpp>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "runtime/certify/sequential.h"
+#include "runtime/core/error.h"
+#include "runtime/core/random.h"
+#include "runtime/report/format.h"
+
+namespace perturb {
+namespace {
+
+// Uses every CPU core for the scope (this LibTorch build starts with one intra-op thread) and
+// restores the previous count after.
+class AllCoresGuard {
+ public:
+  AllCoresGuard() : previous_(at::get_num_threads()) {
+    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    if (cores > previous_) at::set_num_threads(cores);
+  }
+  ~AllCoresGuard() {
+    if (at::get_num_threads() != previous_) at::set_num_threads(previous_);
+  }
+  AllCoresGuard(const AllCoresGuard&) = delete;
+  AllCoresGuard& operator=(const AllCoresGuard&) = delete;
+
+ private:
+  int previous_;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+int64_t argmax_first(const std::vector<int64_t>& counts) {
+  // The first of equal maxima, as numpy's argmax in the reference.
+  return static_cast<int64_t>(std::max_element(counts.begin(), counts.end()) - counts.begin());
+}
+
+// Sequential estimation: count c_A in fresh samples up to each look of the confidence sequence
+// and stop once every decision radius is settled (sequential.h).
+SmoothResult estimate_sequential(NoiseCounter& counter, const torch::Tensor& x, int64_t c_a,
+                                 const SmoothOptions& options, SmoothResult result) {
+  const ConfidenceSequence cs(options.n, options.alpha, std::min(options.first_look, options.n));
+  const std::vector<double> radii =
+      options.radii.empty() ? default_sequential_radii(options.sigma) : options.radii;
+  std::vector<double> thresholds;  // p_A lower bound needed for radius r: Phi(r / sigma)
+  for (double r : radii) thresholds.push_back(normal_cdf(r / options.sigma));
+  int64_t drawn = 0, n_a = 0;
+  double lower = 0;
+  for (int64_t look : cs.looks()) {
+    n_a += counter.counts(x, look - drawn)[c_a];
+    drawn = look;
+    lower = cs.lower(n_a, drawn);
+    if (settles(lower, cs.upper(n_a, drawn), thresholds)) break;
+  }
+  result.samples += drawn;
+  result.count = n_a;
+  result.p_lower = lower;
+  if (lower >= 0.5) {
+    result.prediction = c_a;
+    result.radius = options.sigma * normal_quantile(lower);
+  }
+  return result;
+}
+
+}  // namespace
+
+void check_smooth_options(const SmoothOptions& o) {
+  if (!(o.sigma > 0) || !std::isfinite(o.sigma))
+    throw Error("Smooth's sigma must be a positive number, got " + format_number(o.sigma));
+  if (!(o.alpha > 0 && o.alpha < 1))
+    throw Error("alpha must be between 0 and 1 (exclusive), got " + format_number(o.alpha));
+  if (o.n0 < 1) throw Error("n0 must be at least 1, got " + std::to_string(o.n0));
+  if (o.n < 1) throw Error("n must be at least 1, got " + std::to_string(o.n));
+  if (o.batch < 1) throw Error("batch must be at least 1, got " + std::to_string(o.batch));
+  if (o.first_look < 1)
+    throw Error("the first sequential look must be at least 1, got " +
+                std::to_string(o.first_look));
+  for (double r : o.radii) {
+    if (!(r >= 0) || !std::isfinite(r))
+      throw Error("sequential radii must be non-negative numbers, got " + format_number(r));
+  }
+}
+
+double clopper_pearson_lower(int64_t k, int64_t n, double alpha) {
+  if (k <= 0) return 0;
+  if (k > n)
+    throw Error("clopper_pearson_lower: " + std::to_string(k) + " successes in " +
+                std::to_string(n) + " trials");
+  boost::math::beta_distribution<double> dist(static_cast<double>(k),
+                                              static_cast<double>(n - k + 1));
+  return boost::math::quantile(dist, alpha);
+}
+
+double clopper_pearson_upper(int64_t k, int64_t n, double alpha) {
+  if (k >= n) return 1;
+  if (k < 0) throw Error("clopper_pearson_upper: negative successes");
+  boost::math::beta_distribution<double> dist(static_cast<double>(k + 1),
+                                              static_cast<double>(n - k));
+  return boost::math::quantile(dist, 1 - alpha);
+}
+
+double binomial_test_half(int64_t k, int64_t n) {
+  if (n <= 0) return 1;
+  const int64_t m = std::min(k, n - k);
+  if (2 * m == n) return 1;
+  boost::math::binomial_distribution<double> dist(static_cast<double>(n), 0.5);
+  return std::min(1.0, 2 * boost::math::cdf(dist, static_cast<double>(m)));
+}
+
+double normal_quantile(double p) {
+  return boost::math::quantile(boost::math::normal_distribution<double>(), p);
+}
+
+double normal_cdf(double z) {
+  return boost::math::cdf(boost::math::normal_distribution<double>(), z);
+}
+
+NoiseCounter::NoiseCounter(Model& model, double sigma, int64_t batch, at::Generator& gen)
+    : model_(model), sigma_(sigma), batch_(batch), gen_(gen) {}
+
+std::vector<int64_t> NoiseCounter::counts(const torch::Tensor& x, int64_t num) {
+  c10::InferenceMode inference;
+  const torch::Device device = model_.device();
+  torch::Tensor input = x.to(device, torch::kFloat32).unsqueeze(0);
+  const int64_t rows = std::min(batch_, num);
+  if (!buffer_.defined() || buffer_.size(0) < rows ||
+      buffer_.sizes().slice(1) != input.sizes().slice(1) || buffer_.device() != device) {
+    std::vector<int64_t> shape = input.sizes().vec();
+    shape[0] = rows;
+    buffer_ = torch::empty(shape, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+  }
+  torch::Tensor total;  // accumulated on the device: one copy to the host per call
+  for (int64_t done = 0; done < num;) {
+    const int64_t b = std::min(batch_, num - done);
+    torch::Tensor noisy = buffer_.narrow(0, 0, b);
+    noisy.normal_(0, sigma_, gen_);  // e ~ N(0, sigma^2 I), drawn on the model's device
+    noisy.add_(input);
+    torch::Tensor logits = model_.forward(noisy);
+    if (logits.dim() != 2 || logits.size(0) != b)
+      throw Error(
+          "randomized smoothing needs a classifier giving one row of scores per input, "
+          "got an output of shape " +
+          format_shape(logits.sizes().vec()));
+    if (classes_ < 0) classes_ = logits.size(1);
+    torch::Tensor counts = torch::bincount(logits.argmax(1), {}, classes_);
+    total = total.defined() ? total + counts : counts;
+    done += b;
+  }
+  std::vector<int64_t> out(static_cast<size_t>(std::max<int64_t>(classes_, 0)), 0);
+  if (!total.defined()) return out;
+  torch::Tensor host = total.to(torch::kCPU, torch::kInt64).contiguous();
+  std::copy(host.data_ptr<int64_t>(), host.data_ptr<int64_t>() + host.numel(), out.begin());
+  return out;
+}
+
+SmoothResult certify_input(NoiseCounter& counter, const torch::Tensor& x,
+                           const SmoothOptions& options) {
+  SmoothResult result;
+  // Selection: guess the top class from n0 samples.
+  const std::vector<int64_t> selection = counter.counts(x, options.n0);
+  const int64_t c_a = argmax_first(selection);
+  result.samples = options.n0;
+  if (options.sequential) return estimate_sequential(counter, x, c_a, options, result);
+  // Estimation: count c_A in n fresh samples; one-sided Clopper-Pearson lower bound on p_A.
+  const std::vector<int64_t> estimation = counter.counts(x, options.n);
+  result.samples += options.n;
+  result.count = estimation[c_a];
+  result.p_lower = clopper_pearson_lower(result.count, options.n, options.alpha);
+  if (result.p_lower >= 0.5) {
+    result.prediction = c_a;
+    result.radius = options.sigma * normal_quantile(result.p_lower);  // Theorem 1: sigma Phi^-1(pA)
+  }
+  return result;
+}
+
+int64_t predict_input(NoiseCounter& counter, const torch::Tensor& x, int64_t n, double alpha) {
+  const std::vector<int64_t> counts = counter.counts(x, n);
+  // The top two classes (the first of equal counts ranks first).
+  int64_t top = -1, second = -1;
+  for (int64_t c = 0; c < static_cast<int64_t>(counts.size()); ++c) {
+    if (top < 0 || counts[c] > counts[top]) {
+      second = top;
+      top = c;
+    } else if (second < 0 || counts[c] > counts[second]) {
+      second = c;
+    }
+  }
+  const int64_t n_top = counts[top];
+  const int64_t n_second = second < 0 ? 0 : counts[second];
+  return binomial_test_half(n_top, n_top + n_second) > alpha ? Certificate::kAbstain : top;
+}
+
+Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOptions& options,
+                             at::Generator& gen) {
+  check_smooth_options(options);
+  ModeGuard eval(model, /*training=*/false);
+  AllCoresGuard cores;
+  at::Generator noise_gen = make_generator(next_seed(gen), model.device());
+  NoiseCounter counter(model, options.sigma, options.batch, noise_gen);
+
+  Certificate cert;
+  cert.method = describe_smoothing(options);
+  cert.norm = "l2";
+  cert.alpha = options.alpha;
+  cert.settings = {{"sigma", options.sigma},
+                   {"n0", static_cast<double>(options.n0)},
+                   {"n", static_cast<double>(options.n)},
+                   {"alpha", options.alpha},
+                   {"batch", static_cast<double>(options.batch)},
+                   {"sequential", options.sequential ? 1.0 : 0.0}};
+  const torch::Tensor labels = data.y.to(torch::kCPU, torch::kInt64);
+  for (int64_t i = 0; i < data.size(); ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const SmoothResult r = certify_input(counter, data.x[i], options);
+    CertificateRow row;
+    row.idx = i;
+    row.label = labels[i].item<int64_t>();
+    row.prediction = r.prediction;
+    row.radius = r.radius;
+    row.correct = r.prediction == row.label;
+    row.samples = r.samples;
+    row.seconds = seconds_since(start);
+    cert.rows.push_back(row);
+  }
+  return cert;
+}
+
+torch::Tensor predict_smoothed(Model& model, const torch::Tensor& x, const SmoothOptions& options,
+                               at::Generator& gen) {
+  check_smooth_options(options);
+  if (x.dim() < 2)
+    throw Error("predict needs a batch of inputs (N×C×H×W), got shape " +
+                format_shape(x.sizes().vec()));
+  ModeGuard eval(model, /*training=*/false);
+  AllCoresGuard cores;
+  at::Generator noise_gen = make_generator(next_seed(gen), model.device());
+  NoiseCounter counter(model, options.sigma, options.batch, noise_gen);
+  torch::Tensor out = torch::empty({x.size(0)}, torch::kInt64);
+  for (int64_t i = 0; i < x.size(0); ++i)
+    out[i] = predict_input(counter, x[i], options.n, options.alpha);
+  return out;
+}
+
+std::string describe_smoothing(const SmoothOptions& options) {
+  return "Smooth(sigma: " + format_number(options.sigma) + ")";
+}
+
+}  // namespace perturb

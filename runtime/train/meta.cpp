@@ -1,0 +1,223 @@
+#include "runtime/train/meta.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "runtime/core/error.h"
+#include "runtime/core/progress.h"
+#include "runtime/core/random.h"
+#include "runtime/report/format.h"
+
+namespace perturb {
+namespace {
+
+// Restores the noise to on when training ends, however it ends.
+struct NoiseOnAfter {
+  Model& model;
+  ~NoiseOnAfter() {
+    if (auto* snn = dynamic_cast<SnnModel*>(&model)) snn->set_noise(true);
+  }
+};
+
+struct BatchResult {
+  double loss = 0;
+  int64_t correct = 0;  // on the meta-test part, under Theta
+  int64_t counted = 0;
+};
+
+// One mini-batch of Algorithm 3.
+BatchResult meta_batch(Model& model, const MetaOptions& meta, const torch::Tensor& x,
+                       const torch::Tensor& y, int64_t epoch, at::Generator& gen,
+                       ScheduleOptimizers& opt) {
+  const int64_t n = static_cast<int64_t>(meta.tasks.size());
+  const int64_t size = x.size(0);
+  int64_t t = meta.meta_test;
+  if (t < 0) t = torch::randint(0, n, {1}, gen).item<int64_t>();  // Algorithm 3, line 2
+  const Task& test_task = meta.tasks[static_cast<size_t>(t)];
+
+  const int64_t k = std::llround(meta.split * static_cast<double>(size));
+  BatchResult result;
+  if (k < n - 1 || size - k < 1) {
+    // Too few samples to give every meta-train task one and keep one for meta-test (a short last
+    // batch): train it on the meta-test task alone.
+    const auto in = task_inputs(model, test_task, x, y, gen);
+    const auto step = task_step(model, test_task, in, epoch, meta.snn, opt);
+    result.loss = step.loss.item<double>();
+    result.correct = (step.logits.argmax(1) == in.y).sum().item<int64_t>();
+    result.counted = size;
+    return result;
+  }
+
+  // Meta-train (line 4): non-overlapping parts of the first k samples, one per meta-train task.
+  std::vector<const Task*> train_tasks;
+  for (int64_t i = 0; i < n; ++i) {
+    if (i != t) train_tasks.push_back(&meta.tasks[static_cast<size_t>(i)]);
+  }
+  const auto x_parts = x.narrow(0, 0, k).tensor_split(static_cast<int64_t>(train_tasks.size()));
+  const auto y_parts = y.narrow(0, 0, k).tensor_split(static_cast<int64_t>(train_tasks.size()));
+  std::vector<TaskInputs> train_inputs;
+  for (size_t i = 0; i < train_tasks.size(); ++i) {
+    train_inputs.push_back(task_inputs(model, *train_tasks[i], x_parts[i], y_parts[i], gen));
+  }
+  // Meta-test inputs (line 5): the other N - k samples; x_adv against Theta, shared by Theta'.
+  const auto test_inputs =
+      task_inputs(model, test_task, x.narrow(0, k, size - k), y.narrow(0, k, size - k), gen);
+
+  auto& params = opt.all;
+  auto zero_grads = [&] {
+    for (auto& p : params) {
+      if (p.grad().defined()) p.mutable_grad().zero_();
+    }
+  };
+
+  // L_mtr(Theta) (eq. 5.8) and its gradient.
+  zero_grads();
+  torch::Tensor mtr;
+  for (size_t i = 0; i < train_tasks.size(); ++i) {
+    const auto l = task_loss(model, *train_tasks[i], train_inputs[i], epoch, meta.snn).loss;
+    mtr = mtr.defined() ? mtr + l : l;
+  }
+  mtr.backward();
+
+  // Theta' = Theta - inner_lr ∇L_mtr (the copy, made in place and undone below).
+  std::vector<torch::Tensor> saved;
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : params) {
+      saved.push_back(p.detach().clone());
+      if (p.grad().defined()) p.sub_(meta.inner_lr * p.grad());
+    }
+  }
+  // L_mte(Theta') (eq. 5.10): its gradient at Theta', kept.
+  zero_grads();
+  const auto mte_updated = task_loss(model, test_task, test_inputs, epoch, meta.snn).loss;
+  mte_updated.backward();
+  std::vector<torch::Tensor> updated_grads;
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) {
+      updated_grads.push_back(params[i].grad().defined() ? params[i].grad().clone()
+                                                         : torch::Tensor());
+      params[i].copy_(saved[i]);
+    }
+  }
+  // L_mte(Theta) (eq. 5.9), then the meta-update on L_meta = L_mte(Theta) + L_mte(Theta')
+  // (eq. 5.11, line 6).
+  zero_grads();
+  const auto mte = task_loss(model, test_task, test_inputs, epoch, meta.snn);
+  mte.loss.backward();
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (!updated_grads[i].defined()) continue;
+      if (params[i].grad().defined()) {
+        params[i].mutable_grad().add_(updated_grads[i]);
+      } else {
+        params[i].mutable_grad() = updated_grads[i];
+      }
+    }
+  }
+  opt.main->step();
+  // Algorithm 2, step 3: the isotropic scales, with theta and phi_a at their new values.
+  noise_step(model, test_task, test_inputs, epoch, meta.snn, opt);
+
+  result.loss = mte.loss.item<double>() + mte_updated.item<double>();
+  result.correct = (mte.logits.argmax(1) == test_inputs.y).sum().item<int64_t>();
+  result.counted = size - k;
+  return result;
+}
+
+}  // namespace
+
+std::string MetaOptions::describe() const {
+  std::string out = "Meta(tasks: [";
+  for (size_t i = 0; i < tasks.size(); ++i) out += (i ? ", " : "") + tasks[i].describe();
+  out += "], meta_test: ";
+  out += meta_test < 0 ? "\"random\"" : std::to_string(meta_test);
+  out += ", inner_lr: " + format_number(inner_lr) + ", split: " + format_number(split) + ")";
+  return out;
+}
+
+std::vector<std::string> MetaOptions::plan(int64_t epochs) const {
+  std::string test =
+      meta_test < 0 ? "a random task" : tasks.at(static_cast<size_t>(meta_test)).describe();
+  std::string line = "each batch: meta-test on " + test + " (" + format_number(100 * (1 - split)) +
+                     "% of the batch), meta-train on the " + "others (" +
+                     format_number(100 * split) + "%), inner step " + format_number(inner_lr);
+  std::vector<std::string> out;
+  for (int64_t e = 1; e <= epochs; ++e) {
+    out.push_back("epoch " + std::to_string(e) + ": " + line);
+  }
+  return out;
+}
+
+void check_meta(const MetaOptions& meta) {
+  const auto n = static_cast<int64_t>(meta.tasks.size());
+  if (n < 2) {
+    throw Error("Meta needs at least two tasks (one to meta-test, the others to meta-train), got " +
+                std::to_string(n));
+  }
+  if (meta.meta_test >= n) {
+    throw Error("meta_test is task " + std::to_string(meta.meta_test) + " but there are only " +
+                std::to_string(n) + " tasks (counted from 0)");
+  }
+  if (!(meta.inner_lr > 0)) {
+    throw Error("inner_lr must be positive, got " + format_number(meta.inner_lr));
+  }
+  if (!(meta.split > 0 && meta.split < 1)) {
+    throw Error("split (the meta-train share of a batch) must be between 0 and 1, got " +
+                format_number(meta.split));
+  }
+}
+
+void train_meta(Model& model, const Dataset& data, const MetaOptions& meta,
+                const TrainOptions& options) {
+  check_meta(meta);
+  if (options.epochs < 0) throw Error("epochs must not be negative");
+  if (options.batch <= 0) throw Error("batch must be positive");
+  if (data.size() == 0) throw Error("cannot train on " + data.name + ": it has no samples");
+  for (const auto& task : meta.tasks) {
+    if (task.kind == Task::Kind::kNoisy && !dynamic_cast<SnnModel*>(&model)) {
+      throw Error("the task " + task.describe() + " needs a stochastic network (zoo.snn(...)); " +
+                  model.describe() + " has no noise to turn on");
+    }
+  }
+  torch::AutoGradMode enable_grad(true);
+  NoiseOnAfter noise_on{model};
+  auto opt = make_schedule_optimizers(model, options.optimizer, meta.snn);
+  ModeGuard training(model, /*training=*/true);
+  auto root = make_generator(options.seed);
+  if (auto* snn = dynamic_cast<SnnModel*>(&model)) snn->reseed(next_seed(root));
+  for (int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    const Dataset shuffled = data.shuffle(next_seed(root));
+    auto gen = make_generator(next_seed(root));
+    Progress progress("meta epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs),
+                      shuffled.size());
+    double loss_sum = 0;
+    int64_t correct = 0, counted = 0, batches = 0;
+    for (const auto& batch : shuffled.batches(options.batch)) {
+      const auto x = batch.x.to(model.device());
+      const auto y = batch.y.to(model.device());
+      const auto r = meta_batch(model, meta, x, y, epoch, gen, opt);
+      loss_sum += r.loss;
+      correct += r.correct;
+      counted += r.counted;
+      ++batches;
+      progress.advance(batch.size(), "L_meta " + format_number(r.loss));
+    }
+    progress.finish();
+    EpochStats stats;
+    stats.epoch = epoch;
+    stats.loss = batches ? loss_sum / static_cast<double>(batches) : 0;
+    stats.accuracy = counted ? static_cast<double>(correct) / static_cast<double>(counted) : 0;
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    spdlog::info("meta epoch {}/{}: L_meta {:.4f}, meta-test accuracy {:.2f}%, {:.1f}s", epoch,
+                 options.epochs, stats.loss, 100 * stats.accuracy, stats.seconds);
+    if (options.on_epoch) options.on_epoch(stats);
+  }
+}
+
+}  // namespace perturb
