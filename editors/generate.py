@@ -277,6 +277,26 @@ def emacs_mode(current, classes, builtins):
     return current[:start] + block + current[end + len(EMACS_END):]
 
 
+def describe_change(rel, path, new_text):
+    """What changed, in a few words: builtins added to or removed from the reference, else how
+    many lines differ."""
+    old_text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    if rel == "docs/reference.md":
+        heading = re.compile(r"^### (\S+)$", re.M)
+        old_names, new_names = set(heading.findall(old_text)), set(heading.findall(new_text))
+        parts = []
+        if new_names - old_names:
+            parts.append("new builtins: " + ", ".join(sorted(new_names - old_names)))
+        if old_names - new_names:
+            parts.append("removed: " + ", ".join(sorted(old_names - new_names)))
+        if parts:
+            return " (" + "; ".join(parts) + ")"
+    old_lines, new_lines = old_text.splitlines(), new_text.splitlines()
+    changed = sum(1 for a, b in zip(old_lines, new_lines) if a != b)
+    changed += abs(len(old_lines) - len(new_lines))
+    return " (%d lines differ)" % changed
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--perturb", required=True, help="the perturb binary")
@@ -307,9 +327,10 @@ def main():
             os.replace(path + ".tmp", path)
     if args.check:
         if stale:
-            print("stale (regenerate with `cmake --build build --target regenerate`):")
+            print("stale (regenerate with `cmake --build build --target regenerate`, or "
+                  "`python3 editors/generate.py --perturb build/perturb`):")
             for rel in stale:
-                print("  " + rel)
+                print("  " + rel + describe_change(rel, os.path.join(ROOT, rel), outputs[rel]))
             return 1
         print("ok: editors/ and docs/reference.md match grammar/Perturb.g4 and the builtins table")
         return 0

