@@ -11,8 +11,10 @@
 #include "interpreter/objects.h"
 #include "interpreter/objects_certify.h"
 #include "runtime/certify/bounds.h"
+#include "runtime/certify/bounds_train.h"
 #include "runtime/core/error.h"
 #include "runtime/report/format.h"
+#include "runtime/train/train.h"
 
 namespace perturb::lang {
 namespace {
@@ -52,8 +54,8 @@ class VerifierObject : public CertifyMethodObject {
   // threat's set, else 0; so accuracy_at(eps) is the verified accuracy and accuracy_at(0) the
   // clean accuracy.
   Certificate certify(Model& model, const Dataset& data, CallArgs& args) const override {
-    const int64_t batch = std::min<int64_t>(std::max<int64_t>(args.integer("batch"), 1),
-                                            kMaxBoundBatch);
+    const int64_t batch =
+        std::min<int64_t>(std::max<int64_t>(args.integer("batch"), 1), kMaxBoundBatch);
     const auto start = std::chrono::steady_clock::now();
     VerifiedReport report = verified_accuracy(model, *threat, data.x, data.y, method, batch);
     const double seconds =
@@ -147,6 +149,40 @@ Value bounds_value(CallArgs& args) {
   return Value(record);
 }
 
+// train_certified(model, data, IBP(threat, method:), epochs:, ...): certified training with the
+// IBP or CROWN-IBP loss and an eps ramp (runtime/certify/bounds_train.h).
+Value train_certified_value(CallArgs& args) {
+  auto model = args.object<ModelObject>("model", Kind::kModel);
+  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
+  auto verifier = args.object<VerifierObject>("verifier", Kind::kVerifier);
+  TrainOptions options;
+  options.epochs = args.integer("epochs");
+  options.batch = args.integer("batch");
+  if (options.epochs < 1 || options.batch < 1)
+    args.fail("train_certified needs at least 1 epoch and a batch of at least 1");
+  options.optimizer = args.has("optimizer")
+                          ? args.object<OptimizerObject>("optimizer", Kind::kOptimizer)->spec
+                          : OptimizerSpec{"adam", 0.001};
+  options.seed =
+      args.has("seed") ? static_cast<uint64_t>(args.integer("seed")) : args.interp.options().seed;
+  options.log_path = args.string("log");
+  options.quiet = true;
+  CertifiedTrainOptions c;
+  c.method = verifier->method;
+  c.threat = verifier->threat;
+  c.warmup = args.number("warmup");
+  c.ramp = args.number("ramp");
+  c.kappa_end = args.number("kappa");
+  c.beta_end = args.number("beta");
+  try {
+    options.batch_loss = certified_batch_loss(c, options.epochs);
+  } catch (const Error& e) {
+    args.fail(e.what());
+  }
+  train(*model->model, data, options);
+  return Value(ObjectPtr(model));
+}
+
 }  // namespace
 
 void register_bounds_builtins(BuiltinTable& t) {
@@ -176,6 +212,24 @@ void register_bounds_builtins(BuiltinTable& t) {
          "input ({lower, upper}); with labels y also the margin bounds and which are verified.",
          "bounds(net, test_set.x[0], linf).lower",
          bounds_value});
+  t.add({"train_certified",
+         "training",
+         {{required("model", bits(Kind::kModel)), required("data", bits(Kind::kDataset)),
+           required("verifier", bits(Kind::kVerifier)), optional("epochs", kNum, Value(1)),
+           optional("batch", kNum, Value(128)),
+           optional_auto("optimizer", bits(Kind::kOptimizer), "Adam(lr: 0.001)"),
+           optional_auto("seed", kNum, "from --seed"), optional("warmup", kNum, Value(0.0)),
+           optional("ramp", kNum, Value(0.5)), optional("kappa", kNum, Value(0.5)),
+           optional("beta", kNum, Value(0.0)), optional("log", bits(Kind::kString), Value(""))},
+          false,
+          false,
+          bits(Kind::kModel)},
+         "Certified training (Gowal et al. 2018; Zhang et al. 2020): kappa·CE + (1 − kappa)·CE "
+         "of the worst-case logits from the verifier's IBP or CROWN-IBP margin bounds; eps rises "
+         "from 0 over the `ramp` fraction of the run after a clean `warmup` fraction, kappa from 1 "
+         "to `kappa`, and CROWN-IBP's mixing weight from 1 to `beta`.",
+         "train_certified(net, train_set, IBP(Linf(eps: 0.1)), epochs: 10, ramp: 0.5)",
+         train_certified_value});
 }
 
 }  // namespace perturb::lang
