@@ -3,6 +3,7 @@
 #include "interpreter/builtins.h"
 #include "interpreter/eval.h"
 #include "interpreter/objects.h"
+#include "interpreter/objects_policy.h"
 #include "interpreter/objects_schedule.h"
 #include "runtime/core/error.h"
 #include "runtime/train/train.h"
@@ -36,18 +37,21 @@ Value train_model(CallArgs& args) {
                           : OptimizerSpec{"sgd", 0.01};
   options.seed =
       args.has("seed") ? static_cast<uint64_t>(args.integer("seed")) : args.interp.options().seed;
-  options.method = args.string("method");
+  // method: may be a schedule (Meta, Curriculum); `schedule` is a keyword, so schedule: cannot
+  // be written as a named argument.
+  const bool scheduled = args.get("method").kind() == Kind::kSchedule || args.has("schedule");
+  if (!scheduled) options.method = args.string("method");
   options.trades_beta = args.number("beta");
   if (args.has("adversary"))
     options.adversary = args.object<AttackObject>("adversary", Kind::kAttack)->attack;
   if (args.has("fast_step")) options.fast_step = args.number("fast_step");
-  if (args.has("augment")) {
-    throw_runtime_error(args.span_of("augment"),
-                        "augmentation policies (augment:) are not available in this build yet");
-  }
+  // A policy, or a threat standing for its random member (sample(threat)).
+  if (args.has("augment")) options.augment = policy_arg(args, "augment");
+  if (args.has("classes")) options.classes = args.integer("classes");
   options.lr_schedule.kind = args.string("lr_schedule");
   options.lr_schedule.milestones = number_list(args, "milestones");
   options.lr_schedule.gamma = args.number("gamma");
+  options.lr_schedule.pct_start = args.number("pct_start");
   if (args.has("val")) options.val = args.object<DatasetObject>("val", Kind::kDataset)->data;
   options.val_split = args.number("val_split");
   if (args.has("val_attack"))
@@ -57,7 +61,7 @@ Value train_model(CallArgs& args) {
   options.checkpoint_every = args.integer("checkpoint_every");
   options.resume = args.boolean("resume");
   // A schedule (Meta, Curriculum) decides what each batch trains on (builtins_schedule.cpp).
-  if (args.has("schedule")) return train_with_schedule(args, model, data, options);
+  if (scheduled) return train_with_schedule(args, model, data, options);
   train(*model->model, data, options);
   return Value(ObjectPtr(model));
 }
@@ -134,14 +138,16 @@ void register_train_builtins(BuiltinTable& t) {
            optional("batch", kNum, Value(128)),
            optional_auto("optimizer", kOpt, "SGD(lr: 0.01)"),
            optional_auto("seed", kNum, "from --seed"),
-           optional("method", kStr, Value("standard")),
+           optional("method", kStr | Kind::kSchedule, Value("standard")),
            optional("adversary", bits(Kind::kAttack), Value()),
            optional("beta", kNum, Value(6.0)),
            optional_auto("fast_step", kNum, "1.25·eps"),
-           optional("augment", bits(Kind::kPolicy), Value()),
+           optional("augment", Kind::kPolicy | Kind::kThreat, Value()),
+           optional_auto("classes", kNum, "largest label + 1"),
            optional("lr_schedule", kStr, Value("constant")),
            optional("milestones", bits(Kind::kList), make_list({})),
            optional("gamma", kNum, Value(0.1)),
+           optional("pct_start", kNum, Value(0.3)),
            optional("val", bits(Kind::kDataset), Value()),
            optional("val_split", kNum, Value(0)),
            optional_auto("val_attack", bits(Kind::kAttack), "PGD-10 in the adversary's threat"),

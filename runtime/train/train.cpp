@@ -258,6 +258,12 @@ TrainResult train(Model& model, const Dataset& all_data, const TrainOptions& opt
     val_attack = make_pgd(options.adversary->threat(), pgd);
   }
 
+  // Soft labels (Mixup, CutMix) need the class count of the whole run, not of one batch (a
+  // batch may miss the last class and give soft labels narrower than the logits).
+  const int64_t classes =
+      options.classes > 0 ? options.classes : all_data.y.max().item<int64_t>() + 1;
+  if (options.classes < 0) throw Error("classes must be positive");
+
   const int64_t batches = (data.size() + options.batch - 1) / options.batch;
   const std::string print = fingerprint(options, data, model);
   TrainResult result;
@@ -355,7 +361,7 @@ TrainResult train(Model& model, const Dataset& all_data, const TrainOptions& opt
       auto y = part.y.to(model.device());
       torch::Tensor soft_y;
       if (options.augment) {
-        AugmentBatch augmented{x, y, {}, options.classes};
+        AugmentBatch augmented{x, y, {}, classes};
         augmented = options.augment->apply(std::move(augmented), augment_gen);
         x = augmented.x;
         y = augmented.y;
