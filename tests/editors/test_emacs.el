@@ -42,8 +42,10 @@
                (state (save-excursion (syntax-ppss start)))
                (in-string (nth 3 state))
                (in-comment (nth 4 state)))
-          ;; Only where the match does not start inside another string or comment.
-          (unless (or in-string in-comment)
+          ;; Only where the match does not start inside another string or comment, and not an
+          ;; empty comment (a lone `#` is all delimiter).
+          (unless (or in-string in-comment
+                      (and (eq (cdr entry) 'font-lock-comment-face) (= (match-end 0) (1+ start))))
             (setq perturb-test-checked (1+ perturb-test-checked))
             ;; A comment's text after its delimiter; anything else at its first character.
             (let ((face (perturb-test-face-at (if (eq (cdr entry) 'font-lock-comment-face)
