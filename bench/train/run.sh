@@ -8,7 +8,8 @@
 #   METHODS="standard madry fast trades"   methods to time
 #   N=5000 EPOCHS=2 RUNS=3                  images, epochs per run, runs (interleaved)
 #   THREADS=2                               torch threads on both sides
-#   BUILD_DIR=build  RESULTS=bench/results/train.md ("-" to skip writing)
+#   BUILD_DIR=build  PERTURB=$BUILD_DIR/perturb (a private copy keeps rebuilds out)
+#   RESULTS=bench/train/results.md ("-" to skip writing)
 #
 # Epoch time is measured inside each process around one epoch (shuffle + all batches), from
 # Perturb's CSV log (`seconds` column; no validation set, so nothing else is in it) and from the
@@ -23,8 +24,8 @@ EPOCHS="${EPOCHS:-2}"
 RUNS="${RUNS:-3}"
 THREADS="${THREADS:-2}"
 BUILD_DIR="${BUILD_DIR:-build}"
-RESULTS="${RESULTS:-bench/results/train.md}"
-PERTURB="$BUILD_DIR/perturb"
+RESULTS="${RESULTS:-bench/train/results.md}"
+PERTURB="${PERTURB:-$BUILD_DIR/perturb}"
 export OMP_NUM_THREADS="$THREADS" MKL_NUM_THREADS="$THREADS"
 
 [[ -x "$PERTURB" ]] || { echo "run.sh: $PERTURB not found; run 'make build' first" >&2; exit 1; }
