@@ -146,6 +146,7 @@ std::string Certificate::describe() const {
     out << (i ? ", " : " ") << format_number(accuracy_at(radii[i])) << " at "
         << format_number(radii[i]);
   }
+  if (total_samples() > 0) out << "; " << total_samples() << " noisy samples";
   return out.str();
 }
 

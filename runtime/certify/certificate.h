@@ -53,7 +53,8 @@ struct Certificate {
   std::string tsv() const;
   // Writes JSON, or TSV when the path ends in ".tsv", atomically. IoError naming the path.
   void save(const std::string& path) const;
-  // Summary for print(): method, inputs, abstentions, certified accuracy at a few radii.
+  // Summary for print(): method, inputs, abstentions, certified accuracy at a few radii and
+  // the noisy samples spent (when any).
   std::string describe() const;
 };
 
