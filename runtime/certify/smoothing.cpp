@@ -8,6 +8,7 @@
 #include <boost/math/distributions/normal.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <thread>
 
 #include "runtime/certify/sequential.h"
@@ -18,11 +19,14 @@
 namespace perturb {
 namespace {
 
-// Uses every CPU core for the scope (this LibTorch build starts with one intra-op thread) and
-// restores the previous count after.
+// Uses every CPU core for the scope and restores the previous count after. Debian's LibTorch
+// 1.13 (OpenMP backend) starts with ONE intra-op thread here (at::get_num_threads() == 1 and
+// omp_get_max_threads() == 1 with OMP_NUM_THREADS unset, on 2 cores), so without this guard the
+// forward passes would use one core. An explicit OMP_NUM_THREADS is respected.
 class AllCoresGuard {
  public:
   AllCoresGuard() : previous_(at::get_num_threads()) {
+    if (std::getenv("OMP_NUM_THREADS") != nullptr) return;
     const int cores = static_cast<int>(std::thread::hardware_concurrency());
     if (cores > previous_) at::set_num_threads(cores);
   }
