@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
 #include <filesystem>
 
@@ -208,5 +210,52 @@ TEST_CASE("CERTIFY runs on the exported TorchScript Fashion-MNIST CNN", "[certif
   for (const auto& row : cert.rows) {
     CHECK(row.radius >= 0);
     CHECK(row.radius <= 0.25 * normal_quantile(clopper_pearson_lower(500, 500, 0.001)) + 1e-12);
+  }
+}
+
+namespace {
+
+// Class 1 when any input value lies below 0 or above 1, else class 0: tells whether the noise
+// reaching the model was clipped to the image range.
+class OutOfRangeModel : public Model {
+ public:
+  torch::Tensor forward(const torch::Tensor& x) override {
+    torch::Tensor flat = x.reshape({x.size(0), -1});
+    torch::Tensor out = ((flat < 0) | (flat > 1)).any(1).to(torch::kFloat32);
+    return torch::stack({1 - out, out}, 1);
+  }
+  std::vector<torch::Tensor> parameters() override { return {}; }
+  void set_training(bool training) override { training_ = training; }
+  bool training() const override { return training_; }
+  void to(torch::Device) override {}
+  torch::Device device() const override { return torch::kCPU; }
+  std::string describe() const override { return "out of range"; }
+  void save(const std::string&) const override {}
+
+ private:
+  bool training_ = true;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "noise is added in input space, unclipped, with the model in eval mode and the thread "
+    "count restored",
+    "[certify]") {
+  OutOfRangeModel model;
+  model.set_training(true);
+  // A mid-grey image: with sigma 0.5 some of its 16 pixels leave [0, 1] on almost every draw.
+  Dataset data{torch::full({2, 1, kSide, kSide}, 0.5), torch::tensor({1, 1}), "grey"};
+  auto gen = make_generator(3);
+  const int threads = at::get_num_threads();
+  Certificate cert = certify_smoothed(model, data, options(0.5, 1000), gen);
+  CHECK(at::get_num_threads() == threads);
+  CHECK(model.training());  // restored after the call
+  for (const auto& row : cert.rows) CHECK(row.prediction == 1);
+  // A tiny sigma never leaves the range: class 0, certified at a tiny radius only.
+  Certificate small = certify_smoothed(model, data, options(0.01, 1000), gen);
+  for (const auto& row : small.rows) {
+    CHECK(row.prediction == 0);
+    CHECK(row.radius < 0.05);
   }
 }
