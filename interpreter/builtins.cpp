@@ -50,6 +50,7 @@ const BuiltinTable& builtins() {
     register_policy_builtins(t);
     register_certify_builtins(t);
     register_bounds_builtins(t);
+    register_denoise_builtins(t);
     register_schedule_builtins(t);
     register_image_builtins(t);
     register_planned_builtins(t);

@@ -116,6 +116,7 @@ void register_train_builtins(BuiltinTable& table);
 void register_policy_builtins(BuiltinTable& table);
 void register_certify_builtins(BuiltinTable& table);
 void register_bounds_builtins(BuiltinTable& table);
+void register_denoise_builtins(BuiltinTable& table);
 void register_schedule_builtins(BuiltinTable& table);
 void register_image_builtins(BuiltinTable& table);
 void register_planned_builtins(BuiltinTable& table);

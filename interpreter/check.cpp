@@ -351,7 +351,7 @@ Kinds Checker::binary(const BinaryExpr& e, Scope& scope) {
     case BinaryOp::kThen:
     case BinaryOp::kUnion:
     case BinaryOp::kIntersect: {
-      Kinds result = l & r & kComposable;
+      Kinds result = l & r & (e.op == BinaryOp::kThen ? kComposable | Kind::kModel : kComposable);
       // A threat with a policy: the threat serves as sample(threat), the result is a policy.
       if (result == 0 && e.op != BinaryOp::kIntersect && (l & kComposable) && (r & kComposable) &&
           ((l | r) & bits(Kind::kPolicy)))

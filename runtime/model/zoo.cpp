@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "runtime/certify/denoiser.h"
 #include "runtime/core/error.h"
 #include "runtime/model/zoo_model.h"
 
@@ -83,6 +84,8 @@ ModelPtr make_zoo_model(const std::string& architecture, const ZooOptions& optio
     net = make_small_cnn(options);
   } else if (architecture == "lenet") {
     net = make_lenet(options);
+  } else if (is_denoiser_architecture(architecture)) {  // dncnn, rdunet, autoencoder
+    net = make_denoiser_net(architecture, options);
   } else {
     std::string known;
     for (const auto& name : zoo_architectures()) known += (known.empty() ? "" : ", ") + name;
