@@ -136,6 +136,14 @@ std::string fingerprint(const TrainOptions& o, const Dataset& data, Model& model
     << "; augment " << (o.augment ? o.augment->describe() : "none") << "; val_split "
     << format_number(o.val_split);
   if (o.adversary) s << "; adversary " << o.adversary->describe();
+  // Everything else that changes the numbers of the run.
+  const auto& l = o.lr_schedule;
+  s << "; milestones";
+  for (double m : l.milestones) s << " " << format_number(m);
+  s << "; gamma " << format_number(l.gamma) << "; pct_start " << format_number(l.pct_start)
+    << "; beta " << format_number(o.trades_beta) << "; fast_step "
+    << (o.fast_step ? format_number(*o.fast_step) : "default") << "; classes " << o.classes;
+  if (o.val_attack) s << "; val_attack " << o.val_attack->describe();
   return s.str();
 }
 
