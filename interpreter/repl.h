@@ -16,7 +16,7 @@ int run_repl(const RunOptions& options);
 // :help NAME — the signature, doc line and example of a builtin, or a list of all of them.
 std::string help_text(const std::string& name);
 
-// :doc NAME — the long entry of a builtin, as in docs/reference.md.
+// :doc NAME — the long entry of a builtin, as in docs/reference.md, or what a keyword does.
 std::string doc_text(const std::string& name);
 
 // The keywords of grammar/Perturb.g4 (generated at build time by cmake/keywords.cmake).

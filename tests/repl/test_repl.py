@@ -7,6 +7,7 @@ and no colour escapes reach a pipe.
 usage: test_repl.py PERTURB
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -47,8 +48,54 @@ EXPECTED_STDOUT = [
 ]
 
 
+# Names the keyword examples of :doc may use.
+KEYWORD_PRELUDE = """\
+threat linf = Linf(eps: 0.1)
+let xs = [1, -2, 3]
+let a = 1
+let b = 2
+let n = 3
+let e = 0.2
+let acc = 0.9
+let done = false
+"""
+
+
+def keywords():
+    here = os.path.dirname(os.path.abspath(__file__))
+    grammar = open(os.path.join(here, "..", "..", "grammar", "Perturb.g4"), encoding="utf-8").read()
+    return re.findall(r"^[A-Z_]+\s*:\s*'([a-z_]+)'\s*;", grammar, re.M)
+
+
+def check_keyword_docs(perturb):
+    """:doc KEYWORD explains every keyword of the grammar with an example that passes check."""
+    words = keywords()
+    result = subprocess.run([perturb, "repl"], input="".join(":doc %s\n" % w for w in words).encode(),
+                            capture_output=True, timeout=60)
+    out = result.stdout.decode()
+    failures = []
+    entries = re.split(r"^(?=\S+ \(keyword\)$)", out, flags=re.M)
+    documented = {}
+    for entry in entries:
+        m = re.match(r"(\S+) \(keyword\)\n  (.+)\n  example:\n    (.+)\n", entry)
+        if m:
+            documented[m.group(1)] = m.group(3)
+    for w in words:
+        if w not in documented:
+            failures.append(":doc %s gives no explanation with an example" % w)
+            continue
+        with tempfile.NamedTemporaryFile("w", suffix=".ptb", delete=False) as f:
+            f.write(KEYWORD_PRELUDE + "fn example() {\n  " + documented[w] + "\n}\n")
+        r = subprocess.run([perturb, "check", f.name], capture_output=True, timeout=60)
+        os.unlink(f.name)
+        if r.returncode != 0:
+            failures.append(":doc %s example `%s` fails check: %s" % (w, documented[w], r.stderr.decode().strip()))
+    return failures
+
+
 def main():
     perturb = sys.argv[1]
+    keyword_failures = check_keyword_docs(perturb)
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, HOME=home)
         script = os.path.join(home, "grid.ptb")
@@ -81,6 +128,7 @@ def main():
         failures.append("colour escapes written to a pipe")
     if "unknown name 'undefined_name'" not in err:
         failures.append("the unknown name was not reported on stderr")
+    failures += keyword_failures
     if failures:
         print("FAIL repl\n  " + "\n  ".join(failures))
         print("--- stdout ---\n" + out + "--- stderr ---\n" + err)
