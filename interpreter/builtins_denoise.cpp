@@ -141,7 +141,7 @@ void register_denoise_builtins(BuiltinTable& t) {
        "lambda_cs·cosine + lambda_mmd·MMD). zo: \"rge\" (q directions) or \"cge\" treats the "
        "classifier as a black box (eqs. 6.15–6.16, 6.19); autoencoder: estimates in its code "
        "(ZO-AE). Returns {model, loss (per epoch), queries}.",
-       "train_denoiser(den, net, train_set, sigma: 0.25, loss: \"stability\", epochs: 2)",
+       "train_denoiser(zoo.dncnn(depth: 5), net, train_set, sigma: 0.25, loss: \"stability\")",
        train_denoiser_value});
 }
 
