@@ -17,8 +17,10 @@ namespace perturb::lang {
 std::string ScheduleObject::describe() const {
   std::string out;
   if (const auto* m = meta()) {
-    out = m->describe();
-    for (const auto& line : m->plan(1)) out += "\n  every " + line.substr(line.find(':') + 2);
+    // The same plan every epoch (the number of epochs is train's).
+    out = m->describe() + "\n  every epoch, every batch:";
+    int step = 0;
+    for (const auto& line : m->batch_plan()) out += "\n    " + std::to_string(++step) + ". " + line;
     return out;
   }
   const auto& s = *stages();
@@ -39,7 +41,7 @@ std::optional<Value> ScheduleObject::field(const std::string& name) const {
   }
   if (name == "plan") {
     std::vector<Value> lines;
-    for (const auto& line : meta() ? meta()->plan(1) : curriculum_plan(*stages())) {
+    for (const auto& line : meta() ? meta()->batch_plan() : curriculum_plan(*stages())) {
       lines.push_back(Value(line));
     }
     return make_list(std::move(lines));
@@ -54,8 +56,8 @@ bool has_ramp(const std::vector<std::pair<std::string, Value>>& named) {
   return false;
 }
 
-AttackPtr ramped_with(const AttackPtr& base, const std::vector<std::pair<std::string, Value>>& named,
-                      const Span& at) {
+AttackPtr ramped_with(const AttackPtr& base,
+                      const std::vector<std::pair<std::string, Value>>& named, const Span& at) {
   std::vector<std::pair<std::string, Value>> fixed;
   std::map<std::string, Ramp> ramps;
   for (const auto& [name, value] : named) {
@@ -84,7 +86,8 @@ std::vector<Task> task_list(CallArgs& args, const std::string& name) {
       throw_runtime_error(args.span_of(name),
                           display_name(args.builtin) + "'s " + name +
                               " must be a list of tasks (Clean(), Noisy(...), Adversarial(...), "
-                              "Augmented(...)), found " + kind_with_article(item.kind()));
+                              "Augmented(...)), found " +
+                              kind_with_article(item.kind()));
     }
     tasks.push_back(task->task);
   }
@@ -107,9 +110,9 @@ Value make_meta(CallArgs& args) {
   const Value& test = args.get("meta_test");
   if (test.is<std::string>()) {
     if (test.as<std::string>() != "random") {
-      throw_runtime_error(args.span_of("meta_test"),
-                          "meta_test must be \"random\" or a task index, got \"" +
-                              test.as<std::string>() + "\"");
+      throw_runtime_error(
+          args.span_of("meta_test"),
+          "meta_test must be \"random\" or a task index, got \"" + test.as<std::string>() + "\"");
     }
     meta.meta_test = -1;
   } else {
@@ -138,9 +141,9 @@ Value make_curriculum(CallArgs& args) {
     const auto& item = items[i];
     const std::string which = "stage " + std::to_string(i + 1);
     if (!item.is<RecordPtr>()) {
-      throw_runtime_error(args.span_of("stages"),
-                          which + " must be a record {epochs: n, task: t}, got " +
-                              kind_with_article(item.kind()));
+      throw_runtime_error(
+          args.span_of("stages"),
+          which + " must be a record {epochs: n, task: t}, got " + kind_with_article(item.kind()));
     }
     const auto& record = *item.as<RecordPtr>();
     for (const auto& key : record.keys()) {
@@ -190,7 +193,10 @@ Value make_snn_model(CallArgs& args) {
 
 Value train_with_schedule(CallArgs& args, const std::shared_ptr<ModelObject>& model,
                           const Dataset& data, const TrainOptions& options) {
-  auto schedule = args.object<ScheduleObject>("schedule", Kind::kSchedule);
+  // train(..., method: meta) (the usual way: `schedule` is a keyword) or schedule: from C++.
+  const std::string arg =
+      args.get("method").kind() == Kind::kSchedule ? std::string("method") : "schedule";
+  auto schedule = args.object<ScheduleObject>(arg, Kind::kSchedule);
   // A Noisy task on a plain zoo model: the model becomes a stochastic network with that noise.
   const Task* noisy = nullptr;
   if (const auto* m = schedule->meta()) {
@@ -206,7 +212,7 @@ Value train_with_schedule(CallArgs& args, const std::shared_ptr<ModelObject>& mo
     try {
       model->model = make_snn(model->model, noisy->noise, options.seed);
     } catch (const Error& e) {
-      throw_runtime_error(args.span_of("schedule"), std::string(e.what()));
+      throw_runtime_error(args.span_of(arg), std::string(e.what()));
     }
   }
   if (const auto* m = schedule->meta()) {
@@ -267,7 +273,7 @@ void register_schedule_builtins(BuiltinTable& t) {
          {{required("tasks", bits(Kind::kList)),
            optional("meta_test", Kind::kString | Kind::kNumber, Value("random")),
            optional("inner_lr", kNum, Value(0.001)), optional("split", kNum, Value(0.5)),
-           optional("lambda", kNum, Value(1e-4)), optional("fca", kNum, Value(1.0)),
+           optional("lambda", kNum, Value(1e-4)), optional("fca", kNum, Value(0.1)),
            optional("noise_lr", kNum, Value(0.01))},
           false,
           false,

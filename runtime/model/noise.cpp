@@ -50,20 +50,25 @@ SnnModel::SnnModel(std::shared_ptr<ZooModel> backbone, const NoiseOptions& optio
   auto gen = make_generator(seed);
   const auto device = backbone_->device();
   for (size_t at : iso_at_) {
-    phi_.push_back(
-        torch::full({channels[at]}, options_.iso, torch::TensorOptions().device(device))
-            .set_requires_grad(options_.learn && options_.iso > 0));
+    phi_.push_back(torch::full({channels[at]}, options_.iso, torch::TensorOptions().device(device))
+                       .set_requires_grad(options_.learn && options_.iso > 0));
   }
   if (options_.aniso > 0) {
-    // phi_a's columns start as random directions of norm about `iso` (0.1 when iso is 0), so
-    // the initial noise is of the same size as the isotropic one.
+    // phi_a's columns are random directions of norm about `iso` (0.1 when iso is 0), so the
+    // noise along each is of the size of the isotropic one; the total norm stays fixed.
     const double scale = options_.iso > 0 ? options_.iso : 0.1;
     const int64_t d = channels[aniso_at_];
-    phi_a_ = (torch::randn({d, options_.aniso}, gen) * (scale / std::sqrt(static_cast<double>(d))))
+    aniso_norm_ = scale * std::sqrt(static_cast<double>(options_.aniso));
+    phi_a_ = (torch::randn({d, options_.aniso}, gen) / std::sqrt(static_cast<double>(d)))
                  .to(device)
                  .set_requires_grad(options_.learn);
   }
   reseed(next_seed(gen));
+}
+
+torch::Tensor SnnModel::aniso_factor() const {
+  if (!phi_a_.defined()) return {};
+  return phi_a_ * (aniso_norm_ / phi_a_.norm().clamp_min(1e-12));
 }
 
 void SnnModel::reseed(uint64_t seed) {
@@ -73,11 +78,10 @@ void SnnModel::reseed(uint64_t seed) {
 torch::Tensor SnnModel::forward(const torch::Tensor& x) {
   // The same shape check as the backbone's, naming this model.
   const auto& o = backbone_->options();
-  if (!(x.dim() == 4 && x.size(1) == o.channels && x.size(2) == o.height &&
-        x.size(3) == o.width)) {
-    throw Error("model " + describe() + " expects inputs of shape N×" +
-                std::to_string(o.channels) + "×" + std::to_string(o.height) + "×" +
-                std::to_string(o.width) + ", got " + format_shape(x.sizes().vec()));
+  if (!(x.dim() == 4 && x.size(1) == o.channels && x.size(2) == o.height && x.size(3) == o.width)) {
+    throw Error("model " + describe() + " expects inputs of shape N×" + std::to_string(o.channels) +
+                "×" + std::to_string(o.height) + "×" + std::to_string(o.width) + ", got " +
+                format_shape(x.sizes().vec()));
   }
   auto layers = backbone_->layers();
   auto h = x.to(backbone_->device(), torch::kFloat32);
@@ -97,7 +101,7 @@ torch::Tensor SnnModel::forward(const torch::Tensor& x) {
       last_features_ = h;
       if (noise_on_ && phi_a_.defined()) {
         const auto z = torch::randn({h.size(0), options_.aniso}, gen_, h.options());
-        h = h + torch::matmul(z, phi_a_.t());  // covariance phi_a phi_a^T
+        h = h + torch::matmul(z, aniso_factor().t());  // covariance phi_a phi_a^T
       }
     }
     ++i;
@@ -172,7 +176,9 @@ void SnnModel::save(const std::string& path) const {
   for (size_t i = 0; i < phi_.size(); ++i) {
     archive.write("snn_phi_" + std::to_string(i), phi_[i].detach().cpu(), /*is_buffer=*/true);
   }
-  if (phi_a_.defined()) archive.write("snn_phi_a", phi_a_.detach().cpu(), /*is_buffer=*/true);
+  if (phi_a_.defined()) {
+    archive.write("snn_phi_a", aniso_factor().detach().cpu(), /*is_buffer=*/true);
+  }
   write_atomic(path, [&](const std::string& temp_path) {
     try {
       archive.save_to(temp_path);
@@ -205,8 +211,10 @@ std::shared_ptr<SnnModel> make_snn(const ModelPtr& model, const NoiseOptions& op
   if (auto snn = std::dynamic_pointer_cast<SnnModel>(model)) return snn;
   auto zoo = std::dynamic_pointer_cast<ZooModel>(model);
   if (!zoo) {
-    throw Error("noise can only be injected into a zoo model (zoo.mlp, zoo.small_cnn, zoo.lenet), "
-                "not " + model->describe());
+    throw Error(
+        "noise can only be injected into a zoo model (zoo.mlp, zoo.small_cnn, zoo.lenet), "
+        "not " +
+        model->describe());
   }
   return std::make_shared<SnnModel>(zoo, options, seed);
 }

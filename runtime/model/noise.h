@@ -6,6 +6,11 @@
 // - Anisotropic noise (phi_a) on the penultimate features (the last ReLU's output, the input of
 //   the final linear layer): f + phi_a z, z ~ N(0, I_r), so the noise covariance is
 //   Sigma = phi_a phi_a^T of rank r = `aniso` (WCA-Net, Eustratiadis et al. 2021).
+//   Deviation: phi_a is kept at a fixed Frobenius norm, scale·sqrt(r) with scale = iso (0.1 when
+//   iso is 0), and only its directions are learned (phi_a = V·norm/|V|, V the parameter). The
+//   FCA loss (eq. 5.3) is a log, so its gradient in phi_a's scale is 2/|phi_a| and nothing in
+//   eq. 5.7 bounds it: at learning rates above the thesis's 1e-5 the scale ran away within an
+//   epoch and the network stopped learning (docs/schedules.md).
 //
 // The noise is drawn in every forward pass while it is on, in training and evaluation alike: the
 // network stays random at test time, so attacks on it need expectation over transformation
@@ -22,9 +27,9 @@
 namespace perturb {
 
 struct NoiseOptions {
-  double iso = 0.1;    // initial isotropic scale; 0 → no isotropic noise
-  int64_t aniso = 0;   // rank of the anisotropic covariance; 0 → no anisotropic noise
-  bool learn = true;   // phi and phi_a are learned (false: fixed at their initial values)
+  double iso = 0.1;              // initial isotropic scale; 0 → no isotropic noise
+  int64_t aniso = 0;             // rank of the anisotropic covariance; 0 → no anisotropic noise
+  bool learn = true;             // phi and phi_a are learned (false: fixed at their initial values)
   std::string describe() const;  // "iso: 0.1, aniso: 4"
 };
 
@@ -58,8 +63,9 @@ class SnnModel : public Model {
 
   // The penultimate features of the last forward pass, before the anisotropic noise ([N, d]).
   const torch::Tensor& last_features() const { return last_features_; }
-  // Sigma = phi_a phi_a^T's factor phi_a ([d, r]); undefined when aniso is 0.
-  const torch::Tensor& aniso_factor() const { return phi_a_; }
+  // Sigma = phi_a phi_a^T's factor phi_a ([d, r], differentiable in the parameter V); undefined
+  // when aniso is 0.
+  torch::Tensor aniso_factor() const;
   const NoiseOptions& noise_options() const { return options_; }
   const std::shared_ptr<ZooModel>& backbone() const { return backbone_; }
 
@@ -72,7 +78,8 @@ class SnnModel : public Model {
   std::vector<size_t> iso_at_;  // layer indices whose output gets isotropic noise
   size_t aniso_at_ = 0;         // the last ReLU's index (penultimate features)
   std::vector<torch::Tensor> phi_;
-  torch::Tensor phi_a_;
+  torch::Tensor phi_a_;  // V: phi_a's direction (its norm is fixed, see above)
+  double aniso_norm_ = 0;
   bool noise_on_ = true;
   uint64_t seed_ = 0;
   at::Generator gen_;

@@ -136,19 +136,44 @@ std::string MetaOptions::describe() const {
   for (size_t i = 0; i < tasks.size(); ++i) out += (i ? ", " : "") + tasks[i].describe();
   out += "], meta_test: ";
   out += meta_test < 0 ? "\"random\"" : std::to_string(meta_test);
-  out += ", inner_lr: " + format_number(inner_lr) + ", split: " + format_number(split) + ")";
-  return out;
+  out += ", inner_lr: " + format_number(inner_lr) + ", split: " + format_number(split);
+  const SnnLossOptions defaults;
+  if (snn.lambda != defaults.lambda) out += ", lambda: " + format_number(snn.lambda);
+  if (snn.fca != defaults.fca) out += ", fca: " + format_number(snn.fca);
+  if (snn.noise_lr != defaults.noise_lr) out += ", noise_lr: " + format_number(snn.noise_lr);
+  return out + ")";
+}
+
+std::vector<std::string> MetaOptions::batch_plan() const {
+  const std::string train_share = format_number(100 * split) + "%";
+  const std::string test_share = format_number(100 * (1 - split)) + "%";
+  std::string test, train;
+  if (meta_test < 0) {
+    test = "a task drawn at random from the " + std::to_string(tasks.size());
+    train = "the other tasks";
+  } else {
+    test = tasks.at(static_cast<size_t>(meta_test)).describe();
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      if (static_cast<int64_t>(i) == meta_test) continue;
+      train += (train.empty() ? "" : ", ") + tasks[i].describe();
+    }
+  }
+  return {"meta-test task: " + test,
+          "meta-train: " + train + " on the first " + train_share +
+              " of the batch, one equal part each -> L_mtr(Θ)",
+          "copy: Θ' = Θ - " + format_number(inner_lr) + "·∇L_mtr(Θ)",
+          "meta-test: the meta-test task on the other " + test_share + " -> L_mte(Θ) and L_mte(Θ')",
+          "meta-update: one optimizer step on L_mte(Θ) + L_mte(Θ'), then the noise scales phi"};
 }
 
 std::vector<std::string> MetaOptions::plan(int64_t epochs) const {
-  std::string test =
-      meta_test < 0 ? "a random task" : tasks.at(static_cast<size_t>(meta_test)).describe();
-  std::string line = "each batch: meta-test on " + test + " (" + format_number(100 * (1 - split)) +
-                     "% of the batch), meta-train on the " + "others (" +
-                     format_number(100 * split) + "%), inner step " + format_number(inner_lr);
   std::vector<std::string> out;
   for (int64_t e = 1; e <= epochs; ++e) {
-    out.push_back("epoch " + std::to_string(e) + ": " + line);
+    std::string line =
+        "epoch " + std::to_string(e) + "/" + std::to_string(epochs) + ": every batch:";
+    for (const auto& step : batch_plan()) line += " " + step + ";";
+    line.pop_back();
+    out.push_back(line);
   }
   return out;
 }

@@ -30,6 +30,8 @@ struct MetaOptions {
   SnnLossOptions snn;
   // "Meta(tasks: [...], meta_test: \"random\", inner_lr: 0.001, split: 0.5)"
   std::string describe() const;
+  // What every batch does, one step a line (Algorithm 3, lines 2-6).
+  std::vector<std::string> batch_plan() const;
   // The plan, one line per epoch (each epoch runs the same per-batch plan).
   std::vector<std::string> plan(int64_t epochs) const;
 };

@@ -28,7 +28,10 @@ torch::Tensor noise_terms(SnnModel& snn, const torch::Tensor& y, int64_t epoch,
   if (!phi.empty() && o.lambda != 0) total = o.lambda * iso_regulariser(phi, epoch);
   const auto& phi_a = snn.aniso_factor();
   if (phi_a.defined() && o.fca != 0) {
-    const auto fca = fca_loss(snn.last_features(), y, phi_a);
+    // Deviation: the features enter detached, so L_FCA trains phi_a's directions only. With
+    // them attached, the log's gradient (1/mean alignment, huge while f_p and f_n are still close
+    // early in training) blew theta up within an epoch at lr 0.05 (docs/schedules.md).
+    const auto fca = fca_loss(snn.last_features().detach(), y, phi_a);
     if (fca.defined()) total = total.defined() ? total - o.fca * fca : -o.fca * fca;
   }
   return total;

@@ -35,8 +35,12 @@ struct Task {
 
 // Constants of the stochastic-network losses (thesis §5.3 "Implementation details").
 struct SnnLossOptions {
-  double lambda = 1e-4;    // weight of the isotropic regulariser r(phi), eq. 5.2
-  double fca = 1.0;        // weight of L_FCA in L_Mix = L_Iso - fca * L_FCA, eq. 5.6
+  double lambda = 1e-4;  // weight of the isotropic regulariser r(phi), eq. 5.2
+  // Weight of L_FCA in L_Mix = L_Iso - fca * L_FCA (eq. 5.6; the thesis has 1). The log of
+  // eq. 5.3 has a gradient of size 1/|phi_a|: at the thesis's learning rate (1e-5) that is
+  // harmless, at the usual 0.01-0.1 a weight of 1 blew phi_a up within a few batches and the
+  // network stopped learning (docs/schedules.md), so the default is 0.1.
+  double fca = 0.1;
   double noise_lr = 0.01;  // beta of Algorithm 2: the SGD step of the isotropic scales phi
 };
 
