@@ -175,6 +175,14 @@ TEST_CASE("a checkpoint at an epoch boundary resumes to the same weights (in pro
   CHECK(rest.resumed_epoch == 2);
   CHECK(rest.resumed_batch == 0);
   CHECK(bit_equal(weights(*reference), weights(*resumed)));
+  // Settings that only change the numbers (TRADES's beta, the schedule's shape) are part of
+  // what a checkpoint must agree with.
+  auto other = options;
+  other.trades_beta = 3;
+  CHECK_THROWS_WITH(train(*run_model(), run_data(), other), Catch::Contains("other settings"));
+  other = options;
+  other.lr_schedule.pct_start = 0.5;
+  CHECK_THROWS_WITH(train(*run_model(), run_data(), other), Catch::Contains("other settings"));
 
   // Not a checkpoint → a clear error.
   test::write_bytes(dir.path("junk.ckpt"), "not a checkpoint");
