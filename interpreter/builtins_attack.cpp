@@ -221,6 +221,18 @@ std::vector<ParamSpec> gradient_attack_params(int64_t steps) {
                                optional("restarts", bits(Kind::kNumber), Value(1))});
 }
 
+  if (args.has("eps")) {  // a sweep of the threat size: one cascade per eps (runtime/eval)
+    std::vector<double> eps;
+    for (const auto& item : *args.get("eps").as<ListPtr>()) {
+      if (!item.is<double>()) {
+        throw_runtime_error(args.span_of("eps"), "evaluate's eps must be a list of numbers, found " +
+                                                     kind_with_article(item.kind()));
+      }
+      eps.push_back(item.as<double>());
+    }
+    EvalReport sweep = evaluate_sweep(*model, data, attacks, eps, args.interp.generator(), batch);
+    return Value(ObjectPtr(std::make_shared<ReportObject>(std::move(sweep))));
+  }
 }  // namespace
 
 void register_attack_builtins(BuiltinTable& t) {
@@ -350,12 +362,14 @@ void register_attack_builtins(BuiltinTable& t) {
          g,
          {{required("model", bits(Kind::kModel)), required("data", bits(Kind::kDataset)),
            optional("attacks", bits(Kind::kList), make_list({})),
-           optional("batch", bits(Kind::kNumber), Value(256))},
+           optional("batch", bits(Kind::kNumber), Value(256)),
+           optional("eps", Kind::kList | Kind::kNone, Value())},
           false,
           false,
           bits(Kind::kReport)},
          "Clean and robust accuracy; attacks run in a per-sample cascade like AutoAttack's (each "
-         "only on samples still robust).",
+         "only on samples still robust); eps: [...] repeats it per threat size (a sweep; plot "
+         "draws it).",
          "let report = evaluate(net, test_set, attacks: [fgsm, pgd])",
          evaluate_model});
 }

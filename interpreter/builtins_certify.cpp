@@ -190,6 +190,14 @@ Value plot_value(CallArgs& args) {
   const std::string& path = args.string("path");
   const std::string title = args.has("title") ? args.string("title") : "";
   std::vector<std::string> labels = labels_of(args);
+  if (auto report = value.object<ReportObject>()) {  // accuracy against eps (runtime/eval)
+    if (!report->report.is_sweep())
+      throw_runtime_error(args.span_of("value"),
+                          "plot draws a report of evaluate(..., eps: [...]); this report has one "
+                          "threat size");
+    plot_sweep(report->report, path, title);
+    return Value();
+  }
   if (value.object<CertificateObject>() || value.is<ListPtr>()) {
     std::vector<const Certificate*> certs;
     std::vector<std::shared_ptr<CertificateObject>> keep;
@@ -319,7 +327,7 @@ void register_certify_builtins(BuiltinTable& t) {
          accuracy_at_value});
   t.add({"plot",
          g,
-         {{required("value", Kind::kCertificate | Kind::kList | Kind::kRecord),
+         {{required("value", Kind::kCertificate | Kind::kList | Kind::kRecord | Kind::kReport),
            required("path", bits(Kind::kString)), optional("labels", bits(Kind::kList), Value()),
            optional("title", bits(Kind::kString), Value()),
            optional("xlabel", bits(Kind::kString), Value()),
@@ -327,8 +335,9 @@ void register_certify_builtins(BuiltinTable& t) {
           false,
           false,
           bits(Kind::kNone)},
-         "Draws certified accuracy against radius for one or more certificates, or a record "
-         "{x: [...], series: [...]} as lines, to a PNG (written atomically).",
+         "Draws certified accuracy against radius for one or more certificates, a record "
+         "{x: [...], series: [...]} as lines, or accuracy against eps of an evaluate(..., eps: "
+         "[...]) report, to a PNG (written atomically).",
          "plot(cert, \"runs/certified.png\")",
          plot_value});
 }

@@ -13,11 +13,12 @@ namespace {
 using torch::indexing::Slice;
 
 // Margin z_y − max_{j≠y} z_j per sample from the scores alone (no gradient); counts queries.
+// With square.py's default loss "margin" this is both the loss and the success test (≤ 0).
 torch::Tensor margin(Model& model, const torch::Tensor& x, const torch::Tensor& y,
                      AttackStats* stats) {
   torch::NoGradGuard no_grad;
   if (stats) stats->queries += x.size(0);
-  auto logits = model.forward(x);
+  auto logits = model.forward(x).detach().clone();  // scores only; never written in place
   const auto own = logits.gather(1, y.unsqueeze(1)).squeeze(1);
   logits.scatter_(1, y.unsqueeze(1), -std::numeric_limits<float>::infinity());
   return own - logits.amax(1);
@@ -143,8 +144,8 @@ class Square : public Attack {
     const auto cur_margin = st.margin.index_select(0, idx);
     const auto better = (m_new < cur_margin) | (m_new <= 0);
     st.margin.index_put_({idx}, torch::where(better, m_new, cur_margin));
-    st.best.index_put_({idx}, torch::where(per_sample(better, x_new), x_new,
-                                           st.best.index_select(0, idx)));
+    st.best.index_put_(
+        {idx}, torch::where(per_sample(better, x_new), x_new, st.best.index_select(0, idx)));
   }
 
   std::pair<torch::Tensor, torch::Tensor> run_linf(Model& model, const torch::Tensor& x,
@@ -186,9 +187,12 @@ class Square : public Attack {
     // Initialisation (Sec. 3.2): a grid of pseudo-Gaussian squares of side h/5, random signs.
     auto init = torch::zeros_like(x);
     const int64_t s0 = std::max<int64_t>(h / 5, 1), start = (h - s0 * 5) / 2;
-    for (int64_t i = 0, vh = start; i < h / s0; ++i, vh += s0) {
-      for (int64_t j = 0, vw = start; j < w / s0; ++j, vw += s0) {
-        const auto g = pseudo_gaussian(s0, gen).to(x.device(), x.scalar_type()).view({1, 1, s0, s0});
+    // square.py loops h // s0 times from `start`, which overruns the image when h is not about
+    // 5·s0 (e.g. 12 px); we stop at the last whole square instead.
+    for (int64_t vh = start; vh + s0 <= h; vh += s0) {
+      for (int64_t vw = start; vw + s0 <= w; vw += s0) {
+        const auto g =
+            pseudo_gaussian(s0, gen).to(x.device(), x.scalar_type()).view({1, 1, s0, s0});
         init.index({Slice(), Slice(), Slice(vh, vh + s0), Slice(vw, vw + s0)}) +=
             g * random_sign({n, c, 1, 1}, gen, x);
       }

@@ -1,8 +1,10 @@
 #include "runtime/eval/evaluate.h"
 
 #include <chrono>
+#include <cmath>
 
 #include "runtime/core/error.h"
+#include "runtime/report/format.h"
 
 namespace perturb {
 namespace {
@@ -67,6 +69,31 @@ EvalReport evaluate(Model& model, const Dataset& data, const std::vector<NamedAt
   }
   report.robust = robust.sum().item<int64_t>() / n;
   return report;
+}
+
+EvalReport evaluate_sweep(Model& model, const Dataset& data,
+                          const std::vector<NamedAttack>& attacks, const std::vector<double>& eps,
+                          at::Generator& gen, int64_t batch) {
+  if (eps.empty()) throw Error("evaluate's eps must list at least one threat size");
+  EvalReport sweep;
+  for (double e : eps) {
+    if (!(e >= 0) || !std::isfinite(e)) {
+      throw Error("evaluate's eps must be non-negative numbers, got " + format_number(e));
+    }
+    std::vector<NamedAttack> sized;
+    for (const auto& named : attacks) {
+      sized.push_back({named.name, named.attack->with({{"eps", Interval{e, e}}})});
+    }
+    sweep.points.push_back(evaluate(model, data, sized, gen, batch));
+    sweep.eps.push_back(e);
+  }
+  const auto& last = sweep.points.back();
+  sweep.samples = last.samples;
+  sweep.clean = last.clean;
+  sweep.robust = last.robust;
+  sweep.clean_seconds = last.clean_seconds;
+  sweep.by_attack = last.by_attack;
+  return sweep;
 }
 
 double accuracy(Model& model, const torch::Tensor& x, const torch::Tensor& y, int64_t batch) {

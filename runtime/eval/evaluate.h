@@ -26,16 +26,25 @@ struct AttackResult {
 
 struct EvalReport {
   int64_t samples = 0;
+  // A sweep (evaluate_sweep): the threat sizes in the order given and one report per size;
+  // clean, robust and by_attack above then are those of the last size. Empty otherwise.
+  std::vector<double> eps;
+  std::vector<EvalReport> points;
+  bool is_sweep() const { return !points.empty(); }
   double clean = 0;
   double robust = 0;
   double clean_seconds = 0;  // time of the clean pass
   std::vector<AttackResult>
       by_attack;  // accuracy = robust accuracy after this attack in the cascade
+  // Total seconds: the clean pass and every attack (of every point of a sweep).
+  double seconds() const;
   // Aligned text table: rows "clean", each attack, "worst case"; columns accuracy (percent, 2
-  // decimals), samples attacked, seconds.
+  // decimals), samples attacked, gradient evaluations, queries, seconds. A sweep: one accuracy
+  // column per eps.
   std::string table() const;
   // {"samples":..,"clean":..,"robust":..,"by_attack":{"pgd":{"accuracy":..,"seconds":..,
-  //  "attacked":..,"gradient_evals":..,"queries":..}}}
+  //  "attacked":..,"gradient_evals":..,"queries":..}}}; a sweep adds "seconds":..,
+  //  "eps":[..] and "points":[{report}, ..].
   std::string json() const;
 };
 
@@ -44,6 +53,17 @@ struct EvalReport {
 // Batched; model in eval mode; NoGrad for clean predictions.
 EvalReport evaluate(Model& model, const Dataset& data, const std::vector<NamedAttack>& attacks,
                     at::Generator& gen, int64_t batch = 256);
+
+// evaluate() once per threat size: each attack as attack->with(eps: e). The result's points
+// follow `eps`; its clean/robust/by_attack are the last point's. Throws Error for an empty list,
+// a negative size, or an attack whose threat has no eps (the attack's own message).
+EvalReport evaluate_sweep(Model& model, const Dataset& data,
+                          const std::vector<NamedAttack>& attacks, const std::vector<double>& eps,
+                          at::Generator& gen, int64_t batch = 256);
+
+// Robust accuracy against eps as a PNG: one line per attack (accuracy after the cascade up to
+// that attack), the worst case, and clean accuracy. Throws Error for a report that is not a sweep.
+void plot_sweep(const EvalReport& report, const std::string& path, const std::string& title = "");
 
 // Fraction correct, eval mode, no grad, restores the mode.
 double accuracy(Model& model, const torch::Tensor& x, const torch::Tensor& y, int64_t batch = 512);

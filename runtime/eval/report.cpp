@@ -1,19 +1,15 @@
-// EvalReport's two renderings: a text table for people, JSON for tools.
+// EvalReport's renderings: a text table for people, JSON for tools, a PNG of accuracy against
+// eps for sweeps.
 #include <cstdio>
 
+#include "runtime/core/error.h"
 #include "runtime/eval/evaluate.h"
+#include "runtime/report/format.h"
 #include "runtime/report/json.h"
+#include "runtime/report/plot.h"
 
 namespace perturb {
 namespace {
-
-std::string row(const std::string& name, double accuracy, const std::string& attacked,
-                const std::string& seconds, size_t name_width) {
-  char buffer[256];
-  std::snprintf(buffer, sizeof buffer, "%-*s  %8.2f%%  %8s  %8s\n", static_cast<int>(name_width),
-                name.c_str(), 100 * accuracy, attacked.c_str(), seconds.c_str());
-  return buffer;
-}
 
 std::string seconds_text(double s) {
   char buffer[32];
@@ -21,37 +17,147 @@ std::string seconds_text(double s) {
   return buffer;
 }
 
-}  // namespace
+std::string percent_text(double accuracy) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2f%%", 100 * accuracy);
+  return buffer;
+}
 
-std::string EvalReport::table() const {
-  size_t width = std::string("worst case").size();
-  for (const auto& r : by_attack) width = std::max(width, r.name.size());
-  char header[256];
-  std::snprintf(header, sizeof header, "%-*s  %9s  %8s  %8s\n", static_cast<int>(width), "",
-                "accuracy", "attacked", "seconds");
-  std::string out = header;
-  out += row("clean", clean, std::to_string(samples), seconds_text(clean_seconds), width);
-  double total_seconds = clean_seconds;
-  for (const auto& r : by_attack) {
-    out += row(r.name, r.accuracy, std::to_string(r.attacked), seconds_text(r.seconds), width);
-    total_seconds += r.seconds;
+// Left-aligned first column, the others right-aligned, two spaces apart.
+std::string render(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& r : rows) {
+    if (widths.size() < r.size()) widths.resize(r.size(), 0);
+    for (size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], r[i].size());
   }
-  out += row("worst case", robust, "-", seconds_text(total_seconds), width);
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      const std::string pad(widths[i] - r[i].size(), ' ');
+      if (i == 0) {
+        line += r[i] + pad;
+      } else {
+        line += "  " + pad + r[i];
+      }
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
   return out;
 }
 
-std::string EvalReport::json() const {
-  std::string out = "{\"samples\":" + json::number(samples) + ",\"clean\":" + json::number(clean) +
-                    ",\"robust\":" + json::number(robust) + ",\"by_attack\":{";
-  for (size_t i = 0; i < by_attack.size(); ++i) {
-    const auto& r = by_attack[i];
-    if (i > 0) out += ",";
-    out += json::quote(r.name) + ":{\"accuracy\":" + json::number(r.accuracy) +
-           ",\"seconds\":" + json::number(r.seconds) + ",\"attacked\":" + json::number(r.attacked) +
-           ",\"gradient_evals\":" + json::number(r.stats.gradient_evals) +
-           ",\"queries\":" + json::number(r.stats.queries) + "}";
+std::string single_table(const EvalReport& report) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"", "accuracy", "attacked", "grad evals", "queries", "seconds"});
+  rows.push_back({"clean", percent_text(report.clean), std::to_string(report.samples), "0",
+                  std::to_string(report.samples), seconds_text(report.clean_seconds)});
+  int64_t grads = 0, queries = report.samples;
+  for (const auto& r : report.by_attack) {
+    rows.push_back({r.name, percent_text(r.accuracy), std::to_string(r.attacked),
+                    std::to_string(r.stats.gradient_evals), std::to_string(r.stats.queries),
+                    seconds_text(r.seconds)});
+    grads += r.stats.gradient_evals;
+    queries += r.stats.queries;
   }
-  return out + "}}";
+  rows.push_back({"worst case", percent_text(report.robust), "-", std::to_string(grads),
+                  std::to_string(queries), seconds_text(report.seconds())});
+  return render(rows);
+}
+
+std::string sweep_table(const EvalReport& report) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> header = {"eps"};
+  for (double e : report.eps) header.push_back(format_number(e));
+  rows.push_back(header);
+  std::vector<std::string> clean = {"clean"};
+  for (const auto& p : report.points) clean.push_back(percent_text(p.clean));
+  rows.push_back(clean);
+  for (size_t a = 0; a < report.by_attack.size(); ++a) {
+    std::vector<std::string> row = {report.by_attack[a].name};
+    for (const auto& p : report.points) row.push_back(percent_text(p.by_attack[a].accuracy));
+    rows.push_back(row);
+  }
+  std::vector<std::string> worst = {"worst case"};
+  for (const auto& p : report.points) worst.push_back(percent_text(p.robust));
+  rows.push_back(worst);
+  std::vector<std::string> seconds = {"seconds"};
+  for (const auto& p : report.points) seconds.push_back(seconds_text(p.seconds()));
+  rows.push_back(seconds);
+  return render(rows);
+}
+
+std::string single_json(const EvalReport& r) {
+  std::string out = "{\"samples\":" + json::number(r.samples) +
+                    ",\"clean\":" + json::number(r.clean) +
+                    ",\"robust\":" + json::number(r.robust) + ",\"by_attack\":{";
+  for (size_t i = 0; i < r.by_attack.size(); ++i) {
+    const auto& a = r.by_attack[i];
+    if (i > 0) out += ",";
+    out += json::quote(a.name) + ":{\"accuracy\":" + json::number(a.accuracy) +
+           ",\"seconds\":" + json::number(a.seconds) + ",\"attacked\":" + json::number(a.attacked) +
+           ",\"gradient_evals\":" + json::number(a.stats.gradient_evals) +
+           ",\"queries\":" + json::number(a.stats.queries) + "}";
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+double EvalReport::seconds() const {
+  if (is_sweep()) {
+    double total = 0;
+    for (const auto& p : points) total += p.seconds();
+    return total;
+  }
+  double total = clean_seconds;
+  for (const auto& r : by_attack) total += r.seconds;
+  return total;
+}
+
+std::string EvalReport::table() const {
+  return is_sweep() ? sweep_table(*this) : single_table(*this);
+}
+
+std::string EvalReport::json() const {
+  std::string out = single_json(*this);
+  if (is_sweep()) {
+    out += ",\"seconds\":" + json::number(seconds()) + ",\"eps\":[";
+    for (size_t i = 0; i < eps.size(); ++i) out += (i ? "," : "") + json::number(eps[i]);
+    out += "],\"points\":[";
+    for (size_t i = 0; i < points.size(); ++i) out += (i ? "," : "") + points[i].json();
+    out += "]";
+  }
+  return out + "}";
+}
+
+void plot_sweep(const EvalReport& report, const std::string& path, const std::string& title) {
+  if (!report.is_sweep()) {
+    throw Error(
+        "plot draws a report of a sweep, evaluate(..., eps: [...]); this report has one threat "
+        "size");
+  }
+  std::vector<PlotSeries> series;
+  auto line = [&](const std::string& label, auto value) {
+    PlotSeries s;
+    s.label = label;
+    s.markers = true;
+    s.x = report.eps;
+    for (const auto& p : report.points) s.y.push_back(value(p));
+    series.push_back(std::move(s));
+  };
+  line("clean", [](const EvalReport& p) { return p.clean; });
+  for (size_t a = 0; a < report.by_attack.size(); ++a) {
+    line(report.by_attack[a].name, [a](const EvalReport& p) { return p.by_attack[a].accuracy; });
+  }
+  line("worst case", [](const EvalReport& p) { return p.robust; });
+  PlotOptions options;
+  options.title = title.empty() ? "Robust accuracy against eps" : title;
+  options.x_label = "eps";
+  options.y_label = "accuracy";
+  options.y_min = 0;
+  options.y_max = 1;
+  write_line_plot(path, series, options);
 }
 
 }  // namespace perturb
