@@ -36,6 +36,38 @@ int64_t positive(CallArgs& args, const std::string& name) {
   return n;
 }
 
+// target: a class index, "random" or "least_likely" (none: untargeted).
+TargetSpec target_option(CallArgs& args) {
+  TargetSpec spec;
+  if (args.has("target") && args.get("target").kind() != Kind::kNone) {
+    const Value& target = args.get("target");
+    if (target.kind() == Kind::kString) {
+      const std::string& mode = args.string("target");
+      if (mode == "random") {
+        spec.mode = TargetSpec::Mode::kRandom;
+      } else if (mode == "least_likely") {
+        spec.mode = TargetSpec::Mode::kLeastLikely;
+      } else {
+        throw_runtime_error(args.span_of("target"),
+                            display_name(args.builtin) +
+                                "'s target must be a class index, \"random\" or "
+                                "\"least_likely\", got \"" +
+                                mode + "\"");
+      }
+    } else {
+      const int64_t label = args.integer("target");
+      if (label < 0) {
+        throw_runtime_error(args.span_of("target"), display_name(args.builtin) +
+                                                        "'s target must be a class index ≥ 0, "
+                                                        "got " +
+                                                        std::to_string(label));
+      }
+      spec = {TargetSpec::Mode::kLabel, label};
+    }
+  }
+  return spec;
+}
+
 // loss:, kappa:, target: and eot:, accepted by every gradient attack (runtime/attack/loss.h).
 GradientOptions gradient_options(CallArgs& args) {
   GradientOptions options;
@@ -70,32 +102,7 @@ GradientOptions gradient_options(CallArgs& args) {
                                                    std::to_string(options.eot));
     }
   }
-  if (args.has("target") && args.get("target").kind() != Kind::kNone) {
-    const Value& target = args.get("target");
-    if (target.kind() == Kind::kString) {
-      const std::string& mode = args.string("target");
-      if (mode == "random") {
-        options.target.mode = TargetSpec::Mode::kRandom;
-      } else if (mode == "least_likely") {
-        options.target.mode = TargetSpec::Mode::kLeastLikely;
-      } else {
-        throw_runtime_error(args.span_of("target"),
-                            display_name(args.builtin) +
-                                "'s target must be a class index, \"random\" or "
-                                "\"least_likely\", got \"" +
-                                mode + "\"");
-      }
-    } else {
-      const int64_t label = args.integer("target");
-      if (label < 0) {
-        throw_runtime_error(args.span_of("target"), display_name(args.builtin) +
-                                                        "'s target must be a class index ≥ 0, "
-                                                        "got " +
-                                                        std::to_string(label));
-      }
-      options.target = {TargetSpec::Mode::kLabel, label};
-    }
-  }
+  options.target = target_option(args);
   return options;
 }
 
@@ -117,9 +124,12 @@ Value make_momentum_attack(CallArgs& args, const std::string& kind) {
   if (args.has("step")) options.step = args.number("step");
   options.decay = args.number("decay");
   options.random_start = args.boolean("random_start");
-  if (args.has("scales")) options.scales = positive(args, "scales");
-  if (args.has("resize_rate")) options.resize_rate = args.number("resize_rate");
-  if (args.has("diversity_prob")) options.diversity_prob = args.number("diversity_prob");
+  // Only SINIFGSM declares scales:, only DIFGSM resize_rate: and diversity_prob:.
+  if (kind == "SINIFGSM") options.scales = positive(args, "scales");
+  if (kind == "DIFGSM") {
+    options.resize_rate = args.number("resize_rate");
+    options.diversity_prob = args.number("diversity_prob");
+  }
   return attack_value(make_momentum(threat_arg(args), options));
 }
 
@@ -130,7 +140,7 @@ Value make_cw_attack(CallArgs& args) {
   options.steps = positive(args, "steps");
   options.lr = args.number("lr");
   options.search_steps = positive(args, "search_steps");
-  options.target = gradient_options(args).target;
+  options.target = target_option(args);
   return attack_value(make_cw(threat_arg(args), options));
 }
 
@@ -142,6 +152,17 @@ Value make_apgd_attack(CallArgs& args) {
   options.rho = args.number("rho");
   options.targets = args.integer("targets");
   return attack_value(make_apgd(threat_arg(args), options));
+}
+
+Value make_fab_attack(CallArgs& args) {
+  FabOptions options;
+  options.steps = positive(args, "steps");
+  options.restarts = positive(args, "restarts");
+  options.targets = args.integer("targets");
+  options.alpha_max = args.number("alpha_max");
+  options.eta = args.number("eta");
+  options.beta = args.number("beta");
+  return attack_value(make_fab(threat_arg(args), options));
 }
 
 Value make_square_attack(CallArgs& args) {
@@ -200,6 +221,19 @@ Value evaluate_model(CallArgs& args) {
     attacks.push_back({attack->name, attack->attack});
   }
   int64_t batch = positive(args, "batch");
+  if (args.has("eps")) {  // a sweep of the threat size: one cascade per eps (runtime/eval)
+    std::vector<double> eps;
+    for (const auto& item : *args.get("eps").as<ListPtr>()) {
+      if (!item.is<double>()) {
+        throw_runtime_error(
+            args.span_of("eps"),
+            "evaluate's eps must be a list of numbers, found " + kind_with_article(item.kind()));
+      }
+      eps.push_back(item.as<double>());
+    }
+    EvalReport sweep = evaluate_sweep(*model, data, attacks, eps, args.interp.generator(), batch);
+    return Value(ObjectPtr(std::make_shared<ReportObject>(std::move(sweep))));
+  }
   EvalReport report = evaluate(*model, data, attacks, args.interp.generator(), batch);
   return Value(ObjectPtr(std::make_shared<ReportObject>(std::move(report))));
 }
@@ -221,18 +255,6 @@ std::vector<ParamSpec> gradient_attack_params(int64_t steps) {
                                optional("restarts", bits(Kind::kNumber), Value(1))});
 }
 
-  if (args.has("eps")) {  // a sweep of the threat size: one cascade per eps (runtime/eval)
-    std::vector<double> eps;
-    for (const auto& item : *args.get("eps").as<ListPtr>()) {
-      if (!item.is<double>()) {
-        throw_runtime_error(args.span_of("eps"), "evaluate's eps must be a list of numbers, found " +
-                                                     kind_with_article(item.kind()));
-      }
-      eps.push_back(item.as<double>());
-    }
-    EvalReport sweep = evaluate_sweep(*model, data, attacks, eps, args.interp.generator(), batch);
-    return Value(ObjectPtr(std::make_shared<ReportObject>(std::move(sweep))));
-  }
 }  // namespace
 
 void register_attack_builtins(BuiltinTable& t) {
@@ -254,18 +276,19 @@ void register_attack_builtins(BuiltinTable& t) {
   auto momentum_params = [](double decay, std::vector<ParamSpec> extra) {
     std::vector<ParamSpec> ps = {required("threat", kThreatKind),
                                  optional("steps", bits(Kind::kNumber), Value(10)),
-                                 optional_auto("step", bits(Kind::kNumber), "eps/steps"),
+                                 optional_auto("step", bits(Kind::kNumber), "2.5*eps/steps"),
                                  optional("decay", bits(Kind::kNumber), Value(decay)),
                                  optional("random_start", bits(Kind::kBool), Value(false))};
     ps.insert(ps.end(), extra.begin(), extra.end());
     return with_gradient_params(ps);
   };
-  t.add({"MIFGSM",
-         g,
-         {momentum_params(1.0, {}), false, false, kAttackKind},
-         "Momentum iterative FGSM (Dong et al. 2018): g ← decay·g + ∇/mean|∇|, x ← x + step·sign(g).",
-         "attack mi = MIFGSM(linf, steps: 10, decay: 1.0)",
-         [](CallArgs& a) { return make_momentum_attack(a, "MIFGSM"); }});
+  t.add(
+      {"MIFGSM",
+       g,
+       {momentum_params(1.0, {}), false, false, kAttackKind},
+       "Momentum iterative FGSM (Dong et al. 2018): g ← decay·g + ∇/mean|∇|, x ← x + step·sign(g).",
+       "attack mi = MIFGSM(linf, steps: 10, decay: 1.0)",
+       [](CallArgs& a) { return make_momentum_attack(a, "MIFGSM"); }});
   t.add({"NIFGSM",
          g,
          {momentum_params(1.0, {}), false, false, kAttackKind},
@@ -293,7 +316,7 @@ void register_attack_builtins(BuiltinTable& t) {
          g,
          {{required("threat", kThreatKind), optional("c", bits(Kind::kNumber), Value(1)),
            optional("kappa", bits(Kind::kNumber), Value(0)),
-           optional("steps", bits(Kind::kNumber), Value(100)),
+           optional("steps", bits(Kind::kNumber), Value(50)),
            optional("lr", bits(Kind::kNumber), Value(0.01)),
            optional("search_steps", bits(Kind::kNumber), Value(1)),
            optional("target", Kind::kNumber | Kind::kString | Kind::kNone, Value())},
@@ -311,13 +334,27 @@ void register_attack_builtins(BuiltinTable& t) {
                                 optional("restarts", bits(Kind::kNumber), Value(1)),
                                 optional("rho", bits(Kind::kNumber), Value(0.75)),
                                 optional("targets", bits(Kind::kNumber), Value(0))}),
-          false,
-          false,
-          kAttackKind},
+          false, false, kAttackKind},
          "Auto-PGD (Croce and Hein 2020) with AutoAttack's step-size schedule, checkpoints and "
          "momentum; loss \"ce\" or \"dlr\"; targets: 9 is APGD-T.",
          "attack apgd = APGD(linf, loss: \"dlr\", steps: 100)",
          make_apgd_attack});
+  t.add({"FAB",
+         g,
+         {{required("threat", kThreatKind), optional("steps", bits(Kind::kNumber), Value(100)),
+           optional("restarts", bits(Kind::kNumber), Value(1)),
+           optional("targets", bits(Kind::kNumber), Value(9)),
+           optional("alpha_max", bits(Kind::kNumber), Value(0.1)),
+           optional("eta", bits(Kind::kNumber), Value(1.05)),
+           optional("beta", bits(Kind::kNumber), Value(0.9))},
+          false,
+          false,
+          kAttackKind},
+         "Fast adaptive boundary attack (Croce and Hein 2020), Linf or L2: minimal perturbations "
+         "by projections onto the linearised boundary; targets: 9 is FAB-T as in AutoAttack, "
+         "targets: 0 the untargeted FAB. Only successes within eps count.",
+         "attack fab = FAB(linf, targets: 9)",
+         make_fab_attack});
   t.add({"Square",
          g,
          {{required("threat", kThreatKind), optional("queries", bits(Kind::kNumber), Value(5000)),

@@ -83,11 +83,6 @@ void threats(BuiltinTable& t) {
 
 void attacks(BuiltinTable& t) {
   Planned p{t, "attacks", kThreatLibrary};
-  p.add("FAB",
-        {required("threat", kThreat), optional("steps", kNum, Value(100)),
-         optional("restarts", kNum, Value(1)),
-         optional("target", Kind::kNumber | Kind::kString, Value())},
-        kAttack, "Fast adaptive boundary attack (Croce and Hein 2020).", "FAB(linf)");
   p.add("UAP", {required("threat", kThreat), optional("epochs", kNum, Value(5))}, kAttack,
         "One universal perturbation over a dataset.", "UAP(linf)");
 }

@@ -25,12 +25,17 @@ class Apgd : public Attack {
       throw Error("APGD takes either targets: (APGD-T over the most likely classes) or target:");
     }
     options_.gradient.check("APGD");
+    if (!threat_->additive()) {
+      throw Error(
+          "APGD needs an additive threat (Linf, L2, L1, Wasserstein or an intersection), "
+          "got " +
+          threat_->describe() + "; PGD searches parametric and composed threats");
+    }
   }
 
   std::string name() const override { return options_.targets > 0 ? "APGD-T" : "APGD"; }
   std::string describe() const override {
-    std::string out = "APGD(" + threat_->describe() + ", steps: " +
-                      std::to_string(options_.steps) +
+    std::string out = "APGD(" + threat_->describe() + ", steps: " + std::to_string(options_.steps) +
                       ", restarts: " + std::to_string(options_.restarts) +
                       ", rho: " + format_number(options_.rho);
     if (options_.targets > 0) out += ", targets: " + std::to_string(options_.targets);
@@ -46,7 +51,8 @@ class Apgd : public Attack {
     // the samples not yet fooled; a sample's result is its first success, else the best-loss
     // point of its last run.
     auto result = x.clone();
-    auto fooled = torch::zeros({x.size(0)}, y.options().dtype(torch::kBool));
+    // Samples the model already gets wrong are left alone (AutoAttack attacks acc == 1 only).
+    auto fooled = predict(model, x, stats) != y;
     const int64_t rounds = std::max<int64_t>(options_.targets, 1);
     for (int64_t round = 0; round < rounds; ++round) {
       TargetSpec spec = options_.gradient.target;
@@ -101,8 +107,7 @@ class Apgd : public Attack {
   std::pair<torch::Tensor, torch::Tensor> single_run(Model& model, const torch::Tensor& x,
                                                      const torch::Tensor& y,
                                                      const torch::Tensor& target,
-                                                     at::Generator& gen,
-                                                     AttackStats* stats) const {
+                                                     at::Generator& gen, AttackStats* stats) const {
     const int64_t n_iter = options_.steps;
     // Checkpoints (Sec. 3.2): first after p₁ = 0.22 of the steps, then each interval shorter by
     // 0.03 of the steps, never below 0.06 of them.
@@ -143,8 +148,8 @@ class Apgd : public Attack {
       eval = evaluate_loss(model, x_adv, y, target, gopts, stats);
       grad = eval.grad;
       const auto now_fooled = eval.logits.argmax(1) != y;
-      x_best_adv = torch::where(per_sample(now_fooled & fooled.logical_not(), x), x_adv,
-                                x_best_adv);
+      // AutoAttack overwrites x_best_adv with every misclassified iterate.
+      x_best_adv = torch::where(per_sample(now_fooled, x), x_adv, x_best_adv);
       fooled = fooled | now_fooled;
 
       const auto& loss = eval.loss;

@@ -15,7 +15,8 @@ namespace perturb {
 //   g ← μ·g + ∇/mean|∇| (per sample);  x ← project(ascend(x, g, step)).
 // NI/SI-NI take the gradient at the look-ahead x + μ·step·g; SI-NI averages it over the scales
 // x/2^i, i < scales; DI takes it through a random resize-and-pad with probability
-// diversity_prob. step defaults to eps/steps (the MI-FGSM paper's α = ε/T).
+// diversity_prob. step defaults to the threat's 2.5·eps/steps, torchattacks' alpha = 2/255 at its
+// eps = 8/255 and 10 steps (the MI-FGSM paper's α = ε/T is step: eps / steps).
 struct MomentumOptions {
   std::string kind = "MIFGSM";  // "MIFGSM", "NIFGSM", "SINIFGSM" or "DIFGSM"
   int64_t steps = 10;
@@ -37,7 +38,7 @@ AttackPtr make_momentum(ThreatPtr threat, MomentumOptions options);
 struct CwOptions {
   double c = 1;
   double kappa = 0;
-  int64_t steps = 100;
+  int64_t steps = 50;  // torchattacks
   double lr = 0.01;
   int64_t search_steps = 1;
   TargetSpec target;

@@ -19,6 +19,10 @@ class Cw : public Attack {
     if (options_.steps < 1) throw Error("CW steps must be at least 1");
     if (options_.lr <= 0) throw Error("CW lr must be positive");
     if (options_.search_steps < 1) throw Error("CW search_steps must be at least 1");
+    if (!threat_->additive()) {
+      throw Error("CW needs an additive threat (its result is projected onto it), got " +
+                  threat_->describe());
+    }
   }
 
   std::string name() const override { return "CW"; }

@@ -1,10 +1,11 @@
 // The momentum FGSM family: MI-FGSM (Dong et al. 2018, Algorithm 1, eq. 6), NI-FGSM and
 // SI-NI-FGSM (Lin et al. 2020, Algorithm 1, eqs. 8-10), DI-FGSM (Xie et al. 2019, eq. 3 with
-// momentum as M-DI²-FGSM), with torchattacks' update rules.
+// momentum as M-DI²-FGSM), with torchattacks' update rules and defaults.
 #include <cmath>
 
 #include "runtime/attack/attack_util.h"
 #include "runtime/attack/attacks.h"
+#include "runtime/attack/threat_search.h"
 #include "runtime/core/error.h"
 #include "runtime/report/format.h"
 
@@ -39,10 +40,9 @@ class Momentum : public Attack {
 
   std::string name() const override { return options_.kind; }
   std::string describe() const override {
-    std::string out = name() + "(" + threat_->describe() +
-                      ", steps: " + std::to_string(options_.steps) +
-                      ", step: " + format_number(step()) +
-                      ", decay: " + format_number(options_.decay);
+    std::string out =
+        name() + "(" + threat_->describe() + ", steps: " + std::to_string(options_.steps) +
+        ", step: " + format_number(step()) + ", decay: " + format_number(options_.decay);
     if (options_.kind == "SINIFGSM") out += ", scales: " + std::to_string(options_.scales);
     if (options_.kind == "DIFGSM") {
       out += ", resize_rate: " + format_number(options_.resize_rate) +
@@ -53,8 +53,10 @@ class Momentum : public Attack {
   }
   ThreatPtr threat() const override { return threat_; }
 
+  // torchattacks' alpha = 2/255 at eps = 8/255 and 10 steps, i.e. the threat's default
+  // 2.5·eps/steps (the MI-FGSM paper's eps/steps never lets a step overshoot; pass step: for it).
   double step() const {
-    return options_.step.value_or(options_.steps > 0 ? threat_->eps() / options_.steps : 0.0);
+    return options_.step.value_or(options_.steps > 0 ? threat_->default_step(options_.steps) : 0.0);
   }
 
   torch::Tensor run(Model& model, const torch::Tensor& x_in, const torch::Tensor& y_in,
@@ -62,10 +64,38 @@ class Momentum : public Attack {
     AttackModeGuard mode(model, options_.gradient);
     const auto [x, y] = prepare_batch(model, x_in, y_in);
     const auto target = resolve_target(model, x, y, options_.gradient.target, gen, stats);
-    const double alpha = step();
+    return run_on(*threat_, model, x, y, target, gen, stats);
+  }
+
+  // A union (a | b) runs member by member and keeps the worse result per sample.
+  torch::Tensor run_on(const Threat& threat, Model& model, const torch::Tensor& x,
+                       const torch::Tensor& y, const torch::Tensor& target, at::Generator& gen,
+                       AttackStats* stats) const {
+    const auto members = threat.alternatives();
+    if (!members.empty()) {
+      std::vector<torch::Tensor> candidates;
+      for (const auto& member : members) {
+        candidates.push_back(run_on(*member, model, x, y, target, gen, stats));
+      }
+      return keep_worst(candidates, goal_score(model, y, target, options_.gradient, stats));
+    }
+    if (!threat.additive()) {
+      throw Error(options_.kind +
+                  " needs an additive threat (Linf, L2, L1, Wasserstein or an "
+                  "intersection), got " +
+                  threat.describe() + "; PGD searches parametric and composed threats");
+    }
+    return run_additive(threat, model, x, y, target, gen, stats);
+  }
+
+  torch::Tensor run_additive(const Threat& threat, Model& model, const torch::Tensor& x,
+                             const torch::Tensor& y, const torch::Tensor& target,
+                             at::Generator& gen, AttackStats* stats) const {
+    const double alpha =
+        options_.step.value_or(options_.steps > 0 ? threat.default_step(options_.steps) : 0.0);
     const double mu = options_.decay;
     const auto& kind = options_.kind;
-    auto x_adv = options_.random_start ? threat_->sample(x, gen) : x.clone();
+    auto x_adv = options_.random_start ? threat.sample(x, gen) : x.clone();
     auto momentum = torch::zeros_like(x);
     InputTransform diversity;
     if (kind == "DIFGSM") {
@@ -92,7 +122,7 @@ class Momentum : public Attack {
         }
       }
       momentum = mu * momentum + normalise_l1(grad);
-      x_adv = threat_->project(threat_->ascend(x_adv, momentum, alpha), x);
+      x_adv = threat.project(threat.ascend(x_adv, momentum, alpha), x);
     }
     return x_adv;
   }
@@ -136,11 +166,11 @@ class Momentum : public Attack {
     int64_t lo = size, hi = static_cast<int64_t>(size * options_.resize_rate);
     if (options_.resize_rate < 1) std::swap(lo, hi);
     const int64_t rnd = draw_int(gen, lo, hi);
-    const auto rescaled = torch::nn::functional::interpolate(
-        input, torch::nn::functional::InterpolateFuncOptions()
-                   .size(std::vector<int64_t>{rnd, rnd})
-                   .mode(torch::kBilinear)
-                   .align_corners(false));
+    const auto rescaled =
+        torch::nn::functional::interpolate(input, torch::nn::functional::InterpolateFuncOptions()
+                                                      .size(std::vector<int64_t>{rnd, rnd})
+                                                      .mode(torch::kBilinear)
+                                                      .align_corners(false));
     const int64_t rem = hi - rnd;
     // torchattacks draws the offsets from [0, rem).
     const int64_t top = draw_int(gen, 0, rem), left = draw_int(gen, 0, rem);
