@@ -7,7 +7,7 @@ attacks are written out below.
 usage (repository root):  /usr/bin/python3 tests/conformance/attacks/reference.py [N] [fast]
 Model: tests/conformance/fmnist_cnn.ts; data: the first N Fashion-MNIST test images (t10k order).
 Writes JSON {attack: {"accuracy":..,"seconds":..}} to stdout. `fast` uses the small settings of
-tests/conformance/attacks/fast.ptb.
+tests/conformance/attacks/fast.ptb; a comma list of names (pgd_l2,cw,...) runs only those.
 """
 import gzip, json, math, struct, sys, time
 import numpy as np
@@ -314,6 +314,7 @@ def settings(fast):
         "fgsm": lambda m, x, y: fgsm(m, x, y, 0.03),
         "pgd_linf": lambda m, x, y: pgd(m, x, y, "Linf", 0.03, 20, 2.5 * 0.03 / 20),
         "pgd_l2": lambda m, x, y: pgd(m, x, y, "L2", 1.0, 20, 2.5 * 1.0 / 20),
+        "pgd_l2_det": lambda m, x, y: pgd(m, x, y, "L2", 1.0, 20, 2.5 * 1.0 / 20, random_start=False),
         "pgd_l1": lambda m, x, y: pgd(m, x, y, "L1", 8.0, 20, 1.0, random_start=False),
         "mifgsm": lambda m, x, y: mifgsm(m, x, y, 0.03, 10),
         "cw": lambda m, x, y: cw(m, x, y, 1.0),
@@ -321,12 +322,14 @@ def settings(fast):
         "apgd_dlr": lambda m, x, y: apgd(m, x, y, 0.03, 100, "dlr"),
         "square_linf": lambda m, x, y: square(m, x, y, "Linf", 0.05, 1000),
         "square_l2": lambda m, x, y: square(m, x, y, "L2", 1.0, 1000),
+        "square_l2_300": lambda m, x, y: square(m, x, y, "L2", 1.0, 300),
     }
 
 
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     fast = len(sys.argv) > 2 and sys.argv[2] == "fast"
+    only = sys.argv[2].split(",") if len(sys.argv) > 2 and not fast else None
     torch.set_num_threads(2)
     m = torch.jit.load("tests/conformance/fmnist_cnn.ts").eval()
     for p in m.parameters():
@@ -336,6 +339,8 @@ def main():
     acc = lambda xa: (m(xa).argmax(1) == y).float().mean().item()
     res = {"n": n, "torch": torch.__version__, "clean": acc(x)}
     for name, run in settings(fast).items():
+        if only and name not in only:
+            continue
         torch.manual_seed(0)
         t0 = time.time()
         xa = run(m, x, y)
