@@ -7,6 +7,8 @@
 #include <sstream>
 #include <vector>
 
+#include "interpreter/repl.h"
+
 namespace perturb::lang {
 namespace {
 
@@ -97,7 +99,71 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
+// What each keyword of the language does, for `:doc KEYWORD` (a student's first questions).
+// A keyword missing here still gets a line saying it is a keyword.
+const std::map<std::string, KeywordDoc>& keyword_docs() {
+  static const std::map<std::string, KeywordDoc> docs = {
+      {"let",
+       {"binds a new name to a value; `name = value` rebinds an existing one", "let eps = 8/255"}},
+      {"fn",
+       {"defines a function (named parameters with defaults allowed); the last "
+        "expression is its result",
+        "fn clip(x, lo: 0, hi: 1) { clamp(x, lo, hi) }"}},
+      {"return", {"leaves a function with a value", "fn f(x) { if x > 0 { return x }; 0 }"}},
+      {"if",
+       {"runs a block when the condition is true; `else` otherwise",
+        "if acc > 0.5 { print(\"ok\") } else { print(\"low\") }"}},
+      {"else",
+       {"the branch of an `if` taken when its condition is false",
+        "if e > 0.1 { print(\"big\") } else { print(\"small\") }"}},
+      {"for",
+       {"runs a block for each element of a list, range or tensor",
+        "for e in [0.05, 0.1] { print(e) }"}},
+      {"in",
+       {"separates a `for` loop's variable from what it loops over",
+        "for i in range(3) { print(i) }"}},
+      {"while", {"runs a block while the condition is true", "while n > 0 { n = n - 1 }"}},
+      {"break", {"leaves the innermost loop", "for e in xs { if e > 1 { break } }"}},
+      {"continue",
+       {"goes on with the next iteration of the innermost loop",
+        "for e in xs { if e < 0 { continue }; print(e) }"}},
+      {"import",
+       {"loads a module of the standard library (stdlib/NAME.ptb)", "import std.presets"}},
+      {"as", {"names an imported module", "import std.presets as p"}},
+      {"threat",
+       {"declares a threat model (the set of inputs the adversary may use) and checks "
+        "that the value is one",
+        "threat linf = Linf(eps: 0.1)"}},
+      {"attack",
+       {"declares an attack and checks that the value is one",
+        "attack pgd = PGD(linf, steps: 20)"}},
+      {"policy",
+       {"declares an augmentation policy and checks that the value is one",
+        "policy light = Flip(p: 0.5) >> Rotate(degrees: -15..15)"}},
+      {"schedule",
+       {"declares a training task schedule (curriculum or meta-learning) and checks "
+        "that the value is one",
+        "schedule ramp = Curriculum([{epochs: 2, task: Clean()}])"}},
+      {"and",
+       {"true when both sides are (the right side is evaluated only if needed)",
+        "if a > 0 and b > 0 { print(a + b) }"}},
+      {"or", {"true when either side is", "if a < 0 or b < 0 { print(\"negative\") }"}},
+      {"not", {"negates a truth value", "if not done { print(\"again\") }"}},
+      {"true", {"the truth value true", "let random_start = true"}},
+      {"false", {"the truth value false", "let verbose = false"}},
+      {"none",
+       {"no value (an optional argument left out, a function without a result)",
+        "PGD(linf, target: none)"}},
+  };
+  return docs;
+}
+
 }  // namespace
+
+const KeywordDoc* keyword_doc(const std::string& keyword) {
+  auto it = keyword_docs().find(keyword);
+  return it == keyword_docs().end() ? nullptr : &it->second;
+}
 
 std::string reference_markdown() {
   std::ostringstream out;
@@ -121,6 +187,7 @@ std::string reference_markdown() {
     }
     out << "\n";
   }
+  out << "- **keywords** of the language: [what each does](#keywords)\n";
   out << "\n";
   for (const auto& [group, list] : groups) {
     out << "## " << group << "\n\n";
@@ -147,6 +214,14 @@ std::string reference_markdown() {
       }
       if (!b->example.empty()) out << "Example:\n\n```perturb\n" << b->example << "\n```\n\n";
     }
+  }
+  out << "## keywords\n\n"
+      << "The keywords of grammar/Perturb.g4; none can be used as a name.\n\n"
+      << "| keyword | what it does | example |\n| --- | --- | --- |\n";
+  for (const auto& word : grammar_keywords()) {
+    const KeywordDoc* doc = keyword_doc(word);
+    out << "| `" << word << "` | " << (doc ? escape_table_cell(doc->what) : "") << " | "
+        << (doc ? "`" + escape_table_cell(doc->example) + "`" : "") << " |\n";
   }
   return out.str();
 }

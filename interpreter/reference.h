@@ -13,6 +13,14 @@ namespace perturb::lang {
 // defaults, its one-line doc and an example.
 std::string reference_markdown();
 
+// What a keyword of the grammar does, with a one-line example: `:doc KEYWORD` and the
+// reference's keyword section. Null for a word that is not documented.
+struct KeywordDoc {
+  std::string what;
+  std::string example;
+};
+const KeywordDoc* keyword_doc(const std::string& keyword);
+
 // One builtin's long entry as plain text for a terminal (`:doc NAME`).
 std::string reference_entry_text(const Builtin& builtin);
 

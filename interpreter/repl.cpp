@@ -9,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -302,79 +301,15 @@ std::string help_text(const std::string& name) {
   return text;
 }
 
-namespace {
-
-// What each keyword of the language does, for `:doc KEYWORD` (a student's first questions).
-// A keyword missing here still gets a line saying it is a keyword.
-const std::map<std::string, std::pair<std::string, std::string>>& keyword_docs() {
-  static const std::map<std::string, std::pair<std::string, std::string>> docs = {
-      {"let",
-       {"binds a new name to a value; `name = value` rebinds an existing one", "let eps = 8/255"}},
-      {"fn",
-       {"defines a function (named parameters with defaults allowed); the last "
-        "expression is its result",
-        "fn clip(x, lo: 0, hi: 1) { clamp(x, lo, hi) }"}},
-      {"return", {"leaves a function with a value", "fn f(x) { if x > 0 { return x }; 0 }"}},
-      {"if",
-       {"runs a block when the condition is true; `else` otherwise",
-        "if acc > 0.5 { print(\"ok\") } else { print(\"low\") }"}},
-      {"else",
-       {"the branch of an `if` taken when its condition is false",
-        "if e > 0.1 { print(\"big\") } else { print(\"small\") }"}},
-      {"for",
-       {"runs a block for each element of a list, range or tensor",
-        "for e in [0.05, 0.1] { print(e) }"}},
-      {"in",
-       {"separates a `for` loop's variable from what it loops over",
-        "for i in range(3) { print(i) }"}},
-      {"while", {"runs a block while the condition is true", "while n > 0 { n = n - 1 }"}},
-      {"break", {"leaves the innermost loop", "for e in xs { if e > 1 { break } }"}},
-      {"continue",
-       {"goes on with the next iteration of the innermost loop",
-        "for e in xs { if e < 0 { continue }; print(e) }"}},
-      {"import",
-       {"loads a module of the standard library (stdlib/NAME.ptb)", "import std.presets"}},
-      {"as", {"names an imported module", "import std.presets as p"}},
-      {"threat",
-       {"declares a threat model (the set of inputs the adversary may use) and checks "
-        "that the value is one",
-        "threat linf = Linf(eps: 0.1)"}},
-      {"attack",
-       {"declares an attack and checks that the value is one",
-        "attack pgd = PGD(linf, steps: 20)"}},
-      {"policy",
-       {"declares an augmentation policy and checks that the value is one",
-        "policy light = Flip(p: 0.5) >> Rotate(degrees: -15..15)"}},
-      {"schedule",
-       {"declares a training task schedule (curriculum or meta-learning) and checks "
-        "that the value is one",
-        "schedule ramp = Curriculum([{epochs: 2, task: Clean()}])"}},
-      {"and",
-       {"true when both sides are (the right side is evaluated only if needed)",
-        "if a > 0 and b > 0 { print(a + b) }"}},
-      {"or", {"true when either side is", "if a < 0 or b < 0 { print(\"negative\") }"}},
-      {"not", {"negates a truth value", "if not done { print(\"again\") }"}},
-      {"true", {"the truth value true", "let random_start = true"}},
-      {"false", {"the truth value false", "let verbose = false"}},
-      {"none",
-       {"no value (an optional argument left out, a function without a result)",
-        "PGD(linf, target: none)"}},
-  };
-  return docs;
-}
-
-}  // namespace
-
 std::string doc_text(const std::string& name) {
   if (name.empty()) return "usage: :doc NAME (a builtin or a keyword, e.g. :doc PGD)\n";
   const Builtin* b = builtins().find(name);
   if (b) return reference_entry_text(*b);
   const auto& keywords = grammar_keywords();
   if (std::find(keywords.begin(), keywords.end(), name) != keywords.end()) {
-    auto it = keyword_docs().find(name);
-    if (it == keyword_docs().end()) return name + " (keyword)\n";
-    return name + " (keyword)\n  " + it->second.first + "\n  example:\n    " + it->second.second +
-           "\n";
+    const KeywordDoc* doc = keyword_doc(name);
+    if (!doc) return name + " (keyword)\n";
+    return name + " (keyword)\n  " + doc->what + "\n  example:\n    " + doc->example + "\n";
   }
   return help_text(name);
 }
