@@ -7,6 +7,7 @@
 #include "interpreter/eval.h"
 #include "interpreter/objects_denoise.h"
 #include "interpreter/objects_policy.h"
+#include "interpreter/objects_threat.h"
 
 namespace perturb::lang {
 namespace {
@@ -246,6 +247,7 @@ Value apply_binary(BinaryOp op, const Value& l, const Value& r, const Span& at) 
   // A policy composed with a policy or a threat (objects_policy.h); threats alone are the threats'.
   if (auto composed = compose_policies(op, l, r, at)) return *composed;
   if (auto composed = compose_models(op, l, r)) return *composed;  // den >> classifier
+  if (auto composed = compose_threats(op, l, r, at)) return *composed;
   if (op == BinaryOp::kThen || op == BinaryOp::kUnion || op == BinaryOp::kIntersect) {
     bool composable =
         (l.kind() == Kind::kThreat || l.kind() == Kind::kPolicy) && l.kind() == r.kind();

@@ -65,10 +65,10 @@ class Then : public Threat {
   std::string name() const override { return "Then"; }
   std::string describe() const override { return a_->describe() + " >> " + b_->describe(); }
   bool additive() const override { return false; }
+  bool parametric() const override { return a_->parametric() && b_->parametric(); }
   size_t state_size() const override { return a_->state_size() + b_->state_size(); }
 
-  SearchState init_state(const torch::Tensor& x, at::Generator& gen,
-                         bool random) const override {
+  SearchState init_state(const torch::Tensor& x, at::Generator& gen, bool random) const override {
     auto sa = a_->init_state(x, gen, random);
     torch::Tensor c;
     {
@@ -102,8 +102,72 @@ class Then : public Threat {
   }
   std::vector<SearchState> grid_states(const torch::Tensor&) const override { return {}; }
 
+  // A transformation then a perturbation set (fog >> Linf): for given parameters p of a, the
+  // nearest point is b's projection of x_adv around a(x, p), so only p is fitted (Levenberg–
+  // Marquardt on the residual b.project(x_adv, a(x, p)) − x_adv, from the best of a's grid).
+  // Otherwise the joint state is fitted (fit_state).
   torch::Tensor project(const torch::Tensor& x_adv, const torch::Tensor& x) const override {
     torch::NoGradGuard no_grad;
+    if (a_->parametric() && b_->additive()) {
+      const auto xa = x_adv.to(x.device(), x.scalar_type()).detach();
+      const auto x64 = x.to(torch::kFloat64), xa64 = xa.to(torch::kFloat64);
+      auto outer = [&](const SearchState& sa) {
+        return b_->project(xa64, a_->apply_state(x64, sa));
+      };
+      // Start from a's best grid point (or the identity) for this residual.
+      auto gen = at::detail::getDefaultCPUGenerator();
+      auto start = a_->init_state(x64, gen, false);
+      auto start_error = (outer(start) - xa64).pow(2).reshape({x.size(0), -1}).sum(1);
+      auto grid = a_->grid_states(x64);
+      if (grid.empty()) grid = full_grid_of(*a_, x64);
+      for (const auto& candidate : grid) {
+        const auto e = (outer(candidate) - xa64).pow(2).reshape({x.size(0), -1}).sum(1);
+        start = select_state(e < start_error, candidate, start);
+        start_error = torch::min(e, start_error);
+      }
+      const auto sa = fit_parameters(
+          [&](const SearchState& s) {
+            return (outer(s) - xa64).reshape({x.size(0), -1});
+          },
+          [&](const SearchState& s) { return a_->project_state(s, x64); }, start);
+      return outer(sa).to(x.scalar_type()).detach();
+    }
+    if (parametric()) {
+      // Two chained transformations: a's grid with b at its identity, then b's grid with a's
+      // best, then Levenberg–Marquardt on both (in float64).
+      const auto x64 = x.to(torch::kFloat64);
+      const auto xa64 = x_adv.to(x.device(), torch::kFloat64).detach();
+      auto error_of = [&](const SearchState& s) {
+        return (apply_state(x64, s) - xa64).pow(2).reshape({x.size(0), -1}).sum(1);
+      };
+      auto gen = at::detail::getDefaultCPUGenerator();
+      auto [sa, sb] = split(init_state(x64, gen, false));
+      auto join = [](SearchState p, const SearchState& q) {
+        p.insert(p.end(), q.begin(), q.end());
+        return p;
+      };
+      auto best_error = error_of(join(sa, sb));
+      // Every pair of grid points (the set is not convex: rotations alias, content leaves the
+      // frame), then Levenberg–Marquardt from the best pair.
+      auto grid_a = full_grid_of(*a_, x64), grid_b = full_grid_of(*b_, x64);
+      if (grid_a.empty()) grid_a = {sa};
+      if (grid_b.empty()) grid_b = {sb};
+      for (const auto& ca : grid_a) {
+        for (const auto& cb : grid_b) {
+          const auto e = error_of(join(ca, cb));
+          const auto better = e < best_error;
+          sa = select_state(better, ca, sa);
+          sb = select_state(better, cb, sb);
+          best_error = torch::min(e, best_error);
+        }
+      }
+      const auto fitted = fit_parameters(
+          [&](const SearchState& s) {
+            return (apply_state(x64, s) - xa64).reshape({x.size(0), -1});
+          },
+          [&](const SearchState& s) { return project_state(s, x64); }, join(sa, sb));
+      return apply_state(x64, fitted).to(x.scalar_type()).detach();
+    }
     return apply_state(x, fit_state(*this, x_adv, x)).detach();
   }
   torch::Tensor sample(const torch::Tensor& x, at::Generator& gen) const override {
@@ -213,7 +277,8 @@ class Union : public Threat {
 
  private:
   std::string searched_directly() const {
-    return "the union " + describe() + " is attacked member by member; this attack cannot search it";
+    return "the union " + describe() +
+           " is attacked member by member; this attack cannot search it";
   }
   std::vector<ThreatPtr> members_;
 };
@@ -272,8 +337,8 @@ void check_intersectable(const ThreatPtr& t, const ThreatPtr& other) {
   }
   if (!t->additive()) {
     throw Error("'&' intersects perturbation sets (Linf, L2, L1, L0, Wasserstein), but " +
-                t->describe() + " is a transformation; to apply it and then " +
-                other->describe() + ", compose with '>>'");
+                t->describe() + " is a transformation; to apply it and then " + other->describe() +
+                ", compose with '>>'");
   }
 }
 

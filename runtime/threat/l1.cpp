@@ -17,13 +17,16 @@ class L1Threat : public LpThreat {
 
   std::string name() const override { return "L1"; }
 
-  // Exact Euclidean projection of delta onto the L1 ball (Duchi et al. 2008, Fig. 1), then the
-  // domain clamp. The clamp only shrinks coordinates towards x (x in the domain), so the result
-  // stays in the ball; like L2 it is not the exact projection onto ball ∩ box.
+  // The exact Euclidean projection onto the L1 ball ∩ the domain box (project_l1_box below:
+  // Duchi et al. 2008 with the box, as APGD-L1's L1_projection solves it). Where the box is not
+  // active it is Duchi's projection onto the ball.
   torch::Tensor project(const torch::Tensor& x_adv, const torch::Tensor& x) const override {
-    const auto delta = (x_adv - x).reshape({x.size(0), -1});
+    const auto flat_x = x.reshape({x.size(0), -1});
+    const auto delta = x_adv.reshape({x.size(0), -1}) - flat_x;
     if (delta.size(1) == 0) return clamp_to_domain(x_adv).detach();
-    const auto projected = project_l1_ball(delta, eps_).reshape(x.sizes());
+    const auto lo = (domain_.lo - flat_x).clamp_max(0);
+    const auto hi = (domain_.hi - flat_x).clamp_min(0);
+    const auto projected = project_l1_box(delta, eps_, lo, hi).reshape(x.sizes());
     return clamp_to_domain(x + projected).detach();
   }
 
@@ -97,6 +100,47 @@ torch::Tensor project_l1_ball(const torch::Tensor& v, double radius) {
   const auto theta = (cssv.gather(1, rho - 1) - radius) / rho.to(v.scalar_type());
   const auto w = v.sign() * (a - theta).clamp_min(0);
   return torch::where(inside, v, w);
+}
+
+// The nearest point to v [N, D] of {w : ‖w‖₁ ≤ radius, lo ≤ w ≤ hi} (lo ≤ 0 ≤ hi), exactly.
+// The KKT conditions give w_i = sign(v_i)·min(max(|v_i| − θ, 0), b_i) with b_i the box bound
+// in v_i's direction and one multiplier θ ≥ 0 (Duchi et al. 2008, §4, with the box constraint
+// folded into each coordinate). f(θ) = Σ_i min(max(|v_i| − θ, 0), b_i) is piecewise linear and
+// non-increasing with breakpoints max(|v_i| − b_i, 0) (coordinate i leaves its bound) and |v_i|
+// (it reaches 0): sort the 2D breakpoints, follow f along them by the running slope, and solve
+// f(θ) = radius on the segment where f crosses it. O(D log D) per row, float64 inside.
+torch::Tensor project_l1_box(const torch::Tensor& v_in, double radius, const torch::Tensor& lo_in,
+                             const torch::Tensor& hi_in) {
+  const auto v = v_in.to(torch::kFloat64);
+  const auto lo = lo_in.to(v.device(), torch::kFloat64).expand_as(v);
+  const auto hi = hi_in.to(v.device(), torch::kFloat64).expand_as(v);
+  const auto a = v.abs();
+  const auto b = torch::where(v >= 0, hi, -lo).clamp_min(0);
+  const auto clipped = torch::min(a, b);  // f(0): the box alone
+  const auto f0 = clipped.sum(1, true);
+  const auto inside = f0 <= radius;
+  if (radius <= 0) return torch::zeros_like(v_in);
+  if (inside.all().item<bool>()) return (v.sign() * clipped).to(v_in.scalar_type());
+  const int64_t d = v.size(1);
+  const auto starts = (a - b).clamp_min(0);
+  auto points = torch::cat({starts, a}, 1);  // [N, 2D]
+  auto slopes = torch::cat({-torch::ones_like(a), torch::ones_like(a)}, 1);
+  const auto order = std::get<1>(points.sort(1));
+  points = points.gather(1, order);
+  slopes = slopes.gather(1, order).cumsum(1);  // f's slope just after each breakpoint
+  // f at every breakpoint: f(p_0) = f(0) (nothing decreases before the first breakpoint).
+  const auto gaps = points.narrow(1, 1, 2 * d - 1) - points.narrow(1, 0, 2 * d - 1);
+  const auto drops = (slopes.narrow(1, 0, 2 * d - 1) * gaps).cumsum(1);
+  const auto f = torch::cat({f0, f0 + drops}, 1);
+  // The first breakpoint where f ≤ radius (f(max |v|) = 0 < radius, so there is one; it is not
+  // the first when the row is outside, f(p_0) = f(0) > radius); θ lies on the segment before it.
+  const auto below = (f <= radius).to(torch::kInt64);
+  const auto k = below.argmax(1, true).clamp_min(1);
+  const auto p_prev = points.gather(1, k - 1), f_prev = f.gather(1, k - 1);
+  const auto slope = slopes.gather(1, k - 1).clamp_max(-1);  // ≤ −1 on a segment where f falls
+  const auto theta = p_prev + (f_prev - radius) / (-slope);
+  const auto w = v.sign() * torch::min((a - theta).clamp_min(0), b);
+  return torch::where(inside, v.sign() * clipped, w).to(v_in.scalar_type());
 }
 
 ThreatPtr make_l1(double eps, Domain domain) {

@@ -45,6 +45,10 @@ void check_lp_arguments(const std::string& name, double eps, Domain domain);
 namespace perturb {
 // Rows of v [N, D] projected onto the L1 ball of the radius (Duchi et al. 2008), exactly.
 torch::Tensor project_l1_ball(const torch::Tensor& v, double radius);
+// Rows of v [N, D] projected onto the L1 ball ∩ the box [lo, hi] (lo ≤ 0 ≤ hi, broadcast to v),
+// exactly; the L1 threat's projection with lo = domain.lo − x, hi = domain.hi − x.
+torch::Tensor project_l1_box(const torch::Tensor& v, double radius, const torch::Tensor& lo,
+                             const torch::Tensor& hi);
 }  // namespace perturb
 
 namespace perturb {

@@ -16,11 +16,9 @@ std::string interval_text(const Interval& r) {
 
 class TransformThreat : public Threat {
  public:
-  TransformThreat(TransformSpec spec, SearchMode search)
-      : spec_(std::move(spec)), search_(search) {
+  TransformThreat(TransformSpec spec, SearchMode search) : spec_(std::move(spec)), search_(search) {
     for (const auto& p : spec_.params) {
-      if (!(p.range.lo <= p.range.hi) || !std::isfinite(p.range.lo) ||
-          !std::isfinite(p.range.hi)) {
+      if (!(p.range.lo <= p.range.hi) || !std::isfinite(p.range.lo) || !std::isfinite(p.range.hi)) {
         throw Error(spec_.name + " " + p.name + " must be a number or a range lo..hi, got [" +
                     format_number(p.range.lo) + ", " + format_number(p.range.hi) + "]");
       }
@@ -44,9 +42,9 @@ class TransformThreat : public Threat {
   }
 
   bool additive() const override { return false; }
+  bool parametric() const override { return true; }
 
-  SearchState init_state(const torch::Tensor& x, at::Generator& gen,
-                         bool random) const override {
+  SearchState init_state(const torch::Tensor& x, at::Generator& gen, bool random) const override {
     check(x);
     const auto lo = bound(lo_, x), hi = bound(hi_, x);
     if (!random) return {bound(identity_, x).expand({x.size(0), k()}).clone()};
@@ -191,8 +189,7 @@ SearchState select_state(const torch::Tensor& mask, const SearchState& a, const 
   return out;
 }
 
-SearchState fit_state(const Threat& threat, const torch::Tensor& x_adv_in,
-                      const torch::Tensor& x) {
+SearchState fit_state(const Threat& threat, const torch::Tensor& x_adv_in, const torch::Tensor& x) {
   const auto x_adv = x_adv_in.to(x.device(), x.scalar_type()).detach();
   auto error_of = [&](const SearchState& s) {
     torch::NoGradGuard no_grad;
@@ -215,6 +212,21 @@ SearchState fit_state(const Threat& threat, const torch::Tensor& x_adv_in,
       best_error = torch::min(e, best_error);
     }
   }
+  if (threat.parametric()) {
+    // Smooth in the parameters: Levenberg–Marquardt from the best start, in float64.
+    const auto x64 = x.to(torch::kFloat64), x_adv64 = x_adv.to(torch::kFloat64);
+    SearchState start;
+    for (const auto& t : best) start.push_back(t.to(torch::kFloat64));
+    auto fitted = fit_parameters(
+        [&](const SearchState& s) {
+          torch::NoGradGuard no_grad;
+          return (threat.apply_state(x64, s) - x_adv64).reshape({x.size(0), -1});
+        },
+        [&](const SearchState& s) { return threat.project_state(s, x64); }, start);
+    SearchState out;
+    for (const auto& t : fitted) out.push_back(t.to(x.scalar_type()));
+    return out;
+  }
   auto state = best;
   double step = 0.05;
   for (int it = 0; it < 80; ++it, step *= 0.92) {
@@ -236,6 +248,63 @@ SearchState fit_state(const Threat& threat, const torch::Tensor& x_adv_in,
     best_error = torch::min(e, best_error);
   }
   return best;
+}
+
+std::vector<SearchState> full_grid_of(const Threat& threat, const torch::Tensor& x) {
+  const auto* tt = dynamic_cast<const TransformThreat*>(&threat);
+  return tt ? tt->full_grid(x) : std::vector<SearchState>{};
+}
+
+SearchState fit_parameters(const ResidualFn& residual, const ClampFn& clamp, SearchState start,
+                           int iterations) {
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> sizes;
+  for (const auto& t : start) sizes.push_back(t.size(1));
+  auto split = [&](const torch::Tensor& flat) {
+    const auto parts = flat.split_with_sizes(sizes, 1);
+    return SearchState(parts.begin(), parts.end());
+  };
+  auto error_of = [](const torch::Tensor& r) { return r.pow(2).sum(1); };
+  auto p = torch::cat(clamp(start), 1);
+  const int64_t n = p.size(0), k = p.size(1);
+  auto r = residual(split(p));
+  auto err = error_of(r);
+  auto mu = torch::full({n}, 1e-3, p.options());
+  const auto eye = torch::eye(k, p.options()).unsqueeze(0);
+  for (int it = 0; it < iterations; ++it) {
+    // Central-difference Jacobian J [N, D, k] (bilinear warps are only piecewise smooth: at
+    // a kink, e.g. a whole-pixel shift, a one-sided slope can point the wrong way).
+    std::vector<torch::Tensor> columns;
+    for (int64_t j = 0; j < k; ++j) {
+      const auto h = 1e-4 * (1 + p.select(1, j).abs());
+      auto up = p.clone(), down = p.clone();
+      up.select(1, j).add_(h);
+      down.select(1, j).sub_(h);
+      // Both kept in the ranges (Blur's sigma may not go below 0): one-sided at a bound.
+      up = torch::cat(clamp(split(up)), 1);
+      down = torch::cat(clamp(split(down)), 1);
+      const auto width = (up.select(1, j) - down.select(1, j)).reshape({-1, 1});
+      const auto diff = residual(split(up)) - residual(split(down));
+      columns.push_back(
+          torch::where(width > 0, diff / width.clamp_min(1e-300), torch::zeros_like(diff)));
+    }
+    const auto J = torch::stack(columns, 2);
+    const auto JtJ = J.transpose(1, 2).bmm(J);
+    const auto Jtr = J.transpose(1, 2).bmm(r.unsqueeze(2));
+    const auto diag = JtJ.diagonal(0, 1, 2).clamp_min(1e-12);
+    const auto A = JtJ + mu.reshape({-1, 1, 1}) * torch::diag_embed(diag) + 1e-12 * eye;
+    const auto step = std::get<0>(torch::linalg_lstsq(A, -Jtr)).squeeze(2);
+    auto candidate = torch::cat(clamp(split(p + step)), 1);
+    candidate = torch::where(torch::isfinite(candidate), candidate, p);
+    const auto r_new = residual(split(candidate));
+    const auto err_new = error_of(r_new);
+    const auto better = err_new < err;
+    p = torch::where(better.unsqueeze(1), candidate, p);
+    r = torch::where(better.unsqueeze(1), r_new, r);
+    err = torch::where(better, err_new, err);
+    mu = torch::where(better, mu / 3, mu * 4).clamp(1e-9, 1e9);
+  }
+  return split(p);
 }
 
 ThreatPtr make_transform_threat(TransformSpec spec, SearchMode search) {
@@ -261,15 +330,16 @@ ThreatPtr make_haze(Interval beta, Interval airlight, torch::Tensor depth, Searc
 }
 
 ThreatPtr make_rotation(Interval degrees, SearchMode search) {
-  TransformSpec spec{"Rotation", {{"degrees", degrees, 0, 1}},
-                     [](const torch::Tensor& x, const torch::Tensor& p) {
-                       return image::rotate(x, col(p, 0));
-                     }};
+  TransformSpec spec{
+      "Rotation", {{"degrees", degrees, 0, 1}}, [](const torch::Tensor& x, const torch::Tensor& p) {
+        return image::rotate(x, col(p, 0));
+      }};
   return make_transform_threat(std::move(spec), search);
 }
 
 ThreatPtr make_translation(Interval pixels, SearchMode search) {
-  TransformSpec spec{"Translation", {{"pixels", pixels, 0, 2}},
+  TransformSpec spec{"Translation",
+                     {{"pixels", pixels, 0, 2}},
                      [](const torch::Tensor& x, const torch::Tensor& p) {
                        return image::translate(x, col(p, 0), col(p, 1));
                      }};
@@ -278,28 +348,28 @@ ThreatPtr make_translation(Interval pixels, SearchMode search) {
 
 ThreatPtr make_scale(Interval factor, SearchMode search) {
   if (factor.lo <= 0) throw Error("Scale factor must be positive, got " + interval_text(factor));
-  TransformSpec spec{"Scale", {{"factor", factor, 1, 1}},
-                     [](const torch::Tensor& x, const torch::Tensor& p) {
-                       return image::scale(x, col(p, 0));
-                     }};
+  TransformSpec spec{
+      "Scale", {{"factor", factor, 1, 1}}, [](const torch::Tensor& x, const torch::Tensor& p) {
+        return image::scale(x, col(p, 0));
+      }};
   return make_transform_threat(std::move(spec), search);
 }
 
 ThreatPtr make_gamma(Interval gamma, SearchMode search) {
   if (gamma.lo <= 0) throw Error("Gamma gamma must be positive, got " + interval_text(gamma));
-  TransformSpec spec{"Gamma", {{"gamma", gamma, 1, 1}},
-                     [](const torch::Tensor& x, const torch::Tensor& p) {
-                       return image::gamma(x, col(p, 0));
-                     }};
+  TransformSpec spec{
+      "Gamma", {{"gamma", gamma, 1, 1}}, [](const torch::Tensor& x, const torch::Tensor& p) {
+        return image::gamma(x, col(p, 0));
+      }};
   return make_transform_threat(std::move(spec), search);
 }
 
 ThreatPtr make_blur(Interval sigma, SearchMode search) {
   if (sigma.lo < 0) throw Error("Blur sigma must not be negative, got " + interval_text(sigma));
-  TransformSpec spec{"Blur", {{"sigma", sigma, 0, 1}},
-                     [](const torch::Tensor& x, const torch::Tensor& p) {
-                       return image::gaussian_blur(x, col(p, 0));
-                     }};
+  TransformSpec spec{
+      "Blur", {{"sigma", sigma, 0, 1}}, [](const torch::Tensor& x, const torch::Tensor& p) {
+        return image::gaussian_blur(x, col(p, 0));
+      }};
   return make_transform_threat(std::move(spec), search);
 }
 
@@ -307,10 +377,10 @@ ThreatPtr make_brightness(Interval factor, SearchMode search) {
   if (factor.lo < 0) {
     throw Error("Brightness factor must not be negative, got " + interval_text(factor));
   }
-  TransformSpec spec{"Brightness", {{"factor", factor, 1, 1}},
-                     [](const torch::Tensor& x, const torch::Tensor& p) {
-                       return image::brightness(x, col(p, 0));
-                     }};
+  TransformSpec spec{
+      "Brightness", {{"factor", factor, 1, 1}}, [](const torch::Tensor& x, const torch::Tensor& p) {
+        return image::brightness(x, col(p, 0));
+      }};
   return make_transform_threat(std::move(spec), search);
 }
 
@@ -318,10 +388,10 @@ ThreatPtr make_contrast(Interval factor, SearchMode search) {
   if (factor.lo < 0) {
     throw Error("Contrast factor must not be negative, got " + interval_text(factor));
   }
-  TransformSpec spec{"Contrast", {{"factor", factor, 1, 1}},
-                     [](const torch::Tensor& x, const torch::Tensor& p) {
-                       return image::contrast(x, col(p, 0));
-                     }};
+  TransformSpec spec{
+      "Contrast", {{"factor", factor, 1, 1}}, [](const torch::Tensor& x, const torch::Tensor& p) {
+        return image::contrast(x, col(p, 0));
+      }};
   return make_transform_threat(std::move(spec), search);
 }
 
@@ -340,12 +410,11 @@ ThreatPtr make_grayscale(Interval amount, SearchMode search) {
 }
 
 ThreatPtr make_color_shift(Interval shift, SearchMode search) {
-  TransformSpec spec{"ColorShift",
-                     {{"shift", shift, 0, 3}},
-                     [](const torch::Tensor& x, const torch::Tensor& p) {
-                       return image::color_shift(x, p);
-                     },
-                     3};
+  TransformSpec spec{
+      "ColorShift",
+      {{"shift", shift, 0, 3}},
+      [](const torch::Tensor& x, const torch::Tensor& p) { return image::color_shift(x, p); },
+      3};
   return make_transform_threat(std::move(spec), search);
 }
 

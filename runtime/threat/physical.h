@@ -28,11 +28,11 @@ struct RangeParam {
 using TransformFn = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& p)>;
 
 struct TransformSpec {
-  std::string name;              // "Haze"
+  std::string name;  // "Haze"
   std::vector<RangeParam> params;
   TransformFn transform;
-  int64_t channels = 0;          // required channel count (3 for colour threats), 0 for any
-  std::string extra_describe;    // appended inside the parentheses (", depth: [28, 28]")
+  int64_t channels = 0;        // required channel count (3 for colour threats), 0 for any
+  std::string extra_describe;  // appended inside the parentheses (", depth: [28, 28]")
 };
 
 ThreatPtr make_transform_threat(TransformSpec spec, SearchMode search);
@@ -56,6 +56,20 @@ ThreatPtr make_color_shift(Interval shift, SearchMode search = SearchMode::kGrad
 // Used by project/contains of parametric and composed threats (an approximation: the set is
 // not convex).
 SearchState fit_state(const Threat& threat, const torch::Tensor& x_adv, const torch::Tensor& x);
+
+// Projected Levenberg–Marquardt on a parametric state (every tensor [N, k_i]): minimises
+// ‖residual(s)‖² per sample from `start`, with a central-difference Jacobian (2k + 1 residual
+// evaluations per iteration, k = Σ k_i; one-sided at a range's bound) and `clamp` (the ranges)
+// after every step; a step is kept per sample only when it lowers the error. Computed in the
+// residual's dtype.
+using ResidualFn = std::function<torch::Tensor(const SearchState& s)>;  // → [N, D]
+using ClampFn = std::function<SearchState(const SearchState& s)>;
+SearchState fit_parameters(const ResidualFn& residual, const ClampFn& clamp, SearchState start,
+                           int iterations = 30);
+
+// The evenly spaced grid over a transformation's ranges (what `search: "grid"` tries), whatever
+// its search mode; empty for other threats.
+std::vector<SearchState> full_grid_of(const Threat& threat, const torch::Tensor& x);
 
 // Per sample, `a` where mask [N] is true, else `b` (states of the same threat).
 SearchState select_state(const torch::Tensor& mask, const SearchState& a, const SearchState& b);

@@ -78,6 +78,9 @@ class Threat {
                                    int64_t steps) const;
   // Back into the set (delta projected; parameters clamped to their ranges).
   virtual SearchState project_state(const SearchState& state, const torch::Tensor& x) const;
+  // True when the state is a list of parameter tensors [N, k_i] (a transformation with ranges,
+  // or a chain of them): project() then fits the parameters by Levenberg–Marquardt.
+  virtual bool parametric() const { return false; }
   // How many tensors init_state returns (compositions split their state by it).
   virtual size_t state_size() const { return 1; }
   // A union lists its members: attacks run on each one and keep, per sample, the worse.
@@ -105,15 +108,15 @@ ThreatPtr make_l0(int64_t pixels, Domain domain = {});
 struct WassersteinOptions {
   double eps = 0.01;
   int64_t kernel = 5;  // transport only within a kernel×kernel neighbourhood
-  double reg = 1000;   // entropy regularisation λ (reference: locuslab projected_sinkhorn)
+  double reg = 3000;   // entropy regularisation λ (thesis §4.4: 3000 in all experiments)
   int64_t iters = 50;  // Sinkhorn iterations per projection
   Domain domain{};
 };
 ThreatPtr make_wasserstein(WassersteinOptions options);
 
 // Compositions (runtime/threat/compose.cpp). Errors in the user's terms where one makes no sense.
-ThreatPtr make_then(ThreatPtr first, ThreatPtr second);       // a >> b
-ThreatPtr make_union(ThreatPtr a, ThreatPtr b);               // a | b
-ThreatPtr make_intersection(ThreatPtr a, ThreatPtr b);        // a & b
+ThreatPtr make_then(ThreatPtr first, ThreatPtr second);  // a >> b
+ThreatPtr make_union(ThreatPtr a, ThreatPtr b);          // a | b
+ThreatPtr make_intersection(ThreatPtr a, ThreatPtr b);   // a & b
 
 }  // namespace perturb

@@ -71,9 +71,9 @@ class WassersteinThreat : public LpThreat {
   std::string name() const override { return "Wasserstein"; }
   std::string describe() const override {
     return "Wasserstein(eps: " + format_number(eps_) +
-           ", kernel: " + std::to_string(options_.kernel) + ", reg: " + format_number(options_.reg) +
-           ", iters: " + std::to_string(options_.iters) + ", domain: [" +
-           format_number(domain_.lo) + ", " + format_number(domain_.hi) + "])";
+           ", kernel: " + std::to_string(options_.kernel) +
+           ", reg: " + format_number(options_.reg) + ", iters: " + std::to_string(options_.iters) +
+           ", domain: [" + format_number(domain_.lo) + ", " + format_number(domain_.hi) + "])";
   }
   std::vector<std::string> parameter_names() const override {
     return {"eps", "kernel", "reg", "iters", "domain"};
@@ -108,8 +108,8 @@ class WassersteinThreat : public LpThreat {
   // Thesis Algorithm 1, lines 4–5: the Wasserstein projection, then the clamp to the domain.
   torch::Tensor project(const torch::Tensor& x_adv, const torch::Tensor& x) const override {
     image::check_images(x, "Wasserstein");
-    const auto p = projected_sinkhorn(x, x_adv, eps_, options_.kernel, options_.reg,
-                                      options_.iters);
+    const auto p =
+        projected_sinkhorn(x, x_adv, eps_, options_.kernel, options_.reg, options_.iters);
     return clamp_to_domain(p.z.to(x.scalar_type())).detach();
   }
 
@@ -158,7 +158,7 @@ torch::Tensor wasserstein_cost(int64_t kernel, const torch::TensorOptions& optio
                 std::to_string(kernel));
   }
   auto r = torch::arange(kernel, options) - static_cast<double>(kernel / 2);
-  return r.reshape({-1, 1}).pow(2) + r.reshape({1, -1}).pow(2);
+  return (r.reshape({-1, 1}).pow(2) + r.reshape({1, -1}).pow(2)).sqrt();
 }
 
 SinkhornProjection projected_sinkhorn(const torch::Tensor& x_in, const torch::Tensor& y_in,

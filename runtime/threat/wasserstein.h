@@ -2,7 +2,9 @@
 // (Wong, Schmidt, Kolter 2019, "Wasserstein adversarial examples via projected Sinkhorn
 // iterations"; thesis ch. 4, eqs. 4.6–4.9). Images [N, C, H, W] are treated per channel as
 // distributions of mass over pixels; mass moves only within a kernel×kernel neighbourhood, at
-// cost C(Δi, Δj) = Δi² + Δj² (the reference's p = 2 cost, (|Δi|² + |Δj|²)^(p/2)).
+// cost C(Δi, Δj) = √(Δi² + Δj²): the Euclidean distance in pixels, i.e. the 1-Wasserstein
+// distance the thesis uses (§4.4 "Implementation Details"; the reference code's p = 1 cost
+// (|Δi|² + |Δj|²)^(p/2)).
 #pragma once
 
 #include <torch/torch.h>
