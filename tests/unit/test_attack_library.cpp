@@ -1,0 +1,127 @@
+// The attack library beyond FGSM/PGD: FAB finds the minimal perturbation of a linear model,
+// APGD and the momentum family raise the loss and stay in the threat, CW stays in its ball.
+#include <catch2/catch.hpp>
+
+#include "runtime/attack/attacks.h"
+#include "runtime/core/error.h"
+#include "runtime/core/random.h"
+#include "runtime/model/zoo.h"
+#include "test_util.h"
+
+using namespace perturb;
+
+namespace {
+
+// z = (x − 0.5)·W: the boundary between two classes is a hyperplane through the box's middle,
+// so the minimal perturbation is |f|/‖w‖_dual while the box does not bind.
+class CenteredLinear : public Model {
+ public:
+  explicit CenteredLinear(torch::Tensor weight) : weight_(std::move(weight)) {}
+  torch::Tensor forward(const torch::Tensor& x) override {
+    return (x.reshape({x.size(0), -1}) - 0.5).matmul(weight_);
+  }
+  std::vector<torch::Tensor> parameters() override { return {weight_}; }
+  void set_training(bool training) override { training_ = training; }
+  bool training() const override { return training_; }
+  void to(torch::Device) override {}
+  torch::Device device() const override { return torch::kCPU; }
+  std::string describe() const override { return "centered linear"; }
+  void save(const std::string&) const override {}
+
+ private:
+  torch::Tensor weight_;
+  bool training_ = false;
+};
+
+double accuracy_of(Model& model, const torch::Tensor& x, const torch::Tensor& y) {
+  torch::NoGradGuard no_grad;
+  return (model.forward(x).argmax(1) == y).to(torch::kFloat32).mean().item<double>();
+}
+
+}  // namespace
+
+TEST_CASE("FAB-T finds the minimal perturbation of a linear model", "[attack-library]") {
+  const std::string norm = GENERATE(as<std::string>{}, "Linf", "L2");
+  auto gen = make_generator(3);
+  const auto weight = torch::randn({16, 2}, gen);
+  CenteredLinear model(weight);
+  const auto x = 0.5 + 0.05 * torch::randn({8, 1, 4, 4}, gen);
+  torch::Tensor y;
+  {
+    torch::NoGradGuard no_grad;
+    y = model.forward(x).argmax(1);  // every sample correct
+  }
+  const auto w = weight.select(1, 1) - weight.select(1, 0);
+  const auto f = (x.reshape({8, -1}) - 0.5).matmul(w).abs();
+  const auto minimal = norm == "Linf" ? f / w.abs().sum() : f / w.norm();
+  FabOptions options;
+  options.targets = 1;
+  options.steps = 20;
+  const auto threat = norm == "Linf" ? make_linf(1.0) : make_l2(10.0);
+  const auto fab = make_fab(threat, options);
+  const auto x_adv = fab->run(model, x, y, gen);
+  const auto flat = (x_adv - x).reshape({8, -1});
+  const auto dist = norm == "Linf" ? flat.abs().amax(1) : flat.norm(2, 1);
+  CAPTURE(norm, minimal, dist);
+  CHECK(accuracy_of(model, x_adv, y) == 0);
+  CHECK((dist >= minimal * (1 - 1e-3)).all().item<bool>());
+  CHECK((dist <= minimal * 1.1 + 1e-5).all().item<bool>());
+  // With eps below every sample's minimal distance, nothing counts and x comes back.
+  const auto small = fab->with({{"eps", {0.0001, 0.0001}}});
+  CHECK(torch::equal(small->run(model, x, y, gen), x));
+  CHECK(fab->name() == "FAB-T");
+  CHECK_THROWS_WITH(make_fab(make_l1(1.0), options), Catch::Contains("FAB supports Linf and L2"));
+}
+
+TEST_CASE("APGD, the momentum family and CW attack a small CNN inside the threat",
+          "[attack-library]") {
+  ZooOptions zoo;
+  zoo.height = zoo.width = 12;
+  const auto model = make_zoo_model("lenet", zoo, 1);
+  const auto data = test::random_dataset(16, 1, 12, 10, 2);
+  torch::Tensor y;
+  {
+    torch::NoGradGuard no_grad;
+    y = model->forward(data.x).argmax(1);  // attack the model's own predictions
+  }
+  const auto linf = make_linf(0.1);
+  auto gen = make_generator(0);
+  ApgdOptions apgd;
+  apgd.steps = 20;
+  AttackStats stats;
+  const auto x_apgd = make_apgd(linf, apgd)->run(*model, data.x, y, gen, &stats);
+  CHECK(linf->contains(x_apgd, data.x).all().item<bool>());
+  {
+    // An untrained net on noise is hard to flip at this eps; the loss must still rise.
+    torch::NoGradGuard no_grad;
+    const auto ce = [&](const torch::Tensor& in) {
+      return torch::nn::functional::cross_entropy(model->forward(in), y).item<double>();
+    };
+    CHECK(ce(x_apgd) > ce(data.x));
+  }
+  CHECK(stats.gradient_evals == 16 * 21);  // the start and 20 steps (nothing fooled clean)
+  apgd.targets = 3;
+  apgd.gradient.loss = "dlr";
+  const auto x_apgdt = make_apgd(linf, apgd)->run(*model, data.x, y, gen);
+  CHECK(linf->contains(x_apgdt, data.x).all().item<bool>());
+  for (const std::string kind : {"MIFGSM", "NIFGSM", "SINIFGSM", "DIFGSM"}) {
+    MomentumOptions m;
+    m.kind = kind;
+    const auto x_adv = make_momentum(linf, m)->run(*model, data.x, y, gen);
+    CAPTURE(kind);
+    CHECK(linf->contains(x_adv, data.x).all().item<bool>());
+    // An untrained net on noise is hard to flip at this eps; the loss must still rise.
+    torch::NoGradGuard no_grad;
+    const auto ce = [&](const torch::Tensor& in) {
+      return torch::nn::functional::cross_entropy(model->forward(in), y).item<double>();
+    };
+    CHECK(ce(x_adv) > ce(data.x));
+  }
+  const auto l2 = make_l2(1.0);
+  CwOptions cw;
+  cw.steps = 30;
+  cw.search_steps = 2;
+  const auto x_cw = make_cw(l2, cw)->run(*model, data.x, y, gen);
+  CHECK(l2->contains(x_cw, data.x, 1e-4).all().item<bool>());
+  CHECK_THROWS_AS(make_apgd(linf, ApgdOptions{0}), Error);
+}
