@@ -63,7 +63,10 @@ Interval interval(CallArgs& args, const std::string& name) {
 // A number v means -v..v (torchvision's convention for degrees, translate and hue).
 Interval symmetric(CallArgs& args, const std::string& name) {
   const Value& v = args.get(name);
-  if (v.is<double>()) return Interval{-std::abs(v.as<double>()), std::abs(v.as<double>())};
+  if (v.is<double>()) {
+    const double a = std::abs(v.as<double>());
+    return a == 0 ? Interval{0, 0} : Interval{-a, a};
+  }
   return interval(args, name);
 }
 
@@ -248,6 +251,18 @@ void register_policy_builtins(BuiltinTable& t) {
          "The policy applied to a batch with per-sample random parameters; with y, a record "
          "{x, y, soft_y} (soft_y set by Mixup/CutMix, classes defaults to max(y) + 1).",
          "light.apply(x)",
+         apply_policy});
+  t.add({"threat.apply",
+         "policies",
+         {{required("self", bits(Kind::kThreat)), required("x", bits(Kind::kTensor)),
+           optional("y", bits(Kind::kTensor) | Kind::kNone, Value()),
+           optional("classes", kNum, Value(0))},
+          false,
+          false,
+          Kind::kTensor | Kind::kRecord},
+         "A threat used as a policy: sample(threat).apply(x), a random member of the threat set "
+         "for each sample.",
+         "Brightness(0.8..1.2).apply(x)",
          apply_policy});
   t.add({"show",
          "policies",

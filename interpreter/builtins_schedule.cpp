@@ -6,6 +6,7 @@
 #include "interpreter/builtins_util.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
+#include "interpreter/objects_policy.h"
 #include "interpreter/objects_schedule.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
@@ -266,6 +267,18 @@ void register_schedule_builtins(BuiltinTable& t) {
            task.attack = attack->attack;
            task.attack_name = attack->name;
            task.weight = a.number("weight");
+           return task_value(task);
+         }});
+  t.add({"Augmented",
+         g,
+         {{required("policy", Kind::kPolicy | Kind::kThreat)}, false, false, kTask},
+         "A task of the policy's augmented inputs (soft labels after Mixup/CutMix); a stochastic "
+         "network's noise is off.",
+         "Augmented(Flip(p: 0.5) >> Cutout(size: 8))",
+         [](CallArgs& a) {
+           Task task;
+           task.kind = Task::Kind::kAugmented;
+           task.policy = policy_arg(a, "policy");
            return task_value(task);
          }});
   t.add({"Meta",

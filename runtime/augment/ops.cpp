@@ -41,6 +41,13 @@ torch::Tensor on(const torch::Tensor& t, const torch::Tensor& x) {
   return t.to(x.device(), x.scalar_type());
 }
 
+// `moved` where the sample's transform is not the identity (`identity` [N] bool), else x itself:
+// bilinear resampling at a zero angle or shift is off by ~1e-6, and zero strength must be exact.
+torch::Tensor unless_identity(const torch::Tensor& x, const torch::Tensor& moved,
+                              const torch::Tensor& identity) {
+  return torch::where(identity.to(x.device()).view({-1, 1, 1, 1}), x, moved);
+}
+
 void check_finite(const std::string& op, const std::string& param, const Interval& r) {
   if (!std::isfinite(r.lo) || !std::isfinite(r.hi) || r.lo > r.hi) {
     throw Error(op + ": " + param + " must be a finite number or range, got " + interval_text(r));
@@ -139,7 +146,8 @@ PolicyPtr make_rotate(Interval degrees, double p) {
   check_finite("Rotate", "degrees", degrees);
   return op("Rotate", "degrees: " + interval_text(degrees), p, 1,
             [degrees](const torch::Tensor& x, at::Generator& gen) {
-              return image::rotate(x, on(uniform(x.size(0), degrees, gen), x)).clamp(0, 1);
+              const torch::Tensor angle = on(uniform(x.size(0), degrees, gen), x);
+              return unless_identity(x, image::rotate(x, angle).clamp(0, 1), angle.eq(0));
             });
 }
 
@@ -148,7 +156,8 @@ PolicyPtr make_translate(Interval pixels, double p) {
   return op("Translate", "pixels: " + interval_text(pixels), p, 1,
             [pixels](const torch::Tensor& x, at::Generator& gen) {
               torch::Tensor d = uniform(2 * x.size(0), pixels, gen).round().view({2, -1});
-              return image::translate(x, on(d[0], x), on(d[1], x)).clamp(0, 1);
+              return unless_identity(x, image::translate(x, on(d[0], x), on(d[1], x)).clamp(0, 1),
+                                     d[0].eq(0) & d[1].eq(0));
             });
 }
 
@@ -157,7 +166,8 @@ PolicyPtr make_scale(Interval factor, double p) {
   if (factor.lo <= 0) throw Error("Scale: factor must be > 0, got " + interval_text(factor));
   return op("Scale", "factor: " + interval_text(factor), p, 1,
             [factor](const torch::Tensor& x, at::Generator& gen) {
-              return image::scale(x, on(uniform(x.size(0), factor, gen), x)).clamp(0, 1);
+              const torch::Tensor f = on(uniform(x.size(0), factor, gen), x);
+              return unless_identity(x, image::scale(x, f).clamp(0, 1), f.eq(1));
             });
 }
 
@@ -169,7 +179,8 @@ PolicyPtr make_crop(int64_t padding, double p) {
               const int64_t n = x.size(0);
               torch::Tensor d = (rand({2, n}, gen) * (2 * padding + 1)).floor() - padding;
               d = d.clamp(-padding, padding);
-              return image::translate(x, on(d[0], x), on(d[1], x)).clamp(0, 1);
+              return unless_identity(x, image::translate(x, on(d[0], x), on(d[1], x)).clamp(0, 1),
+                                     d[0].eq(0) & d[1].eq(0));
             });
 }
 
