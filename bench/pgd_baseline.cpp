@@ -101,15 +101,24 @@ int main(int argc, char** argv) {
   if (const char* t = std::getenv("OMP_NUM_THREADS")) threads = std::atoi(t);
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--model") model_path = v;
-    else if (k == "--data") data_dir = v;
-    else if (k == "--n") n = std::stoll(v);
-    else if (k == "--batch") batch = std::stoll(v);
-    else if (k == "--steps") steps = std::stoi(v);
-    else if (k == "--eps") eps = std::stod(v);
-    else if (k == "--step") step = std::stod(v);
-    else if (k == "--seed") seed = std::stoull(v);
-    else if (k == "--threads") threads = std::stoi(v);
+    if (k == "--model")
+      model_path = v;
+    else if (k == "--data")
+      data_dir = v;
+    else if (k == "--n")
+      n = std::stoll(v);
+    else if (k == "--batch")
+      batch = std::stoll(v);
+    else if (k == "--steps")
+      steps = std::stoi(v);
+    else if (k == "--eps")
+      eps = std::stod(v);
+    else if (k == "--step")
+      step = std::stod(v);
+    else if (k == "--seed")
+      seed = std::stoull(v);
+    else if (k == "--threads")
+      threads = std::stoi(v);
     else {
       std::fprintf(stderr, "pgd_baseline: unknown option %s\n", k.c_str());
       return 64;

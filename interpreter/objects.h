@@ -58,8 +58,8 @@ class ReportObject : public Object {
   std::string describe() const override { return report.table(); }
   std::optional<Value> field(const std::string& name) const override;
   std::vector<std::string> field_names() const override {
-    return {"clean", "robust", "by_attack", "samples", "seconds", "queries", "gradient_evals",
-            "eps",     "points", "robust_at"};
+    return {"clean",   "robust",         "by_attack", "samples", "seconds",
+            "queries", "gradient_evals", "eps",       "points",  "robust_at"};
   }
   EvalReport report;
 };

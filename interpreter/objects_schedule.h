@@ -54,7 +54,7 @@ Value train_with_schedule(CallArgs& args, const std::shared_ptr<ModelObject>& mo
 // `attack.with(eps: ramp(0, 0.1), ...)`: true when some named value is a ramp; then
 // `ramped_with` gives the attack whose ramped values a Curriculum sets epoch by epoch.
 bool has_ramp(const std::vector<std::pair<std::string, Value>>& named);
-AttackPtr ramped_with(const AttackPtr& base, const std::vector<std::pair<std::string, Value>>& named,
-                      const Span& at);
+AttackPtr ramped_with(const AttackPtr& base,
+                      const std::vector<std::pair<std::string, Value>>& named, const Span& at);
 
 }  // namespace perturb::lang

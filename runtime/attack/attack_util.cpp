@@ -79,7 +79,8 @@ ThreatPtr forward_to_threat(const std::string& owner, const std::vector<std::str
 
 int64_t draw_int(at::Generator& gen, int64_t lo, int64_t hi) {
   if (hi <= lo) return lo;
-  return torch::randint(lo, hi, {1}, gen, torch::TensorOptions().dtype(torch::kInt64).device(gen.device()))
+  return torch::randint(lo, hi, {1}, gen,
+                        torch::TensorOptions().dtype(torch::kInt64).device(gen.device()))
       .item<int64_t>();
 }
 

@@ -34,8 +34,7 @@ torch::Tensor Pgd::run_once(Model& model, const torch::Tensor& x, const torch::T
     // threat's search state, chained from the gradient w.r.t. the attacked input.
     const auto grid = threat_->grid_states(x);
     if (!grid.empty()) {
-      return search_grid(*threat_, x, grid,
-                         goal_score(model, y, target, options_.gradient, stats));
+      return search_grid(*threat_, x, grid, goal_score(model, y, target, options_.gradient, stats));
     }
     return search_state(*threat_, x, gen, options_.random_start, options_.steps, options_.step,
                         [&](const torch::Tensor& x_adv) {
