@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <map>
 #include <sstream>
 #include <vector>
 
 #include "interpreter/repl.h"
+#include "runtime/report/json.h"
 
 namespace perturb::lang {
 namespace {
@@ -68,35 +68,6 @@ std::string escape_table_cell(const std::string& text) {
   std::string out;
   for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
   return out;
-}
-
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
 }
 
 // What each keyword of the language does, for `:doc KEYWORD` (a student's first questions).
@@ -252,23 +223,23 @@ std::string reference_json() {
   out << "{\"modules\": [";
   bool first = true;
   for (const auto& m : builtin_modules()) {
-    out << (first ? "" : ", ") << json_string(m);
+    out << (first ? "" : ", ") << json::quote(m);
     first = false;
   }
   out << "],\n \"builtins\": [\n";
   first = true;
   for (const auto& [name, b] : builtins().all()) {
-    out << (first ? "  " : ",\n  ") << "{\"name\": " << json_string(name)
-        << ", \"group\": " << json_string(b.group)
-        << ", \"signature\": " << json_string(signature_text(b))
-        << ", \"doc\": " << json_string(b.doc) << ", \"example\": " << json_string(b.example)
-        << ", \"planned\": " << json_string(b.planned) << ", \"params\": [";
+    out << (first ? "  " : ",\n  ") << "{\"name\": " << json::quote(name)
+        << ", \"group\": " << json::quote(b.group)
+        << ", \"signature\": " << json::quote(signature_text(b))
+        << ", \"doc\": " << json::quote(b.doc) << ", \"example\": " << json::quote(b.example)
+        << ", \"planned\": " << json::quote(b.planned) << ", \"params\": [";
     for (size_t i = 0; i < b.signature.params.size(); ++i) {
       const auto& p = b.signature.params[i];
       std::string d = default_of(p);
-      out << (i ? ", " : "") << "{\"name\": " << json_string(p.name)
-          << ", \"kinds\": " << json_string(kinds_list(p.kinds))
-          << ", \"default\": " << json_string(d)
+      out << (i ? ", " : "") << "{\"name\": " << json::quote(p.name)
+          << ", \"kinds\": " << json::quote(kinds_list(p.kinds))
+          << ", \"default\": " << json::quote(d)
           << ", \"required\": " << (d.empty() ? "true" : "false") << "}";
     }
     out << "]}";
