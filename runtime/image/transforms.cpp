@@ -156,6 +156,10 @@ torch::Tensor gaussian_blur(const torch::Tensor& x, const torch::Tensor& sigma) 
 }
 
 torch::Tensor grayscale(const torch::Tensor& x) {
+  // A gray image is its own grayscale (as torchvision's rgb_to_grayscale treats one channel), so
+  // colour policies and threats also run on Fashion-MNIST.
+  check_images(x, "Grayscale", 0);
+  if (x.size(1) == 1) return x;
   check_images(x, "Grayscale", 3);
   auto gray = 0.299 * x.select(1, 0) + 0.587 * x.select(1, 1) + 0.114 * x.select(1, 2);
   return gray.unsqueeze(1).expand({-1, 3, -1, -1}).contiguous();

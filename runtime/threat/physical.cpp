@@ -405,7 +405,7 @@ ThreatPtr make_grayscale(Interval amount, SearchMode search) {
                        const auto a = col(p, 0).reshape({-1, 1, 1, 1});
                        return (1 - a) * x + a * image::grayscale(x);
                      },
-                     3};
+                     0};
   return make_transform_threat(std::move(spec), search);
 }
 

@@ -106,7 +106,8 @@ TEST_CASE("haze moves monotonically towards the airlight as beta grows", "[threa
 
 TEST_CASE("transforms reject wrong shapes and channel counts in the user's terms", "[threat]") {
   const auto gray = images(2, 1, 4);
-  CHECK_THROWS_WITH(img::grayscale(gray), Catch::Contains("3-channel"));
+  CHECK(torch::equal(img::grayscale(gray), gray));  // a gray image is its own grayscale
+  CHECK_THROWS_WITH(img::grayscale(images(2, 2, 4)), Catch::Contains("3-channel"));
   CHECK_THROWS_WITH(img::color_shift(gray, torch::zeros({2, 3})), Catch::Contains("3-channel"));
   CHECK_THROWS_WITH(img::rotate(torch::zeros({4, 4}), full(1, 0)), Catch::Contains("[N, C, H, W]"));
   CHECK_THROWS_WITH(img::rotate(gray, full(3, 0)), Catch::Contains("one angle per image"));
