@@ -15,6 +15,17 @@ Value optimizer_value(OptimizerSpec spec) {
   return Value(ObjectPtr(std::make_shared<OptimizerObject>(std::move(spec))));
 }
 
+// Adam and AdamW take the same arguments; `kind` picks how weight decay is applied.
+Value adam_value(CallArgs& args, const char* kind) {
+  OptimizerSpec s;
+  s.kind = kind;
+  s.lr = args.number("lr");
+  s.beta1 = args.number("beta1");
+  s.beta2 = args.number("beta2");
+  s.weight_decay = args.number("weight_decay");
+  return optimizer_value(s);
+}
+
 std::vector<double> number_list(CallArgs& args, const std::string& name) {
   std::vector<double> out;
   for (const auto& item : *args.get(name).as<ListPtr>()) {
@@ -102,15 +113,7 @@ void register_train_builtins(BuiltinTable& t) {
           kOpt},
          "Adam, as torch.optim.Adam (weight decay added to the gradient).",
          "Adam(lr: 0.001)",
-         [](CallArgs& a) {
-           OptimizerSpec s;
-           s.kind = "adam";
-           s.lr = a.number("lr");
-           s.beta1 = a.number("beta1");
-           s.beta2 = a.number("beta2");
-           s.weight_decay = a.number("weight_decay");
-           return optimizer_value(s);
-         }});
+         [](CallArgs& a) { return adam_value(a, "adam"); }});
   t.add({"AdamW",
          g,
          {{optional("lr", kNum, Value(0.001)), optional("beta1", kNum, Value(0.9)),
@@ -121,15 +124,7 @@ void register_train_builtins(BuiltinTable& t) {
          "AdamW, as torch.optim.AdamW: Adam with decoupled weight decay (Loshchilov and Hutter "
          "2019).",
          "AdamW(lr: 0.001, weight_decay: 0.01)",
-         [](CallArgs& a) {
-           OptimizerSpec s;
-           s.kind = "adamw";
-           s.lr = a.number("lr");
-           s.beta1 = a.number("beta1");
-           s.beta2 = a.number("beta2");
-           s.weight_decay = a.number("weight_decay");
-           return optimizer_value(s);
-         }});
+         [](CallArgs& a) { return adam_value(a, "adamw"); }});
   t.add({"train",
          g,
          {{required("model", bits(Kind::kModel)),

@@ -32,21 +32,18 @@ class Fgsm : public Attack {
   torch::Tensor attack(const Threat& threat, Model& model, const torch::Tensor& x,
                        const torch::Tensor& y, const torch::Tensor& target, at::Generator& gen,
                        AttackStats* stats) const {
-    const auto members = threat.alternatives();
-    if (!members.empty()) {
-      std::vector<torch::Tensor> candidates;
-      for (const auto& member : members) {
-        candidates.push_back(attack(*member, model, x, y, target, gen, stats));
-      }
-      return keep_worst(candidates, goal_score(model, y, target, gradient_, stats));
-    }
+    const auto score = goal_score(model, y, target, gradient_, stats);
+    const auto worst = worst_over_members(
+        threat, [&](const ThreatPtr& m) { return attack(*m, model, x, y, target, gen, stats); },
+        score);
+    if (worst.defined()) return worst;
     auto gradient = [&](const torch::Tensor& x_adv) {
       return loss_gradient(model, x_adv, y, gradient_, stats, target);
     };
     if (!threat.additive()) {
       const auto grid = threat.grid_states(x);
       if (!grid.empty()) {
-        return search_grid(threat, x, grid, goal_score(model, y, target, gradient_, stats));
+        return search_grid(threat, x, grid, score);
       }
       return search_state(threat, x, gen, /*random_start=*/false, 1, std::nullopt, gradient);
     }

@@ -71,14 +71,10 @@ class Momentum : public Attack {
   torch::Tensor run_on(const Threat& threat, Model& model, const torch::Tensor& x,
                        const torch::Tensor& y, const torch::Tensor& target, at::Generator& gen,
                        AttackStats* stats) const {
-    const auto members = threat.alternatives();
-    if (!members.empty()) {
-      std::vector<torch::Tensor> candidates;
-      for (const auto& member : members) {
-        candidates.push_back(run_on(*member, model, x, y, target, gen, stats));
-      }
-      return keep_worst(candidates, goal_score(model, y, target, options_.gradient, stats));
-    }
+    const auto worst = worst_over_members(
+        threat, [&](const ThreatPtr& m) { return run_on(*m, model, x, y, target, gen, stats); },
+        goal_score(model, y, target, options_.gradient, stats));
+    if (worst.defined()) return worst;
     if (!threat.additive()) {
       throw Error(options_.kind +
                   " needs an additive threat (Linf, L2, L1, Wasserstein or an "

@@ -62,14 +62,13 @@ torch::Tensor Pgd::run_resolved(Model& model, const torch::Tensor& x, const torc
                                 const torch::Tensor& target, at::Generator& gen,
                                 AttackStats* stats) const {
   // A union (a | b): attack under each member, keep the worse result per sample.
-  const auto members = threat_->alternatives();
-  if (!members.empty()) {
-    std::vector<torch::Tensor> candidates;
-    for (const auto& member : members) {
-      candidates.push_back(Pgd(member, options_).run_resolved(model, x, y, target, gen, stats));
-    }
-    return keep_worst(candidates, goal_score(model, y, target, options_.gradient, stats));
-  }
+  const auto worst = worst_over_members(
+      *threat_,
+      [&](const ThreatPtr& m) {
+        return Pgd(m, options_).run_resolved(model, x, y, target, gen, stats);
+      },
+      goal_score(model, y, target, options_.gradient, stats));
+  if (worst.defined()) return worst;
   if (options_.restarts == 1) return run_once(model, x, y, target, gen, stats);
 
   // Per sample, keep the first restart that fools the model, else the last restart's result.

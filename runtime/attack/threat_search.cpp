@@ -36,12 +36,15 @@ torch::Tensor search_state(const Threat& threat, const torch::Tensor& x, at::Gen
   return threat.apply_state(x, state).detach();
 }
 
-torch::Tensor search_grid(const Threat& threat, const torch::Tensor& x,
-                          const std::vector<SearchState>& grid, const ScoreFn& score) {
-  torch::NoGradGuard no_grad;
+namespace {
+
+// Per sample, the highest-scoring of `count` candidates (ties: the earlier one); candidates are
+// made one at a time so a long grid never holds more than two.
+torch::Tensor best_by_score(size_t count, const std::function<torch::Tensor(size_t)>& candidate_at,
+                            const ScoreFn& score) {
   torch::Tensor best, best_score;
-  for (const auto& state : grid) {
-    const auto candidate = threat.apply_state(x, state).detach();
+  for (size_t i = 0; i < count; ++i) {
+    const auto candidate = candidate_at(i);
     const auto s = score(candidate);
     if (!best.defined()) {
       best = candidate;
@@ -54,19 +57,27 @@ torch::Tensor search_grid(const Threat& threat, const torch::Tensor& x,
   return best;
 }
 
+}  // namespace
+
+torch::Tensor search_grid(const Threat& threat, const torch::Tensor& x,
+                          const std::vector<SearchState>& grid, const ScoreFn& score) {
+  torch::NoGradGuard no_grad;
+  return best_by_score(
+      grid.size(), [&](size_t i) { return threat.apply_state(x, grid[i]).detach(); }, score);
+}
+
 torch::Tensor keep_worst(const std::vector<torch::Tensor>& candidates, const ScoreFn& score) {
-  torch::Tensor best, best_score;
-  for (const auto& candidate : candidates) {
-    const auto s = score(candidate);
-    if (!best.defined()) {
-      best = candidate;
-      best_score = s;
-      continue;
-    }
-    best = select_state(s > best_score, {candidate}, {best})[0];
-    best_score = torch::max(s, best_score);
-  }
-  return best;
+  return best_by_score(
+      candidates.size(), [&](size_t i) { return candidates[i]; }, score);
+}
+
+torch::Tensor worst_over_members(const Threat& threat, const MemberAttackFn& attack_member,
+                                 const ScoreFn& score) {
+  const auto members = threat.alternatives();
+  if (members.empty()) return {};
+  std::vector<torch::Tensor> candidates;
+  for (const auto& member : members) candidates.push_back(attack_member(member));
+  return keep_worst(candidates, score);
 }
 
 ScoreFn goal_score(Model& model, const torch::Tensor& y, const torch::Tensor& target,

@@ -31,6 +31,12 @@ torch::Tensor search_grid(const Threat& threat, const torch::Tensor& x,
 // Per sample, the candidate with the highest score (ties: the earlier candidate).
 torch::Tensor keep_worst(const std::vector<torch::Tensor>& candidates, const ScoreFn& score);
 
+// A union threat (a | b): `attack_member` under each member, then per sample the worse result
+// by `score`. An undefined tensor when `threat` is not a union.
+using MemberAttackFn = std::function<torch::Tensor(const ThreatPtr& member)>;
+torch::Tensor worst_over_members(const Threat& threat, const MemberAttackFn& attack_member,
+                                 const ScoreFn& score);
+
 // Success (misclassified, or the target reached) first, then the attack's loss: score =
 // loss + 1e6·success. Counts one query per sample per call.
 ScoreFn goal_score(Model& model, const torch::Tensor& y, const torch::Tensor& target,
