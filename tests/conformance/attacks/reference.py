@@ -152,20 +152,37 @@ def cw(m, x, y, eps, c=1.0, kappa=0.0, steps=100, lr=0.01):
 
 def apgd(m, x, y, eps, steps=100, loss="ce", rho=0.75):
     """APGD (Croce & Hein 2020, Alg. 1) Linf as in autopgd_base.py: step 2 eps, momentum 0.75,
-    checkpoints p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06)."""
+    checkpoints p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06). One run on the correctly
+    classified samples."""
     with torch.no_grad():
         keep = m(x).argmax(1) == y
     out = x.clone()
     idx = keep.nonzero().squeeze(1)
     if idx.numel() == 0:
         return out
-    x, y = x[idx], y[idx]
+    lossf = (lambda z, yy: F.cross_entropy(z, yy, reduction="none")) if loss == "ce" else dlr
+    acc, best_adv = apgd_run(m, x[idx], y[idx], eps, steps, lossf, rho)
+    res = out[idx]
+    res[~acc] = best_adv[~acc]
+    out[idx] = res
+    return out
+
+
+def apgd_run(m, x, y, eps, steps, lossf, rho=0.75):
+    """One APGD run (attack_single_run of autopgd_base.py, Linf) on x, y with the per-sample loss
+    lossf(logits, y). Returns (still correct after every iterate, last misclassified iterate)."""
     n2, nmin, sdec = max(int(0.22 * steps), 1), max(int(0.06 * steps), 1), max(int(0.03 * steps), 1)
     t = 2 * torch.rand_like(x) - 1
     xa = (x + eps * t / norms(t, "inf")).clamp(0, 1)
     best, best_adv = xa.clone(), xa.clone()
-    g, z = grad_of(m, xa, y, loss)
-    li = F.cross_entropy(z, y, reduction="none") if loss == "ce" else dlr(z, y)
+
+    def grad_loss(xx):
+        xx = xx.clone().detach().requires_grad_(True)
+        z = m(xx)
+        li = lossf(z, y)
+        return torch.autograd.grad(li.sum(), xx)[0], z.detach(), li.detach()
+
+    g, z, li = grad_loss(xa)
     acc = z.argmax(1) == y
     loss_best = li.clone()
     step = 2.0 * eps * torch.ones(x.shape[0], 1, 1, 1)
@@ -181,8 +198,7 @@ def apgd(m, x, y, eps, steps=100, loss="ce", rho=0.75):
             a = 0.75 if i > 0 else 1.0
             x1 = proj_linf(xa + step * g.sign(), x, eps)
             xa = proj_linf(xa + (x1 - xa) * a + d2 * (1 - a), x, eps)
-        g, z = grad_of(m, xa, y, loss)
-        li = F.cross_entropy(z, y, reduction="none") if loss == "ce" else dlr(z, y)
+        g, z, li = grad_loss(xa)
         pred = z.argmax(1) == y
         acc = acc & pred
         best_adv[~pred] = xa[~pred]
@@ -203,15 +219,14 @@ def apgd(m, x, y, eps, steps=100, loss="ce", rho=0.75):
             xa[osc], g[osc] = best[osc], g_best[osc]
             k = max(k - sdec, nmin)
             counter = 0
-    res = out[idx]
-    res[~acc] = best_adv[~acc]
-    out[idx] = res
-    return out
+    return acc, best_adv
 
 
-def square(m, x, y, norm, eps, queries, p_init=0.8):
+def square(m, x, y, norm, eps, queries, p_init=0.8, rescale=True, iters=None):
     """Square attack (Andriushchenko et al. 2020) as in AutoAttack's square.py (margin loss,
-    p schedule rescaled to the budget); the initial point counts as the first query."""
+    p schedule rescaled to the budget unless rescale=False, as AutoAttack's cascade runs it with
+    resc_schedule=False); the initial point counts as the first query, then `iters` updates
+    (default queries - 1; square.py itself loops n_queries times after the initial point)."""
     def margin(xx, yy):
         with torch.no_grad():
             z = m(xx)
@@ -221,7 +236,7 @@ def square(m, x, y, norm, eps, queries, p_init=0.8):
         return own - z.max(1)[0]
 
     def p_sel(it):
-        i = int(it / queries * 10000)
+        i = int(it / queries * 10000) if rescale else it
         for lim, div in [(10, 1), (50, 2), (200, 4), (500, 8), (1000, 16), (2000, 32), (4000, 64), (6000, 128), (8000, 256)]:
             if i <= lim:
                 return p_init / div
@@ -263,7 +278,7 @@ def square(m, x, y, norm, eps, queries, p_init=0.8):
             vh += s0
         best = (xs + init / norms(init, 2) * eps).clamp(0, 1)
     mbest = margin(best, ys)
-    for it in range(queries - 1):
+    for it in range(queries - 1 if iters is None else iters):
         idx = (mbest > 0).nonzero().squeeze(1)
         if idx.numel() == 0:
             break
