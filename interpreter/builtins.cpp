@@ -53,6 +53,7 @@ const BuiltinTable& builtins() {
     register_denoise_builtins(t);
     register_schedule_builtins(t);
     register_image_builtins(t);
+    register_retrieval_builtins(t);
     register_planned_builtins(t);
     return t;
   }();

@@ -119,6 +119,7 @@ void register_bounds_builtins(BuiltinTable& table);
 void register_denoise_builtins(BuiltinTable& table);
 void register_schedule_builtins(BuiltinTable& table);
 void register_image_builtins(BuiltinTable& table);
+void register_retrieval_builtins(BuiltinTable& table);
 void register_planned_builtins(BuiltinTable& table);
 
 // Shorthands for table entries.

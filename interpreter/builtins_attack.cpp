@@ -9,6 +9,7 @@
 #include "interpreter/objects_schedule.h"
 #include "interpreter/operators.h"
 #include "runtime/attack/attacks.h"
+#include "runtime/attack/feature.h"
 #include "runtime/attack/loss.h"
 #include "runtime/eval/evaluate.h"
 
@@ -103,6 +104,20 @@ GradientOptions gradient_options(CallArgs& args) {
     }
   }
   options.target = target_option(args);
+  // objective: "feature" and gallery: (thesis ch. 4, eq. 4.3; runtime/attack/feature.h).
+  if (args.has("objective")) {
+    options.objective = args.string("objective");
+    if (options.objective != "class" && options.objective != "feature") {
+      throw_runtime_error(args.span_of("objective"),
+                          display_name(args.builtin) +
+                              "'s objective must be \"class\" or \"feature\", got \"" +
+                              options.objective + "\"");
+    }
+  }
+  if (args.has("gallery") && !args.get("gallery").is_none()) {
+    const Dataset& data = args.object<DatasetObject>("gallery", Kind::kDataset)->data;
+    options.gallery = std::make_shared<FeatureGallery>(FeatureGallery{data.x, data.y});
+  }
   return options;
 }
 
@@ -244,6 +259,8 @@ std::vector<ParamSpec> with_gradient_params(std::vector<ParamSpec> params) {
   params.push_back(optional("kappa", bits(Kind::kNumber), Value(0)));
   params.push_back(optional("target", Kind::kNumber | Kind::kString | Kind::kNone, Value()));
   params.push_back(optional("eot", bits(Kind::kNumber), Value(1)));
+  params.push_back(optional("objective", bits(Kind::kString), Value("class")));
+  params.push_back(optional("gallery", Kind::kDataset | Kind::kNone, Value()));
   return params;
 }
 

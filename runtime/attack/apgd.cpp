@@ -25,6 +25,9 @@ class Apgd : public Attack {
       throw Error("APGD takes either targets: (APGD-T over the most likely classes) or target:");
     }
     options_.gradient.check("APGD");
+    if (options_.gradient.objective == "feature" && options_.targets > 0) {
+      throw Error("APGD targets: ranks classes; a feature attack takes target: and gallery:");
+    }
     if (!threat_->additive()) {
       throw Error(
           "APGD needs an additive threat (Linf, L2, L1, Wasserstein or an intersection), "
@@ -52,7 +55,10 @@ class Apgd : public Attack {
     // point of its last run.
     auto result = x.clone();
     // Samples the model already gets wrong are left alone (AutoAttack attacks acc == 1 only).
-    auto fooled = predict(model, x, stats) != y;
+    // A feature objective has no misclassification: every sample runs, keeping its best loss.
+    const bool feature = options_.gradient.objective == "feature";
+    auto fooled = feature ? torch::zeros_like(y, y.options().dtype(torch::kBool))
+                          : predict(model, x, stats) != y;
     const int64_t rounds = std::max<int64_t>(options_.targets, 1);
     for (int64_t round = 0; round < rounds; ++round) {
       TargetSpec spec = options_.gradient.target;
@@ -61,7 +67,8 @@ class Apgd : public Attack {
         const auto todo = fooled.logical_not().nonzero().reshape({-1});
         if (todo.numel() == 0) return result;
         const auto xs = x.index_select(0, todo), ys = y.index_select(0, todo);
-        const auto target = resolve_target(model, xs, ys, spec, gen, stats);
+        const auto target = feature ? resolve_target(model, xs, ys, options_.gradient, gen, stats)
+                                    : resolve_target(model, xs, ys, spec, gen, stats);
         auto [best, success] = single_run(model, xs, ys, target, gen, stats);
         result.index_put_({todo}, best);
         // Success means misclassified for the true label, also in targeted mode (AutoAttack).
@@ -120,7 +127,12 @@ class Apgd : public Attack {
     auto x_adv = random_start(x, gen);
     auto eval = evaluate_loss(model, x_adv, y, target, gopts, stats);
     auto grad = eval.grad;
-    auto fooled = eval.logits.argmax(1) != y;
+    const bool feature = gopts.objective == "feature";
+    auto misclassified = [&](const LossEval& e) {
+      return feature ? torch::zeros_like(y, y.options().dtype(torch::kBool))
+                     : e.logits.argmax(1) != y;
+    };
+    auto fooled = misclassified(eval);
     auto x_best_adv = x_adv.clone();
     auto x_best = x_adv.clone();
     auto grad_best = grad.clone();
@@ -147,7 +159,7 @@ class Apgd : public Attack {
       }
       eval = evaluate_loss(model, x_adv, y, target, gopts, stats);
       grad = eval.grad;
-      const auto now_fooled = eval.logits.argmax(1) != y;
+      const auto now_fooled = misclassified(eval);
       // AutoAttack overwrites x_best_adv with every misclassified iterate.
       x_best_adv = torch::where(per_sample(now_fooled, x), x_adv, x_best_adv);
       fooled = fooled | now_fooled;

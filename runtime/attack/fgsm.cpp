@@ -1,5 +1,6 @@
 // FGSM (Goodfellow et al. 2015): one full-size step along the loss gradient.
 #include "runtime/attack/attack_util.h"
+#include "runtime/attack/feature.h"
 #include "runtime/attack/threat_search.h"
 
 namespace perturb {
@@ -10,6 +11,7 @@ class Fgsm : public Attack {
   Fgsm(ThreatPtr threat, GradientOptions gradient)
       : threat_(std::move(threat)), gradient_(std::move(gradient)) {
     gradient_.check("FGSM");
+    check_feature_start("FGSM", gradient_, /*random_start=*/false);
   }
 
   std::string name() const override { return "FGSM"; }
@@ -22,7 +24,7 @@ class Fgsm : public Attack {
                     at::Generator& gen, AttackStats* stats) const override {
     AttackModeGuard mode(model, gradient_);
     const auto [x, y] = prepare_batch(model, x_in, y_in);
-    const auto target = resolve_target(model, x, y, gradient_.target, gen, stats);
+    const auto target = resolve_target(model, x, y, gradient_, gen, stats);
     return attack(*threat_, model, x, y, target, gen, stats);
   }
 

@@ -4,6 +4,7 @@
 
 #include "runtime/attack/attack.h"
 #include "runtime/attack/attack_util.h"
+#include "runtime/attack/feature.h"
 #include "runtime/core/error.h"
 #include "runtime/report/format.h"
 
@@ -41,6 +42,18 @@ void GradientOptions::check(const std::string& owner) const {
   if (target.mode == TargetSpec::Mode::kRanked && target.value < 1) {
     throw Error(owner + " target rank must be at least 1");
   }
+  if (objective != "class" && objective != "feature") {
+    throw Error(owner + " objective must be \"class\" or \"feature\", got \"" + objective + "\"");
+  }
+  if (objective == "feature" && loss != "ce") {
+    throw Error(owner +
+                " objective: \"feature\" ascends the embedding distance (thesis eq. "
+                "4.3); it takes no loss:");
+  }
+  if (objective == "class" && gallery) {
+    throw Error(owner + " gallery: is for objective: \"feature\"");
+  }
+  if (gallery) gallery->check();
 }
 
 std::string GradientOptions::describe() const {
@@ -51,6 +64,8 @@ std::string GradientOptions::describe() const {
     out += ", loss: \"" + loss + "\"";
   }
   if (loss == "cw" && kappa != 0) out += ", kappa: " + format_number(kappa);
+  if (objective != "class") out += ", objective: \"" + objective + "\"";
+  if (gallery) out += ", gallery: " + std::to_string(gallery->x.size(0)) + " images";
   if (target.targeted()) out += ", target: " + target.describe();
   if (eot != 1) out += ", eot: " + std::to_string(eot);
   return out;
@@ -101,6 +116,12 @@ std::pair<torch::Tensor, torch::Tensor> own_and_best_other(const torch::Tensor& 
 
 torch::Tensor attack_loss(const torch::Tensor& logits, const torch::Tensor& y,
                           const torch::Tensor& target, const GradientOptions& options) {
+  if (options.objective == "feature") {
+    // Thesis ch. 4, eq. 4.3: the Euclidean distance between the anchor (the gallery match's
+    // embedding) and the perturbed query's; targeted mode pulls towards the target identity.
+    const auto distance = feature_distance(logits, target);
+    return options.target.targeted() ? -distance : distance;
+  }
   const bool targeted = target.defined();
   if (options.loss == "ce") {
     check_logits(logits, y, 1, "ce");
@@ -182,6 +203,13 @@ torch::Tensor resolve_target(Model& model, const torch::Tensor& x, const torch::
   }
   const auto order = std::get<1>(logits.sort(1, /*descending=*/true));
   return order.select(1, spec.value);
+}
+
+torch::Tensor resolve_target(Model& model, const torch::Tensor& x, const torch::Tensor& y,
+                             const GradientOptions& options, at::Generator& gen,
+                             AttackStats* stats) {
+  if (options.objective == "feature") return feature_anchors(model, x, y, options, gen, stats);
+  return resolve_target(model, x, y, options.target, gen, stats);
 }
 
 LossEval evaluate_loss(Model& model, const torch::Tensor& x_adv, const torch::Tensor& y,

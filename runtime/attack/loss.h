@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <torch/torch.h>
@@ -15,7 +16,8 @@
 
 namespace perturb {
 
-struct AttackStats;  // runtime/attack/attack.h, which includes this header
+struct AttackStats;     // runtime/attack/attack.h, which includes this header
+struct FeatureGallery;  // runtime/attack/feature.h
 
 // A loss written by the user (the interpreter passes a Perturb function): logits [N, C] and
 // labels [N] (the target labels in targeted mode) → a scalar or a per-sample tensor [N],
@@ -47,6 +49,12 @@ struct GradientOptions {
   // eot > 1 the attack leaves the model in the caller's mode (train mode keeps dropout-style
   // randomness); with eot = 1 the model runs in eval mode.
   int64_t eot = 1;
+  // "class" (the losses above, on logits) or "feature": the model's output is an embedding and
+  // the attack ascends the Euclidean distance to each query's anchor embedding (thesis ch. 4,
+  // eq. 4.3; runtime/attack/feature.h) — the gallery match's, or the clean query's own when
+  // `gallery` is null. Targeted mode descends the distance to a target identity.
+  std::string objective = "class";
+  std::shared_ptr<const FeatureGallery> gallery;
 
   // Throws Error for an unknown loss, eot < 1, or "user" without a function.
   void check(const std::string& owner) const;
@@ -64,6 +72,8 @@ extern const std::vector<std::string> kGradientParamNames;
 // kappa); dlr = −(z_y − max_{j≠y} z_j) / (z_π1 − z_π3 + 1e-12). Targeted (t = target): ce =
 // −CE(z, t); cw = min(z_t − max_{j≠t} z_j, kappa); dlr = −(z_y − z_t) / (z_π1 − ½(z_π3 + z_π4) +
 // 1e-12). user: user_loss(z, y), negated in targeted mode with the targets as labels.
+// Objective "feature": `logits` are embeddings and `target` the anchors [N, d] (resolve_target);
+// the loss is eq. 4.3's ‖anchor − f(x)‖₂, negated in targeted mode.
 torch::Tensor attack_loss(const torch::Tensor& logits, const torch::Tensor& y,
                           const torch::Tensor& target, const GradientOptions& options);
 
@@ -71,6 +81,11 @@ torch::Tensor attack_loss(const torch::Tensor& logits, const torch::Tensor& y,
 // input's logits where the mode needs them. Counts the forward pass as queries.
 torch::Tensor resolve_target(Model& model, const torch::Tensor& x, const torch::Tensor& y,
                              const TargetSpec& spec, at::Generator& gen, AttackStats* stats);
+// The same for an attack's options: for objective "feature", the anchor embeddings [N, d]
+// (feature_anchors in runtime/attack/feature.h), else resolve_target(..., options.target, ...).
+torch::Tensor resolve_target(Model& model, const torch::Tensor& x, const torch::Tensor& y,
+                             const GradientOptions& options, at::Generator& gen,
+                             AttackStats* stats);
 
 struct LossEval {
   torch::Tensor grad;    // ∇ₓ of the batch-mean loss (averaged over EOT draws)
@@ -104,7 +119,8 @@ class AttackModeGuard {
 };
 
 // Whether x_adv achieves the attack's goal per sample: misclassified (untargeted) or classified
-// as the target (targeted). Counts queries.
+// as the target (targeted). Counts queries. (A feature objective has no success to check:
+// attacks keep its highest-loss result instead.)
 torch::Tensor attack_succeeded(Model& model, const torch::Tensor& x_adv, const torch::Tensor& y,
                                const torch::Tensor& target, AttackStats* stats);
 

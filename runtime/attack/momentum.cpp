@@ -5,6 +5,7 @@
 
 #include "runtime/attack/attack_util.h"
 #include "runtime/attack/attacks.h"
+#include "runtime/attack/feature.h"
 #include "runtime/attack/threat_search.h"
 #include "runtime/core/error.h"
 #include "runtime/report/format.h"
@@ -36,6 +37,7 @@ class Momentum : public Attack {
                   format_number(options_.diversity_prob));
     }
     options_.gradient.check(k);
+    check_feature_start(k, options_.gradient, options_.random_start);
   }
 
   std::string name() const override { return options_.kind; }
@@ -63,7 +65,7 @@ class Momentum : public Attack {
                     at::Generator& gen, AttackStats* stats) const override {
     AttackModeGuard mode(model, options_.gradient);
     const auto [x, y] = prepare_batch(model, x_in, y_in);
-    const auto target = resolve_target(model, x, y, options_.gradient.target, gen, stats);
+    const auto target = resolve_target(model, x, y, options_.gradient, gen, stats);
     return run_on(*threat_, model, x, y, target, gen, stats);
   }
 

@@ -2,6 +2,7 @@
 #include "runtime/attack/pgd.h"
 
 #include "runtime/attack/attack_util.h"
+#include "runtime/attack/feature.h"
 #include "runtime/attack/threat_search.h"
 #include "runtime/core/error.h"
 #include "runtime/report/format.h"
@@ -13,6 +14,7 @@ Pgd::Pgd(ThreatPtr threat, PgdOptions options) : threat_(std::move(threat)), opt
   if (options_.restarts < 1) throw Error("PGD restarts must be at least 1");
   if (options_.step && *options_.step < 0) throw Error("PGD step must not be negative");
   options_.gradient.check("PGD");
+  check_feature_start("PGD", options_.gradient, options_.random_start);
 }
 
 double Pgd::step() const {
@@ -54,7 +56,7 @@ torch::Tensor Pgd::run(Model& model, const torch::Tensor& x_in, const torch::Ten
                        at::Generator& gen, AttackStats* stats) const {
   AttackModeGuard mode(model, options_.gradient);
   const auto [x, y] = prepare_batch(model, x_in, y_in);
-  const auto target = resolve_target(model, x, y, options_.gradient.target, gen, stats);
+  const auto target = resolve_target(model, x, y, options_.gradient, gen, stats);
   return run_resolved(model, x, y, target, gen, stats);
 }
 
@@ -70,6 +72,14 @@ torch::Tensor Pgd::run_resolved(Model& model, const torch::Tensor& x, const torc
       goal_score(model, y, target, options_.gradient, stats));
   if (worst.defined()) return worst;
   if (options_.restarts == 1) return run_once(model, x, y, target, gen, stats);
+  if (options_.gradient.objective == "feature") {
+    // A feature attack has no success to stop at: per sample, the restart of largest distance.
+    std::vector<torch::Tensor> runs;
+    for (int64_t r = 0; r < options_.restarts; ++r) {
+      runs.push_back(run_once(model, x, y, target, gen, stats));
+    }
+    return keep_worst(runs, goal_score(model, y, target, options_.gradient, stats));
+  }
 
   // Per sample, keep the first restart that fools the model, else the last restart's result.
   auto best = x.clone();

@@ -87,6 +87,8 @@ ScoreFn goal_score(Model& model, const torch::Tensor& y, const torch::Tensor& ta
     if (stats) stats->queries += x_adv.size(0);
     const auto logits = model.forward(x_adv);
     const auto loss = attack_loss(logits, y, target, options).reshape({-1});
+    // A feature objective (runtime/attack/feature.h) has no success, only its distance.
+    if (options.objective == "feature") return loss.to(torch::kFloat64);
     const auto pred = logits.argmax(1);
     const auto success = target.defined() ? (pred == target) : (pred != y);
     return loss.to(torch::kFloat64) + 1e6 * success.to(torch::kFloat64);
