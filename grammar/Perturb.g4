@@ -57,7 +57,9 @@ expr
   ;
 
 args : arg (',' arg)* ','? ;
-arg  : (IDENT ':')? expr ;
+arg  : (argName ':')? expr ;
+// The declaration keywords name things a call may take too: train(..., schedule: meta).
+argName : IDENT | THREAT | ATTACK | POLICY | SCHEDULE ;
 
 subscripts : subscript (',' subscript)* ;
 subscript

@@ -336,7 +336,8 @@ void register_certify_builtins(BuiltinTable& t) {
           false,
           bits(Kind::kNone)},
          "Draws certified accuracy against radius for one or more certificates, a record "
-         "{x: [...], series: [...]} as lines, or accuracy against eps of an evaluate(..., eps: "
+         "{x: [...], name: [...], ...} as one line per field besides x, or accuracy against eps of "
+         "an evaluate(..., eps: "
          "[...]) report, to a PNG (written atomically).",
          "plot(cert, \"runs/certified.png\")",
          plot_value});

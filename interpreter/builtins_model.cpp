@@ -64,7 +64,7 @@ Value accuracy_of(CallArgs& args) {
 
 void register_model_builtins(BuiltinTable& t) {
   const std::string g = "models";
-  for (const std::string arch : {"mlp", "small_cnn", "lenet"}) {
+  for (const std::string& arch : zoo_architectures()) {
     t.add({"zoo." + arch,
            g,
            {{optional("classes", bits(Kind::kNumber), Value(10)),
@@ -74,8 +74,8 @@ void register_model_builtins(BuiltinTable& t) {
             false,
             false,
             bits(Kind::kModel)},
-           "A freshly initialised " + arch +
-               " for size×size images with the given channels and classes.",
+           "A freshly initialised " + arch + " (" + zoo_layers(arch) +
+               ", ReLU) for size×size images with the given channels and classes.",
            "zoo." + arch + "(classes: 10)",
            zoo_constructor(arch)});
   }

@@ -48,8 +48,7 @@ Value train_model(CallArgs& args) {
                           : OptimizerSpec{"sgd", 0.01};
   options.seed =
       args.has("seed") ? static_cast<uint64_t>(args.integer("seed")) : args.interp.options().seed;
-  // method: may be a schedule (Meta, Curriculum); `schedule` is a keyword, so schedule: cannot
-  // be written as a named argument.
+  // A schedule (Meta, Curriculum) comes as `schedule:` or in place of the method.
   const bool scheduled = args.get("method").kind() == Kind::kSchedule || args.has("schedule");
   if (!scheduled) options.method = args.string("method");
   options.trades_beta = args.number("beta");

@@ -394,8 +394,12 @@ Value Interpreter::call_value(const Value& callee, std::vector<Value>& positiona
       throw_runtime_error(at, "a model is called with one input tensor: model(x)");
     }
     torch::Tensor x = to_tensor(positional[0], positional_spans[0], "the model's input");
+    // A C×H×W tensor is one image, as torch's convolutions read unbatched input: net(d.x[0]).
+    const bool one_image = x.dim() == 3;
     try {
-      return Value(model->model->forward(x.to(model->model->device())));
+      torch::Tensor out =
+          model->model->forward((one_image ? x.unsqueeze(0) : x).to(model->model->device()));
+      return Value(one_image ? out.squeeze(0) : out);
     } catch (...) {
       rethrow_at(at, std::current_exception());
     }

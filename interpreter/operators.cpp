@@ -90,6 +90,12 @@ Value tensor_op(BinaryOp op, const Value& l, const Value& r, const Span& at) {
     }
   };
   check_shapes();
+  // Arithmetic on a mask counts it as 0/1, as numbers do with true/false (torch refuses
+  // `1 - mask`); comparisons and logic keep the booleans.
+  const bool arithmetic = op == BinaryOp::kAdd || op == BinaryOp::kSub || op == BinaryOp::kMul ||
+                          op == BinaryOp::kDiv || op == BinaryOp::kMod || op == BinaryOp::kPow;
+  if (arithmetic && a.defined() && a.scalar_type() == torch::kBool) a = a.to(torch::kInt64);
+  if (arithmetic && b.defined() && b.scalar_type() == torch::kBool) b = b.to(torch::kInt64);
   switch (op) {
     case BinaryOp::kAdd:
       return Value(a + b);

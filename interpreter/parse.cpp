@@ -37,6 +37,11 @@ Span rule_span(const SourcePtr& source, antlr4::ParserRuleContext* ctx) {
   return span;
 }
 
+// Keywords are the literal-named tokens between LET and NONE in the grammar's list.
+bool is_keyword(antlr4::Token* token) {
+  return token->getType() >= P::LET && token->getType() <= P::NONE;
+}
+
 std::string describe_token(antlr4::Token* token) {
   switch (token->getType()) {
     case antlr4::Token::EOF:
@@ -116,6 +121,10 @@ class ErrorListener : public antlr4::BaseErrorListener {
     auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
     std::string expected = parser ? describe_expected(parser) : "";
     if (!expected.empty()) message += "; expected " + expected;
+    if (is_keyword(offending) && parser &&
+        parser->getExpectedTokens().contains(static_cast<size_t>(P::IDENT))) {
+      message += " ('" + offending->getText() + "' is a keyword and cannot be a name)";
+    }
     return message;
   }
 
@@ -292,8 +301,8 @@ class Builder {
     if (c->args()) {
       for (auto* a : c->args()->arg()) {
         Argument arg;
-        arg.name = a->IDENT() ? a->IDENT()->getText() : "";
-        arg.span = a->IDENT() ? span(a->IDENT()) : span(a->expr());
+        arg.name = a->argName() ? a->argName()->getText() : "";
+        arg.span = a->argName() ? span(a->argName()) : span(a->expr());
         arg.value = expr(a->expr());
         node->args.push_back(std::move(arg));
       }

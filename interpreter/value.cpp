@@ -154,15 +154,17 @@ namespace {
 
 constexpr int64_t kMaxPrintedElements = 20;
 
-void format_elements(std::ostringstream& out, const torch::Tensor& t) {
+// A mask prints as the language's booleans, as torch prints True/False.
+void format_elements(std::ostringstream& out, const torch::Tensor& t, bool as_bool) {
   if (t.dim() == 0) {
-    out << format_number(t.item<double>());
+    const double v = t.item<double>();
+    out << (as_bool ? (v != 0 ? "true" : "false") : format_number(v));
     return;
   }
   out << "[";
   for (int64_t i = 0; i < t.size(0); ++i) {
     if (i > 0) out << ", ";
-    format_elements(out, t[i]);
+    format_elements(out, t[i], as_bool);
   }
   out << "]";
 }
@@ -191,11 +193,12 @@ std::string format_tensor(const torch::Tensor& tensor) {
   if (!tensor.defined()) return "tensor(undefined)";
   torch::NoGradGuard no_grad;
   torch::Tensor t = tensor.detach().to(torch::kCPU);
-  if (t.scalar_type() == torch::kBool) t = t.to(torch::kInt64);
+  const bool is_mask = t.scalar_type() == torch::kBool;
+  if (is_mask) t = t.to(torch::kInt64);
   std::ostringstream out;
   if (t.numel() <= kMaxPrintedElements) {
     out << "tensor(";
-    format_elements(out, t.to(torch::kFloat64));
+    format_elements(out, t.to(torch::kFloat64), is_mask);
     out << ")";
     return out.str();
   }

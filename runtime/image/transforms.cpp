@@ -65,11 +65,16 @@ torch::Tensor affine(const torch::Tensor& x, const torch::Tensor& theta) {
   }
   auto grid = torch::nn::functional::affine_grid(th, x.sizes(), /*align_corners=*/false);
   namespace F = torch::nn::functional;
-  return F::grid_sample(x, grid,
-                        F::GridSampleFuncOptions()
-                            .mode(torch::kBilinear)
-                            .padding_mode(torch::kZeros)
-                            .align_corners(false));
+  auto warped = F::grid_sample(x, grid,
+                               F::GridSampleFuncOptions()
+                                   .mode(torch::kBilinear)
+                                   .padding_mode(torch::kZeros)
+                                   .align_corners(false));
+  // Sampling through an identity grid is off by float rounding (~1e-6); Scale(factor: 1) and
+  // Rotation(0) must return the image itself. `where` keeps the gradient in theta elsewhere.
+  auto identity = torch::tensor({1.0, 0.0, 0.0, 0.0, 1.0, 0.0}, th.options()).view({1, 2, 3});
+  auto unchanged = (th == identity).flatten(1).all(1).view({-1, 1, 1, 1});
+  return torch::where(unchanged, x, warped);
 }
 
 torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& degrees) {

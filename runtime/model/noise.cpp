@@ -66,6 +66,12 @@ SnnModel::SnnModel(std::shared_ptr<ZooModel> backbone, const NoiseOptions& optio
   reseed(next_seed(gen));
 }
 
+torch::Tensor activation_scale(const torch::Tensor& h) {
+  std::vector<int64_t> shape(h.dim(), 1);
+  shape[0] = h.size(0);
+  return h.detach().flatten(1).std(1, /*unbiased=*/false).view(shape);
+}
+
 torch::Tensor SnnModel::aniso_factor() const {
   if (!phi_a_.defined()) return {};
   return phi_a_ * (aniso_norm_ / phi_a_.norm().clamp_min(1e-12));
@@ -94,7 +100,8 @@ torch::Tensor SnnModel::forward(const torch::Tensor& x) {
         std::vector<int64_t> shape(h.dim(), 1);
         shape[1] = h.size(1);
         const auto eps = torch::randn(h.sizes(), gen_, h.options());
-        h = h + phi_[next_iso].abs().view(shape) * eps;  // eq. 5.2's isotropic injection
+        // eq. 5.2's isotropic injection, relative to the activations' scale (see noise.h).
+        h = h + phi_[next_iso].abs().view(shape) * activation_scale(h) * eps;
       }
       ++next_iso;
     } else if (i == aniso_at_) {
@@ -212,7 +219,8 @@ std::shared_ptr<SnnModel> make_snn(const ModelPtr& model, const NoiseOptions& op
   auto zoo = std::dynamic_pointer_cast<ZooModel>(model);
   if (!zoo) {
     throw Error(
-        "noise can only be injected into a zoo model (zoo.mlp, zoo.small_cnn, zoo.lenet), "
+        "noise can only be injected into a zoo model (zoo.mlp, zoo.small_cnn, zoo.cnn4, "
+        "zoo.lenet), "
         "not " +
         model->describe());
   }

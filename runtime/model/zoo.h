@@ -16,11 +16,13 @@ struct ZooOptions {
   int64_t width = 28;
 };
 
-// "mlp", "small_cnn", "lenet"; unknown → Error listing the known ones. The weights are
+// "mlp", "small_cnn", "cnn4", "lenet"; unknown → Error listing the known ones. The weights are
 // initialised from `seed` (see zoo.cpp for why this goes through torch::manual_seed).
 ModelPtr make_zoo_model(const std::string& architecture, const ZooOptions& options,
                         uint64_t seed = 0);
 
 std::vector<std::string> zoo_architectures();
+// One line on an architecture's layers, for the builtins' docs.
+std::string zoo_layers(const std::string& architecture);
 
 }  // namespace perturb

@@ -9,7 +9,7 @@
 using namespace perturb;
 
 TEST_CASE("zoo models produce logits and are seeded", "[model]") {
-  const auto arch = GENERATE(as<std::string>{}, "mlp", "small_cnn", "lenet");
+  const auto arch = GENERATE(as<std::string>{}, "mlp", "small_cnn", "cnn4", "lenet");
   const auto model = make_zoo_model(arch, {}, /*seed=*/3);
   const auto x = torch::rand({4, 1, 28, 28});
   CAPTURE(arch);
@@ -29,7 +29,7 @@ TEST_CASE("zoo models handle other image sizes and name shape errors", "[model]"
   CHECK_THROWS_WITH(make_zoo_model("small_cnn", {})->forward(torch::rand({4, 3, 28, 28})),
                     "model small_cnn expects inputs of shape N×1×28×28, got [4, 3, 28, 28]");
   CHECK_THROWS_WITH(make_zoo_model("resnet", {}),
-                    "unknown architecture 'resnet'; the zoo has mlp, small_cnn, lenet");
+                    "unknown architecture 'resnet'; the zoo has mlp, small_cnn, cnn4, lenet");
   ZooOptions tiny;
   tiny.height = tiny.width = 2;
   CHECK_THROWS_AS(make_zoo_model("lenet", tiny), Error);
@@ -47,7 +47,7 @@ TEST_CASE("ModeGuard restores the previous mode", "[model]") {
 
 TEST_CASE("a saved zoo model loads back with identical outputs", "[model]") {
   test::TempDir dir;
-  const auto arch = GENERATE(as<std::string>{}, "mlp", "small_cnn", "lenet");
+  const auto arch = GENERATE(as<std::string>{}, "mlp", "small_cnn", "cnn4", "lenet");
   const auto model = make_zoo_model(arch, {}, /*seed=*/11);
   const auto path = dir.path("sub/dir/" + arch + ".pt");
   model->save(path);
