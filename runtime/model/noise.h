@@ -1,8 +1,16 @@
 // Stochastic neural networks (thesis ch. 5, §5.2.1): a zoo model run with Gaussian noise
 // injected between its layers.
 //
-// - Isotropic noise (phi) after every inner ReLU: h + |phi_c| * N(0, 1), one learned scale per
-//   channel (Learn2Perturb, Jeddi et al. 2020), initialised to `iso`.
+// - Isotropic noise (phi) after every inner ReLU: h + |phi_c| * s(h) * N(0, 1), one learned scale
+//   per channel (Learn2Perturb, Jeddi et al. 2020), initialised to `iso`; s(h) is the standard
+//   deviation of the sample's activations at that layer (all channels and positions; constant
+//   for the gradient), as Parametric Noise Injection (He, Rakin and Fan 2019) scales its noise by
+//   the std of the tensor it perturbs. Deviation: Learn2Perturb and the thesis inject after
+//   batch-normalised layers, where the activations have unit scale and an absolute phi means the
+//   same thing; the zoo's networks have no batch norm, and small_cnn's inner activations on
+//   Fashion-MNIST have a per-sample std of about 0.15 and 0.07 at initialisation, so an absolute
+//   phi of 0.1 drowned them (docs/schedules.md measures it). Relative to
+//   s(h), phi means the same at every layer and for every architecture.
 // - Anisotropic noise (phi_a) on the penultimate features (the last ReLU's output, the input of
 //   the final linear layer): f + phi_a z, z ~ N(0, I_r), so the noise covariance is
 //   Sigma = phi_a phi_a^T of rank r = `aniso` (WCA-Net, Eustratiadis et al. 2021).
@@ -85,6 +93,10 @@ class SnnModel : public Model {
   at::Generator gen_;
   torch::Tensor last_features_;
 };
+
+// s(h) of the isotropic noise: each sample's activation standard deviation, detached, shaped to
+// broadcast over h ([N, 1, ...]).
+torch::Tensor activation_scale(const torch::Tensor& h);
 
 // A stochastic network from a zoo model (Error for other models, naming what is needed).
 std::shared_ptr<SnnModel> make_snn(const ModelPtr& model, const NoiseOptions& options,

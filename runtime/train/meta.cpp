@@ -80,50 +80,65 @@ BatchResult meta_batch(Model& model, const MetaOptions& meta, const torch::Tenso
     mtr = mtr.defined() ? mtr + l : l;
   }
   mtr.backward();
+  // The weights of the meta-update (see meta.h): the meta-train tasks' mean loss and the two
+  // meta-test losses' mean, each by its share of the batch.
+  const double train_share = static_cast<double>(k) / static_cast<double>(size);
+  const double w_train = train_share / static_cast<double>(train_tasks.size());
+  const double w_test = (1 - train_share) / 2;
 
-  // Theta' = Theta - inner_lr ∇L_mtr (the copy, made in place and undone below).
+  // Theta' = Theta - inner_lr ∇L_mtr (the copy, made in place and undone below). The meta-train
+  // gradient is kept: it is the first term of the meta-update.
   std::vector<torch::Tensor> saved;
+  std::vector<torch::Tensor> meta_grads;
   {
     torch::NoGradGuard no_grad;
     for (auto& p : params) {
       saved.push_back(p.detach().clone());
-      if (p.grad().defined()) p.sub_(meta.inner_lr * p.grad());
+      if (p.grad().defined()) {
+        meta_grads.push_back(w_train * p.grad());
+        p.sub_(meta.inner_lr * p.grad());
+      } else {
+        meta_grads.emplace_back();
+      }
     }
   }
-  // L_mte(Theta') (eq. 5.10): its gradient at Theta', kept.
+  auto accumulate = [&](double weight) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (!params[i].grad().defined()) continue;
+      if (meta_grads[i].defined()) {
+        meta_grads[i].add_(params[i].grad(), weight);
+      } else {
+        meta_grads[i] = weight * params[i].grad();
+      }
+    }
+  };
+  // L_mte(Theta') (eq. 5.10): its gradient at Theta' (first order).
   zero_grads();
   const auto mte_updated = task_loss(model, test_task, test_inputs, epoch, meta.snn).loss;
   mte_updated.backward();
-  std::vector<torch::Tensor> updated_grads;
+  accumulate(w_test);
   {
     torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < params.size(); ++i) {
-      updated_grads.push_back(params[i].grad().defined() ? params[i].grad().clone()
-                                                         : torch::Tensor());
-      params[i].copy_(saved[i]);
-    }
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(saved[i]);
   }
-  // L_mte(Theta) (eq. 5.9), then the meta-update on L_meta = L_mte(Theta) + L_mte(Theta')
-  // (eq. 5.11, line 6).
+  // L_mte(Theta) (eq. 5.9), then the meta-update (eq. 5.11, line 6): one optimizer step.
   zero_grads();
   const auto mte = task_loss(model, test_task, test_inputs, epoch, meta.snn);
   mte.loss.backward();
+  accumulate(w_test);
   {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < params.size(); ++i) {
-      if (!updated_grads[i].defined()) continue;
-      if (params[i].grad().defined()) {
-        params[i].mutable_grad().add_(updated_grads[i]);
-      } else {
-        params[i].mutable_grad() = updated_grads[i];
-      }
+      if (meta_grads[i].defined()) params[i].mutable_grad() = meta_grads[i];
     }
   }
   opt.main->step();
   // Algorithm 2, step 3: the isotropic scales, with theta and phi_a at their new values.
   noise_step(model, test_task, test_inputs, epoch, meta.snn, opt);
 
-  result.loss = mte.loss.item<double>() + mte_updated.item<double>();
+  result.loss = w_train * mtr.item<double>() +
+                w_test * (mte.loss.item<double>() + mte_updated.item<double>());
   result.correct = (mte.logits.argmax(1) == test_inputs.y).sum().item<int64_t>();
   result.counted = size - k;
   return result;

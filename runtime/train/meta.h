@@ -6,9 +6,18 @@
 //      per meta-train task; L_mtr(Theta) is the sum of those tasks' losses (eq. 5.8);
 //   3. meta-test: the copy Theta' = Theta - inner_lr * ∇L_mtr(Theta); L_mte is task t's loss on
 //      the other N - k samples, under Theta (eq. 5.9) and Theta' (eq. 5.10);
-//   4. meta-update: Theta takes one optimizer step on L_meta = L_mte(Theta) + L_mte(Theta')
-//      (eq. 5.11), then, for a stochastic network whose meta-test task has its noise on, the
-//      isotropic scales phi take their own step (Algorithm 2's alternation).
+//   4. meta-update: Theta takes one optimizer step on
+//        L_meta = k/N · mean_i L_mtr,i(Theta) + (N-k)/N · (L_mte(Theta) + L_mte(Theta')) / 2,
+//      then, for a stochastic network whose meta-test task has its noise on, the isotropic
+//      scales phi take their own step (Algorithm 2's alternation).
+// Deviation from eq. 5.11 (L_meta = L_mte(Theta) + L_mte(Theta')): the meta-train losses enter
+// the meta-update directly, as in MLDG (Li et al. 2018, F(Theta) + G(Theta')), from which
+// Algorithm 3 derives. Without them the meta-train half of every batch reaches Theta only
+// through the second-order term of L_mte(Theta'), which is dropped here and is of order inner_lr
+// anyway: Theta learned from half its images (docs/schedules.md measures it). The weights (each
+// sample's loss counted once, the two meta-test copies averaged) make Meta over two Clean()
+// tasks plain training on the whole batch as inner_lr goes to 0, so train's learning rate means
+// what it means for method "standard".
 // The gradient of L_mte(Theta') is taken first-order (at Theta', as in first-order MAML): the
 // copy is updated in place and restored, with no second derivatives. Adversarial tasks attack
 // Theta once per batch and the same x_adv serves both copies.

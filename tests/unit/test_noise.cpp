@@ -48,6 +48,30 @@ TEST_CASE("a stochastic network is random with its noise on and its backbone wit
   CHECK(torch::equal(e, snn->forward(x)));
 }
 
+TEST_CASE("isotropic noise is relative to the activations' scale", "[noise]") {
+  // With no biases the mlp is positively homogeneous, and so is noise proportional to each
+  // sample's activation std: the same draws give f(c·x) = c·f(x). Absolute noise would not.
+  auto snn = tiny_snn(0.3, 0);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : snn->model_parameters()) {
+      if (p.dim() == 1) p.zero_();
+    }
+  }
+  const auto x = inputs(4);
+  torch::NoGradGuard no_grad;
+  snn->reseed(11);
+  const auto a = snn->forward(x);
+  snn->reseed(11);
+  const auto b = snn->forward(10 * x);
+  CHECK(torch::allclose(b, 10 * a, 1e-4, 1e-5));
+  snn->set_noise(false);
+  CHECK_FALSE(torch::allclose(a, snn->forward(x), 1e-3, 1e-4));  // the noise is there
+  // s(h): each sample's activation std, one value per sample.
+  const auto h = torch::tensor({0.0, 2.0, 0.0, 2.0, 1.0, 1.0, 1.0, 1.0}).view({2, 4});
+  CHECK(activation_scale(h).flatten().allclose(torch::tensor({1.0f, 0.0f})));
+}
+
 TEST_CASE("noise sites: isotropic after inner ReLUs, a rank-r factor at the penultimate layer",
           "[noise]") {
   auto snn = tiny_snn(0.2, 3);
