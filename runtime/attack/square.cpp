@@ -79,7 +79,8 @@ class Square : public Attack {
   std::string describe() const override {
     return "Square(" + threat_->describe() + ", queries: " + std::to_string(options_.queries) +
            ", p_init: " + format_number(options_.p_init) +
-           ", restarts: " + std::to_string(options_.restarts) + ")";
+           ", restarts: " + std::to_string(options_.restarts) +
+           (rescale_schedule_ ? "" : ", rescale_schedule: false") + ")";
   }
   ThreatPtr threat() const override { return threat_; }
 
@@ -107,19 +108,30 @@ class Square : public Attack {
 
   std::shared_ptr<Attack> with(const Params& params) const override {
     SquareOptions options = options_;
+    bool rescale = rescale_schedule_;
     for (const auto& [key, value] : params) {
       if (key == "queries") options.queries = param_count("Square", key, value, 1);
       if (key == "p_init") options.p_init = param_number("Square", key, value);
       if (key == "restarts") options.restarts = param_count("Square", key, value, 1);
+      if (key == "rescale_schedule") rescale = param_bool("Square", key, value);
     }
-    return std::make_shared<Square>(
-        forward_to_threat("Square", {"queries", "p_init", "restarts"}, threat_, params), options);
+    auto out = std::make_shared<Square>(
+        forward_to_threat("Square", {"queries", "p_init", "restarts", "rescale_schedule"}, threat_,
+                          params),
+        options);
+    out->rescale_schedule_ = rescale;
+    return out;
   }
 
  private:
-  // AutoAttack's p_selection with rescale_schedule: the iteration mapped onto 10000.
+  // AutoAttack's p_selection. With rescale_schedule (square.py's default resc_schedule=True) the
+  // iteration is mapped onto 10000; without it (as AutoAttack's cascade constructs Square,
+  // resc_schedule=False) the iteration is used as is, so a 5000-query run halves p at iterations
+  // 10, 50, 200, 500, 1000, 2000, 4000.
   double p_selection(int64_t it) const {
-    const int64_t i = static_cast<int64_t>(static_cast<double>(it) / options_.queries * 10000);
+    const int64_t i = rescale_schedule_
+                          ? static_cast<int64_t>(static_cast<double>(it) / options_.queries * 10000)
+                          : it;
     const double p = options_.p_init;
     if (10 < i && i <= 50) return p / 2;
     if (50 < i && i <= 200) return p / 4;
@@ -241,6 +253,9 @@ class Square : public Attack {
 
   ThreatPtr threat_;
   SquareOptions options_;
+  // Only through .with(rescale_schedule: false) (std.autoattack sets it); SquareOptions keeps
+  // the rescaled default.
+  bool rescale_schedule_ = true;
 };
 
 }  // namespace
