@@ -93,6 +93,21 @@ class Apgd : public Attack {
   }
 
  private:
+  // APGD-L1's sparse step (Croce & Hein 2021, "Mind the box", Sec. 3.1): the sign of the
+  // gradient on its largest-magnitude coordinates — the top `topk` fraction per sample — scaled
+  // to L1 norm `step`, then projected onto the L1 ball ∩ box. No momentum, as in the reference.
+  torch::Tensor sparse_l1_step(const torch::Tensor& x_adv, const torch::Tensor& grad,
+                               const torch::Tensor& step, const torch::Tensor& topk,
+                               const torch::Tensor& x) const {
+    const int64_t features = grad[0].numel();
+    const auto magnitude = grad.abs().flatten(1);
+    const auto rank = ((1 - topk) * features).clamp(0, features - 1).to(torch::kLong);
+    const auto threshold = std::get<0>(magnitude.sort(1)).gather(1, rank.view({-1, 1}));
+    const auto direction = (grad.sign().flatten(1) * (magnitude >= threshold)).view_as(grad);
+    const auto count = direction.abs().flatten(1).sum(1) + 1e-10;
+    return threat_->project(x_adv + per_sample(step / count, x) * direction, x);
+  }
+
   // AutoAttack's random start: Linf x + eps·t/‖t‖∞ with t ~ U(−1, 1); L2 x + eps·t/‖t‖₂ with
   // t ~ N(0, 1); other threats their own sample(); then into the set.
   torch::Tensor random_start(const torch::Tensor& x, at::Generator& gen) const {
@@ -107,6 +122,8 @@ class Apgd : public Attack {
       return threat_->project(
           x + threat_->eps() * t / per_sample(sample_norms(t, "L2").clamp_min(1e-12), x), x);
     }
+    // L1 (Croce & Hein 2021): x + t with t ~ N(0, 1), projected onto the L1 ball ∩ box.
+    if (norm == "L1") return threat_->project(x + randn_like_with(x, gen), x);
     return threat_->sample(x, gen);
   }
 
@@ -124,6 +141,7 @@ class Apgd : public Attack {
     const int64_t batch = x.size(0);
     const auto& gopts = options_.gradient;
 
+    const bool l1 = threat_->name() == "L1";
     auto x_adv = random_start(x, gen);
     auto eval = evaluate_loss(model, x_adv, y, target, gopts, stats);
     auto grad = eval.grad;
@@ -139,15 +157,23 @@ class Apgd : public Attack {
     auto loss_best = eval.loss.clone();
     auto loss_steps = torch::zeros({n_iter, batch}, x.options());
 
-    // Step size η = 2·eps per sample (AutoAttack's alpha = 2 for Linf and L2).
-    auto step_size = torch::full({batch}, 2.0 * threat_->eps(), x.options());
+    // Step size η = alpha·eps per sample (AutoAttack's alpha: 2 for Linf and L2, 1 for L1).
+    const double full_step = (l1 ? 1.0 : 2.0) * threat_->eps();
+    auto step_size = torch::full({batch}, full_step, x.options());
     auto x_adv_old = x_adv.clone();
-    int64_t k = n_iter_2, counter = 0;
+    // APGD-L1 checks every 4% of the steps and adapts the sparsity of its step instead.
+    int64_t k = l1 ? std::max<int64_t>(static_cast<int64_t>(0.04 * n_iter), 1) : n_iter_2;
+    int64_t counter = 0;
+    const double features = static_cast<double>(x[0].numel());
+    auto topk = torch::full({batch}, 0.2, x.options());
+    auto sparsity_old = torch::full({batch}, features, x.options());
     auto loss_best_last_check = loss_best.clone();
     auto reduced_last_check = torch::ones({batch}, x.options());
 
     for (int64_t i = 0; i < n_iter; ++i) {
-      {
+      if (l1) {
+        x_adv = sparse_l1_step(x_adv, grad, step_size, topk, x);
+      } else {
         // z = P(x + η·step(∇)), x ← P(x + a(z − x) + (1 − a)(x − x_old)), a = 0.75 after the
         // first step (eq. 2, momentum).
         const auto grad2 = x_adv - x_adv_old;
@@ -171,7 +197,20 @@ class Apgd : public Attack {
       grad_best = torch::where(per_sample(improved, x), grad, grad_best);
       loss_best = torch::where(improved, loss, loss_best);
 
-      if (++counter == k) {
+      if (++counter == k && l1) {
+        // "Mind the box", Sec. 3.2: the next sparsity is the best point's L0 norm / 1.5; the
+        // step returns to alpha·eps where that sparsity fell by over 5% (and the iterate to the
+        // best point), else shrinks by 1.5, never below alpha·eps/10.
+        const auto sparsity = (x_best - x).flatten(1).ne(0).sum(1).to(x.scalar_type());
+        const auto sparser = sparsity / sparsity_old < 0.95;
+        topk = sparsity / features / 1.5;
+        step_size = torch::where(sparser, torch::full_like(step_size, full_step), step_size / 1.5)
+                        .clamp(full_step / 10, full_step);
+        sparsity_old = sparsity;
+        x_adv = torch::where(per_sample(sparser, x), x_best, x_adv);
+        grad = torch::where(per_sample(sparser, x), grad_best, grad);
+        counter = 0;
+      } else if (counter == k) {
         // Condition 1: the loss increased in fewer than rho·k of the last k steps
         // (check_oscillation; AutoAttack reads loss_steps[i − k], which is row n_iter − 1,
         // still zero, at the first checkpoint).

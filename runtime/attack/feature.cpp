@@ -136,8 +136,8 @@ void check_feature_start(const std::string& owner, const GradientOptions& option
   if (options.objective != "feature" || options.gallery || random_start) return;
   throw Error(owner +
               " with objective: \"feature\" and no gallery starts at the clean query, where the "
-              "distance to its own embedding has zero gradient; give gallery: or "
-              "random_start: true");
+              "distance to its own embedding has zero gradient; give " +
+              (owner == "FGSM" ? std::string("it gallery:") : "gallery: or random_start: true"));
 }
 
 }  // namespace perturb
