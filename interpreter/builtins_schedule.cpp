@@ -241,8 +241,9 @@ void register_schedule_builtins(BuiltinTable& t) {
           false,
           false,
           kTask},
-         "A task of clean inputs with the network's noise on: isotropic noise of scale iso in "
-         "the inner layers, anisotropic noise of rank aniso at the penultimate layer, trained with "
+         "A task of clean inputs with the network's noise on: isotropic noise of scale iso (times "
+         "each sample's activation std) in the inner layers, anisotropic noise of rank aniso at "
+         "the penultimate layer, trained with "
          "eq. 5.6 (thesis ch. 5, task P). A plain zoo model becomes a stochastic network.",
          "Noisy(iso: 0.1, aniso: 4)",
          [](CallArgs& a) {
@@ -292,8 +293,9 @@ void register_schedule_builtins(BuiltinTable& t) {
           false,
           bits(Kind::kSchedule)},
          "Meta-learning over tasks (thesis Algorithm 3): each batch meta-trains on all tasks but "
-         "one, updates a copy by inner_lr and meta-updates on the held-out task's loss under both "
-         "copies. meta_test: \"random\" or a task index; split: the meta-train share of a batch.",
+         "one, updates a copy by inner_lr and meta-updates on the meta-train loss and the held-out "
+         "task's loss under both copies, each sample counted once. meta_test: \"random\" or a task "
+         "index; split: the meta-train share of a batch.",
          "Meta(tasks: [Clean(), Noisy(iso: 0.1, aniso: 4), Adversarial(pgd)])",
          make_meta});
   t.add({"Curriculum",
@@ -325,7 +327,8 @@ void register_schedule_builtins(BuiltinTable& t) {
           false,
           bits(Kind::kModel)},
          "A stochastic network (thesis ch. 5): a zoo architecture with learned isotropic noise "
-         "after its inner ReLUs and rank-aniso anisotropic noise on its penultimate features; "
+         "(iso times each sample's activation std) after its inner ReLUs and rank-aniso "
+         "anisotropic noise on its penultimate features; "
          "the noise stays on at evaluation (attack it with eot:).",
          "zoo.snn(arch: \"small_cnn\", iso: 0.1, aniso: 4)",
          make_snn_model});

@@ -178,7 +178,8 @@ std::vector<std::string> MetaOptions::batch_plan() const {
               " of the batch, one equal part each -> L_mtr(Θ)",
           "copy: Θ' = Θ - " + format_number(inner_lr) + "·∇L_mtr(Θ)",
           "meta-test: the meta-test task on the other " + test_share + " -> L_mte(Θ) and L_mte(Θ')",
-          "meta-update: one optimizer step on L_mte(Θ) + L_mte(Θ'), then the noise scales phi"};
+          "meta-update: one optimizer step on L_mtr(Θ), L_mte(Θ) and L_mte(Θ') (each sample once), "
+          "then the noise scales phi"};
 }
 
 std::vector<std::string> MetaOptions::plan(int64_t epochs) const {
