@@ -54,7 +54,6 @@ const BuiltinTable& builtins() {
     register_schedule_builtins(t);
     register_image_builtins(t);
     register_retrieval_builtins(t);
-    register_planned_builtins(t);
     return t;
   }();
   return table;

@@ -120,7 +120,6 @@ void register_denoise_builtins(BuiltinTable& table);
 void register_schedule_builtins(BuiltinTable& table);
 void register_image_builtins(BuiltinTable& table);
 void register_retrieval_builtins(BuiltinTable& table);
-void register_planned_builtins(BuiltinTable& table);
 
 // Shorthands for table entries.
 ParamSpec required(std::string name, Kinds kinds);
