@@ -11,6 +11,7 @@
 #include "runtime/attack/attacks.h"
 #include "runtime/attack/feature.h"
 #include "runtime/attack/loss.h"
+#include "runtime/attack/uap.h"
 #include "runtime/eval/evaluate.h"
 
 namespace perturb::lang {
@@ -207,6 +208,61 @@ AttackPtr receiver(CallArgs& args) {
   return args.object<AttackObject>("self", Kind::kAttack)->attack;
 }
 
+// UAP (runtime/attack/uap.h): one perturbation learnt over a dataset; fit returns a fitted copy.
+Value make_uap_attack(CallArgs& args) {
+  UapOptions options;
+  options.gradient = gradient_options(args);
+  options.epochs = positive(args, "epochs");
+  options.batch = positive(args, "batch");
+  if (args.has("step")) options.step = args.number("step");
+  options.beta = args.number("beta");
+  return attack_value(make_uap(threat_arg(args), options));
+}
+
+// The receiver as a UAP, else an error naming what it is.
+std::shared_ptr<const Uap> universal_receiver(CallArgs& args, const std::string& method) {
+  auto self = args.object<AttackObject>("self", Kind::kAttack);
+  auto uap = std::dynamic_pointer_cast<const Uap>(self->attack);
+  if (!uap) {
+    throw_runtime_error(args.span, method + " is for universal perturbations (UAP); " +
+                                       self->attack->name() +
+                                       " perturbs each input separately (use run)");
+  }
+  return uap;
+}
+
+Value uap_fit(CallArgs& args) {
+  auto self = args.object<AttackObject>("self", Kind::kAttack);
+  auto uap = universal_receiver(args, "fit");
+  auto model = args.object<ModelObject>("model", Kind::kModel)->model;
+  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
+  AttackPtr fitted = uap->fit(*model, data.x, data.y, args.interp.generator());
+  return Value(ObjectPtr(std::make_shared<AttackObject>(std::move(fitted), self->name)));
+}
+
+Value uap_perturbation(CallArgs& args) {
+  return Value(universal_receiver(args, "perturbation")->perturbation());
+}
+
+// ART's fooling rate: the fraction of inputs whose predicted class the attack changes. An
+// unfitted UAP is first fitted on the whole dataset (ART's generate(x) then fooling_rate).
+Value attack_fooling_rate(CallArgs& args) {
+  AttackPtr attack = receiver(args);
+  auto model = args.object<ModelObject>("model", Kind::kModel)->model;
+  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
+  const int64_t batch = positive(args, "batch");
+  at::Generator& gen = args.interp.generator();
+  if (auto uap = std::dynamic_pointer_cast<const Uap>(attack); uap && !uap->fitted()) {
+    attack = uap->fit(*model, data.x, data.y, gen);
+  }
+  std::vector<torch::Tensor> adversarial;
+  for (const auto& part : data.batches(batch)) {
+    adversarial.push_back(attack->run(*model, part.x, part.y, gen).cpu());
+  }
+  if (adversarial.empty()) return Value(0.0);
+  return Value(fooling_rate(*model, data.x, torch::cat(adversarial), batch));
+}
+
 Value run_attack(CallArgs& args) {
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
   auto [x, y] = args.labelled_batch();
@@ -395,6 +451,49 @@ void register_attack_builtins(BuiltinTable& t) {
          "projected onto the threat.",
          "Iterative(linf, steps: 10, update: fn(x, g) { x + 0.01 * sign(g) })",
          make_iterative_attack});
+  t.add({"UAP",
+         g,
+         {with_gradient_params({required("threat", kThreatKind),
+                                optional("epochs", bits(Kind::kNumber), Value(5)),
+                                optional("batch", bits(Kind::kNumber), Value(128)),
+                                optional_auto("step", bits(Kind::kNumber), "eps/2"),
+                                optional("beta", bits(Kind::kNumber), Value(9))}),
+          false, false, kAttackKind},
+         "Universal adversarial perturbation (Moosavi-Dezfooli et al. 2017) by the SGD solver of "
+         "Shafahi et al. 2020: one delta for every input, projected steps on the loss clipped at "
+         "beta over minibatches, epoch by epoch. u.fit(model, data) learns it (run on a batch "
+         "fits it on that batch, as ART's generate); applying it gives clamp(x + delta).",
+         "attack uap = UAP(linf, epochs: 5).fit(net, train_set)",
+         make_uap_attack});
+  t.add({"attack.fit",
+         g,
+         {{required("self", kAttackKind), required("model", bits(Kind::kModel)),
+           required("data", bits(Kind::kDataset))},
+          false,
+          false,
+          kAttackKind},
+         "A UAP fitted on a dataset: the one perturbation it then adds to every input; printing "
+         "it shows the fooling rate on that data.",
+         "let fitted = uap.fit(net, train_set.take(2000))",
+         uap_fit});
+  t.add({"attack.perturbation",
+         g,
+         {{required("self", kAttackKind)}, false, false, bits(Kind::kTensor)},
+         "A fitted UAP's perturbation delta, shaped like one input with a batch of 1 [1, C, H, W].",
+         "let delta = fitted.perturbation()",
+         uap_perturbation});
+  t.add({"attack.fooling_rate",
+         g,
+         {{required("self", kAttackKind), required("model", bits(Kind::kModel)),
+           required("data", bits(Kind::kDataset)),
+           optional("batch", bits(Kind::kNumber), Value(256))},
+          false,
+          false,
+          bits(Kind::kNumber)},
+         "The fraction of inputs whose predicted class the attack changes (ART's fooling rate); "
+         "an unfitted UAP is fitted on the data first.",
+         "print(fitted.fooling_rate(net, test_set))",
+         attack_fooling_rate});
   t.add({"attack.run",
          g,
          {{required("self", kAttackKind), required("model", bits(Kind::kModel)),
