@@ -53,6 +53,10 @@ Uap::Uap(ThreatPtr threat, UapOptions options)
   if (!(options_.beta > 0)) {
     throw Error("UAP beta (the loss clip) must be positive, got " + format_number(options_.beta));
   }
+  if (options_.gradient.objective != "class") {
+    throw Error("UAP learns a perturbation against the classifier's loss; objective: \"" +
+                options_.gradient.objective + "\" is for per-input attacks (PGD, FGSM)");
+  }
   options_.gradient.check("UAP");
   // δ lives in the ball around 0; only x + δ is clamped to the domain, so δ itself may range
   // over ±(hi − lo), the largest change that can matter.

@@ -125,6 +125,9 @@ TEST_CASE("UAP errors are in the user's terms", "[uap]") {
   UapOptions bad;
   bad.epochs = 0;
   CHECK_THROWS_WITH(make_uap(make_linf(0.1), bad), Catch::Contains("epochs must be at least 1"));
+  UapOptions feature;
+  feature.gradient.objective = "feature";
+  CHECK_THROWS_WITH(make_uap(make_linf(0.1), feature), Catch::Contains("objective: \"feature\""));
 
   const auto uap = make_uap(make_linf(0.1), {});
   CHECK_THROWS_WITH(uap->perturbation(), Catch::Contains("not been fitted"));
