@@ -50,6 +50,19 @@ Value numbers(const std::vector<double>& values) {
   return make_list(std::move(items));
 }
 
+RecordPtr metrics_record(const RetrievalResult& r) {
+  auto record = std::make_shared<Record>();
+  std::vector<Value> ks;
+  for (int64_t k : r.ks) ks.emplace_back(k);
+  record->set("k", make_list(std::move(ks)));
+  record->set("recall", numbers(r.recall));
+  record->set("cmc", numbers(r.cmc));
+  record->set("map", Value(r.map));
+  record->set("queries", Value(r.queries));
+  record->set("unmatched", Value(r.unmatched));
+  return record;
+}
+
 Value retrieval_of(CallArgs& args) {
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
   const Dataset& queries = args.object<DatasetObject>("queries", Kind::kDataset)->data;
@@ -78,15 +91,12 @@ Value retrieval_of(CallArgs& args) {
   }
   const RetrievalResult r = evaluate_retrieval(*model, queries.x, queries.y, gallery_x, gallery_y,
                                                options, attack.get(), &args.interp.generator());
-  auto record = std::make_shared<Record>();
-  std::vector<Value> ks;
-  for (int64_t k : r.ks) ks.emplace_back(k);
-  record->set("k", make_list(std::move(ks)));
-  record->set("recall", numbers(r.recall));
-  record->set("cmc", numbers(r.cmc));
-  record->set("map", Value(r.map));
-  record->set("queries", Value(r.queries));
-  record->set("unmatched", Value(r.unmatched));
+  RecordPtr record = metrics_record(r);
+  if (attack) {
+    // Before and after in one call: the clean metrics beside the attacked ones.
+    record->set("clean", Value(metrics_record(evaluate_retrieval(*model, queries.x, queries.y,
+                                                                 gallery_x, gallery_y, options))));
+  }
   return Value(record);
 }
 
@@ -114,7 +124,8 @@ void register_retrieval_builtins(BuiltinTable& t) {
           bits(Kind::kRecord)},
          "Retrieval metrics of the model's outputs as embeddings: {k, recall (Recall@K per k), "
          "cmc (ranks 1..max k), map, queries, unmatched}; same label = match; no gallery = "
-         "leave-one-out; attack: perturbs the queries first (the gallery stays clean).",
+         "leave-one-out; attack: perturbs the queries (the gallery stays clean) and adds the "
+         "clean metrics as .clean.",
          "let r = retrieval(features(net), queries, gallery, k: [1, 5, 10], attack: pgd)",
          retrieval_of});
 }
