@@ -20,7 +20,22 @@ bool universal_threat(const Threat& threat) {
          (n == "Linf" || n == "L2" || n == "L1" || n == "L0");
 }
 
-// The shape of one input, "1×28×28".
+constexpr int64_t kEvalBatch = 512;
+
+// The predicted classes of x [N, ...] on the CPU, batched, in eval mode, without gradient.
+torch::Tensor predictions(Model& model, const torch::Tensor& x, int64_t batch) {
+  ModeGuard mode(model, false);
+  torch::NoGradGuard no_grad;
+  const auto device = model.device();
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < x.size(0); start += batch) {
+    const auto part = x.slice(0, start, std::min(x.size(0), start + batch));
+    parts.push_back(model.forward(part.to(device, torch::kFloat32)).argmax(1).cpu());
+  }
+  return parts.empty() ? torch::zeros({0}, torch::kLong) : torch::cat(parts);
+}
+
+// The shape of one input, "[1, 28, 28]".
 std::string input_shape(const torch::Tensor& t) {
   auto sizes = t.sizes().vec();
   sizes.erase(sizes.begin());
@@ -106,17 +121,17 @@ std::shared_ptr<Uap> Uap::fit(Model& model, const torch::Tensor& x_in, const tor
   std::vector<int64_t> shape = x_in.sizes().vec();
   shape[0] = 1;
   auto delta = torch::zeros(shape, torch::TensorOptions().dtype(torch::kFloat32).device(device));
-  // The fooling rate of δ on the fit data; the best epoch-end δ is kept (the stochastic steps
-  // wander between perturbations of different strength, and ART likewise stops at a target
-  // fooling rate rather than at the last iterate).
+  // Each epoch-end δ is judged on the fit data and the best one kept (the stochastic steps
+  // wander between perturbations of different strength; ART likewise stops at a fooling-rate
+  // target rather than at the last iterate): by its fooling rate, or with a fixed target class by
+  // the share of inputs classified as the target. With "random" or "least_likely" targets,
+  // which change from draw to draw, the last δ is kept.
   const auto x_all = x_in.detach().to(torch::kFloat32);
-  auto rate_of = [&](const torch::Tensor& d) {
-    torch::NoGradGuard no_grad;
-    if (stats) stats->queries += 2 * n;
-    return fooling_rate(model, x_all, (x_all + d.to(x_all.device())).clamp(domain.lo, domain.hi));
-  };
+  const auto clean = predictions(model, x_all, kEvalBatch);
+  const TargetSpec& spec = options_.gradient.target;
+  if (stats) stats->queries += n;
   torch::Tensor best;
-  double best_rate = -1;
+  double best_score = -1, best_rate = 0;
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
     // A fresh order of the data every epoch, drawn from the session's generator.
     const auto order =
@@ -142,8 +157,18 @@ std::shared_ptr<Uap> Uap::fit(Model& model, const torch::Tensor& x_in, const tor
       grad /= static_cast<double>(options_.gradient.eot);
       delta = ball_->project(ball_->ascend(delta, grad, alpha), torch::zeros_like(delta));
     }
-    const double rate = rate_of(delta);
-    if (rate > best_rate) {
+    const auto adv = predictions(
+        model, (x_all + delta.to(x_all.device())).clamp(domain.lo, domain.hi), kEvalBatch);
+    if (stats) stats->queries += n;
+    const double rate = (adv != clean).to(torch::kFloat64).mean().item<double>();
+    double score = rate;
+    if (spec.mode == TargetSpec::Mode::kLabel) {
+      score = (adv == spec.value).to(torch::kFloat64).mean().item<double>();
+    } else if (spec.targeted()) {
+      score = static_cast<double>(epoch);
+    }
+    if (score > best_score) {
+      best_score = score;
       best_rate = rate;
       best = delta.detach().clone();
     }
@@ -201,19 +226,9 @@ double fooling_rate(Model& model, const torch::Tensor& x, const torch::Tensor& x
     throw Error("fooling rate needs inputs and perturbed inputs of the same shape, got " +
                 format_shape(x.sizes().vec()) + " and " + format_shape(x_adv.sizes().vec()));
   }
-  const int64_t n = x.size(0);
-  if (n == 0) return 0;
-  ModeGuard mode(model, false);
-  torch::NoGradGuard no_grad;
-  const auto device = model.device();
-  int64_t changed = 0;
-  for (int64_t start = 0; start < n; start += batch) {
-    const int64_t end = std::min(n, start + batch);
-    const auto a = model.forward(x.slice(0, start, end).to(device, torch::kFloat32)).argmax(1);
-    const auto b = model.forward(x_adv.slice(0, start, end).to(device, torch::kFloat32)).argmax(1);
-    changed += (a != b).sum().item<int64_t>();
-  }
-  return static_cast<double>(changed) / static_cast<double>(n);
+  if (x.size(0) == 0) return 0;
+  const auto changed = predictions(model, x, batch) != predictions(model, x_adv, batch);
+  return changed.to(torch::kFloat64).mean().item<double>();
 }
 
 }  // namespace perturb

@@ -46,7 +46,8 @@ class Uap : public Attack {
   // δ learnt over (x [N, ...], y [N]) by the equations above; a fitted copy of this attack.
   // After each epoch the fooling rate of δ on (x, y) is measured (the fraction of inputs whose
   // predicted class changes under δ, ART's fooling_rate); the epoch-end δ with the highest rate
-  // is kept, and that rate recorded.
+  // is kept (with a fixed target class: the highest share classified as the target; with
+  // "random"/"least_likely" targets: the last δ), and its fooling rate recorded.
   std::shared_ptr<Uap> fit(Model& model, const torch::Tensor& x, const torch::Tensor& y,
                            at::Generator& gen, AttackStats* stats = nullptr) const;
 
