@@ -259,3 +259,27 @@ TEST_CASE("feature objective errors are in the user's terms", "[retrieval]") {
   unknown.objective = "pixels";
   CHECK_THROWS_WITH(make_fgsm(make_linf(0.1), unknown), Contains("\"class\" or \"feature\""));
 }
+
+TEST_CASE("leave-one-out retrieval under attack ranks the attacked queries against the clean set",
+          "[retrieval]") {
+  // Each identity twice: a gallery image and its noisy copy; leave-one-out finds the twin.
+  const auto t = near_duplicates();
+  const auto x = torch::cat({t.gallery_x, t.query_x});
+  const auto y = torch::cat({t.gallery_y, t.query_y});
+  RetrievalOptions options;
+  options.ks = {1};
+  const auto clean = evaluate_retrieval(*t.model, x, y, {}, {}, options);
+  REQUIRE(clean.recall[0] == Approx(1.0));
+  CHECK(clean.queries == 24);
+  GradientOptions own;
+  own.objective = "feature";  // no gallery: away from each query's own clean embedding
+  PgdOptions pgd_options;
+  pgd_options.gradient = own;
+  const auto pgd = make_pgd(make_linf(0.1), pgd_options);
+  auto gen = make_generator(9);
+  const auto attacked = evaluate_retrieval(*t.model, x, y, {}, {}, options, pgd.get(), &gen);
+  CHECK(attacked.queries == 24);
+  CHECK(attacked.recall[0] < 0.5);
+  CHECK_THROWS_WITH(evaluate_retrieval(*t.model, x, y, {}, {}, options, pgd.get(), nullptr),
+                    Contains("needs a generator"));
+}
