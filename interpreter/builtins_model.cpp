@@ -24,6 +24,10 @@ BuiltinImpl zoo_constructor(const std::string& architecture) {
     options.channels = args.integer("channels");
     options.height = args.integer("size");
     options.width = options.height;
+    if (architecture == "wrn") {
+      options.depth = args.integer("depth");
+      options.widen = args.integer("widen");
+    }
     // Without an explicit seed the weights come from the script's generator, so --seed decides
     // them.
     uint64_t seed = args.has("seed") ? static_cast<uint64_t>(args.integer("seed"))
@@ -65,18 +69,21 @@ Value accuracy_of(CallArgs& args) {
 void register_model_builtins(BuiltinTable& t) {
   const std::string g = "models";
   for (const std::string& arch : zoo_architectures()) {
+    std::vector<ParamSpec> params = {optional("classes", bits(Kind::kNumber), Value(10)),
+                                     optional("channels", bits(Kind::kNumber), Value(1)),
+                                     optional("size", bits(Kind::kNumber), Value(28))};
+    if (arch == "wrn") {
+      params.push_back(optional("depth", bits(Kind::kNumber), Value(28)));
+      params.push_back(optional("widen", bits(Kind::kNumber), Value(10)));
+    }
+    params.push_back(optional_auto("seed", bits(Kind::kNumber), "from --seed"));
     t.add({"zoo." + arch,
            g,
-           {{optional("classes", bits(Kind::kNumber), Value(10)),
-             optional("channels", bits(Kind::kNumber), Value(1)),
-             optional("size", bits(Kind::kNumber), Value(28)),
-             optional_auto("seed", bits(Kind::kNumber), "from --seed")},
-            false,
-            false,
-            bits(Kind::kModel)},
+           {std::move(params), false, false, bits(Kind::kModel)},
            "A freshly initialised " + arch + " (" + zoo_layers(arch) +
                ", ReLU) for size×size images with the given channels and classes.",
-           "zoo." + arch + "(classes: 10)",
+           arch == "wrn" ? "zoo.wrn(classes: 10, channels: 3, size: 32, depth: 16, widen: 4)"
+                         : "zoo." + arch + "(classes: 10)",
            zoo_constructor(arch)});
   }
   t.add({"load",

@@ -4,6 +4,7 @@
 
 #include "runtime/certify/denoiser.h"
 #include "runtime/core/error.h"
+#include "runtime/model/residual.h"
 #include "runtime/model/zoo_model.h"
 
 namespace perturb {
@@ -83,7 +84,7 @@ void check_options(const ZooOptions& o) {
 }  // namespace
 
 std::vector<std::string> zoo_architectures() {
-  return {"mlp", "small_cnn", "cnn4", "lenet"};
+  return {"mlp", "small_cnn", "cnn4", "lenet", "resnet18", "wrn"};
 }
 
 std::string zoo_layers(const std::string& architecture) {
@@ -93,6 +94,12 @@ std::string zoo_layers(const std::string& architecture) {
     return "conv 32-32, pool, conv 64-64, pool (3×3); fc 200-200 (Carlini & Wagner's MNIST net)";
   }
   if (architecture == "lenet") return "LeNet-5: conv 6-16 (5×5), each pooled; fc 120-84";
+  if (architecture == "resnet18") {
+    return "ResNet-18, CIFAR variant: 3×3 stem, 4 stages of 2 basic blocks (64-512), batch norm";
+  }
+  if (architecture == "wrn") {
+    return "Wide ResNet WRN-depth-widen, pre-activation, batch norm; default WRN-28-10";
+  }
   return "";
 }
 
@@ -113,6 +120,11 @@ ModelPtr make_zoo_model(const std::string& architecture, const ZooOptions& optio
     net = make_cnn4(options);
   } else if (architecture == "lenet") {
     net = make_lenet(options);
+  } else if (architecture == "resnet18") {
+    net = make_resnet18(options.channels, options.classes);
+  } else if (architecture == "wrn") {
+    net = make_wide_resnet(options.channels, options.classes, options.depth ? options.depth : 28,
+                           options.widen ? options.widen : 10);
   } else if (is_denoiser_architecture(architecture)) {  // dncnn, rdunet, autoencoder
     net = make_denoiser_net(architecture, options);
   } else {

@@ -52,6 +52,8 @@ std::string ZooModel::describe() const {
     out += ", height: " + std::to_string(options_.height) +
            ", width: " + std::to_string(options_.width);
   }
+  if (options_.depth) out += ", depth: " + std::to_string(options_.depth);
+  if (options_.widen) out += ", widen: " + std::to_string(options_.widen);
   return out + ")";
 }
 
@@ -63,6 +65,8 @@ void ZooModel::save(const std::string& path) const {
   archive.write("channels", c10::IValue(options_.channels));
   archive.write("height", c10::IValue(options_.height));
   archive.write("width", c10::IValue(options_.width));
+  archive.write("depth", c10::IValue(options_.depth));
+  archive.write("widen", c10::IValue(options_.widen));
   net_->save(archive);
   write_atomic(path, [&](const std::string& temp_path) {
     try {
@@ -91,6 +95,10 @@ ModelPtr ZooModel::load(torch::serialize::InputArchive& archive, const std::stri
   options.channels = read_int("channels");
   options.height = read_int("height");
   options.width = read_int("width");
+  // Absent from files written before the residual architectures: 0, their defaults.
+  c10::IValue value;
+  if (archive.try_read("depth", value) && value.isInt()) options.depth = value.toInt();
+  if (archive.try_read("widen", value) && value.isInt()) options.widen = value.toInt();
   ModelPtr model = make_zoo_model(architecture.toStringRef(), options);
   auto& zoo = static_cast<ZooModel&>(*model);
   zoo.net_->load(archive);

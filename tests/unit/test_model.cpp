@@ -28,8 +28,9 @@ TEST_CASE("zoo models handle other image sizes and name shape errors", "[model]"
   CHECK(model->forward(torch::rand({2, 3, 32, 32})).sizes() == torch::IntArrayRef({2, 5}));
   CHECK_THROWS_WITH(make_zoo_model("small_cnn", {})->forward(torch::rand({4, 3, 28, 28})),
                     "model small_cnn expects inputs of shape N×1×28×28, got [4, 3, 28, 28]");
-  CHECK_THROWS_WITH(make_zoo_model("resnet", {}),
-                    "unknown architecture 'resnet'; the zoo has mlp, small_cnn, cnn4, lenet");
+  CHECK_THROWS_WITH(
+      make_zoo_model("resnet", {}),
+      "unknown architecture 'resnet'; the zoo has mlp, small_cnn, cnn4, lenet, resnet18, wrn");
   ZooOptions tiny;
   tiny.height = tiny.width = 2;
   CHECK_THROWS_AS(make_zoo_model("lenet", tiny), Error);
@@ -90,4 +91,39 @@ def forward(self, x):
                     "model expected 1 input channel, got 3: input of shape [2, 3, 8, 8]");
   CHECK_THROWS_WITH(model->forward(torch::rand({2, 8})),
                     Catch::StartsWith("the model rejected an input of shape [2, 8]: "));
+}
+
+TEST_CASE("the residual zoo models train, save their batch-norm statistics and load back",
+          "[model]") {
+  test::TempDir dir;
+  ZooOptions rgb;
+  rgb.channels = 3;
+  rgb.height = rgb.width = 16;
+  ZooOptions wide = rgb;
+  wide.depth = 10;
+  wide.widen = 2;
+  const auto arch = GENERATE(as<std::string>{}, "resnet18", "wrn");
+  const auto& options = arch == "wrn" ? wide : rgb;
+  const auto model = make_zoo_model(arch, options, /*seed=*/5);
+  const auto x = torch::rand({4, 3, 16, 16});
+  CAPTURE(arch);
+  CHECK(model->forward(x).sizes() == torch::IntArrayRef({4, 10}));
+  // One training-mode pass moves the running statistics away from their initial values.
+  model->set_training(true);
+  model->forward(x * 3 + 1);
+  model->set_training(false);
+  const auto path = dir.path(arch + ".pt");
+  model->save(path);
+  const auto loaded = load_model(path, torch::kCPU);
+  loaded->set_training(false);
+  CHECK(loaded->describe() == model->describe());
+  CHECK(torch::allclose(loaded->forward(x), model->forward(x)));
+  CHECK_FALSE(torch::allclose(make_zoo_model(arch, options, 5)->forward(x), model->forward(x)));
+}
+
+TEST_CASE("a Wide ResNet's depth must be 6n + 4", "[model]") {
+  ZooOptions o;
+  o.depth = 12;
+  CHECK_THROWS_WITH(make_zoo_model("wrn", o),
+                    Catch::Contains("depth must be 6n + 4 (10, 16, 22, 28, 34, 40, ...), got 12"));
 }
