@@ -474,13 +474,13 @@ void register_attack_builtins(BuiltinTable& t) {
           kAttackKind},
          "A UAP fitted on a dataset: the one perturbation it then adds to every input; printing "
          "it shows the fooling rate on that data.",
-         "let fitted = uap.fit(net, train_set.take(2000))",
+         "attack fitted = UAP(linf).fit(net, train_set.take(2000))",
          uap_fit});
   t.add({"attack.perturbation",
          g,
          {{required("self", kAttackKind)}, false, false, bits(Kind::kTensor)},
          "A fitted UAP's perturbation delta, shaped like one input with a batch of 1 [1, C, H, W].",
-         "let delta = fitted.perturbation()",
+         "let delta = UAP(linf).fit(net, train_set.take(2000)).perturbation()",
          uap_perturbation});
   t.add({"attack.fooling_rate",
          g,
@@ -492,7 +492,7 @@ void register_attack_builtins(BuiltinTable& t) {
           bits(Kind::kNumber)},
          "The fraction of inputs whose predicted class the attack changes (ART's fooling rate); "
          "an unfitted UAP is fitted on the data first.",
-         "print(fitted.fooling_rate(net, test_set))",
+         "print(pgd.fooling_rate(net, test_set))",
          attack_fooling_rate});
   t.add({"attack.run",
          g,
