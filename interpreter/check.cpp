@@ -348,9 +348,8 @@ Kinds Checker::binary(const BinaryExpr& e, Scope& scope) {
     case BinaryOp::kOr:
     case BinaryOp::kEq:
     case BinaryOp::kNe:
-      return (l | r) == bits(Kind::kTensor) || ((l | r) & bits(Kind::kTensor) && both_known)
-                 ? bits(Kind::kTensor) | Kind::kBool
-                 : bits(Kind::kBool);
+      // Either side may be a tensor (argmax(...) == 3): the result may be a mask.
+      return (l | r) & bits(Kind::kTensor) ? bits(Kind::kTensor) | Kind::kBool : bits(Kind::kBool);
     case BinaryOp::kRange:
       if (both_known && (l != bits(Kind::kNumber) || r != bits(Kind::kNumber))) return fail();
       return bits(Kind::kRange);
