@@ -254,15 +254,10 @@ Value apply_binary(BinaryOp op, const Value& l, const Value& r, const Span& at) 
   if (auto composed = compose_policies(op, l, r, at)) return *composed;
   if (auto composed = compose_models(op, l, r)) return *composed;  // den >> classifier
   if (auto composed = compose_threats(op, l, r, at)) return *composed;
-  if (op == BinaryOp::kThen || op == BinaryOp::kUnion || op == BinaryOp::kIntersect) {
-    bool composable =
-        (l.kind() == Kind::kThreat || l.kind() == Kind::kPolicy) && l.kind() == r.kind();
-    if (composable) {
-      throw_runtime_error(at, std::string("composing ") + kind_name(l.kind()) + "s with '" +
-                                  binary_op_text(op) +
-                                  "' is not available in this build yet (planned with the threat "
-                                  "and augmentation libraries)");
-    }
+  if (op == BinaryOp::kIntersect && l.kind() == Kind::kPolicy && r.kind() == Kind::kPolicy) {
+    throw_runtime_error(at,
+                        "policies compose with '>>' (one after the other) and '|' (one of them); "
+                        "'&' intersects perturbation sets, which policies are not");
   }
   unsupported(op, l, r, at);
 }
