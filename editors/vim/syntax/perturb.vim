@@ -17,10 +17,10 @@ syntax keyword perturbBuiltin Crop Curriculum CutMix Cutout DIFGSM FAB FGSM Flip
 syntax keyword perturbBuiltin Hue IBP Iterative JPEG L0 L1 L2 Linf MIFGSM Meta Mixup NIFGSM
 syntax keyword perturbBuiltin Noisy OneOf PGD RandAugment RandomErasing ResizedCrop Rotate Rotation SGD SINIFGSM SaltPepper Saturation
 syntax keyword perturbBuiltin Scale Sharpen Smooth Square Translate Translation UAP VFlip Wasserstein abs accuracy argmax
-syntax keyword perturbBuiltin assert bounds certify clamp clock cross_entropy env error evaluate exp fashion_mnist grad
-syntax keyword perturbBuiltin images len load load_idx log max mean min norm plot predict print
-syntax keyword perturbBuiltin ramp rand randn range sample save show sign softmax sqrt str sum
-syntax keyword perturbBuiltin tensor train train_certified train_denoiser type zeros zoo
+syntax keyword perturbBuiltin assert bounds certify clamp clock cross_entropy env error evaluate exp fashion_mnist features
+syntax keyword perturbBuiltin grad images len load load_idx log max mean min norm plot predict
+syntax keyword perturbBuiltin print ramp rand randn range retrieval sample save show sign softmax sqrt
+syntax keyword perturbBuiltin str sum tensor train train_certified train_denoiser type zeros zoo
 syntax match perturbDeclName '\%(\<\%(threat\|attack\|policy\|schedule\)\s\+\)\@<=\h\w*'
 syntax match perturbFunction '\%(\<fn\s\+\)\@<=\h\w*'
 syntax match perturbNamedArg '\<\h\w*\ze\s*:'
