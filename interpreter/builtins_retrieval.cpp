@@ -126,7 +126,8 @@ void register_retrieval_builtins(BuiltinTable& t) {
          "cmc (ranks 1..max k), map, queries, unmatched}; same label = match; no gallery = "
          "leave-one-out; attack: perturbs the queries (the gallery stays clean) and adds the "
          "clean metrics as .clean.",
-         "let r = retrieval(features(net), queries, gallery, k: [1, 5, 10], attack: pgd)",
+         "let r = retrieval(features(net), fashion_mnist(split: \"test\", limit: 100),\n"
+         "                  fashion_mnist(split: \"train\", limit: 500), k: [1, 5], attack: pgd)",
          retrieval_of});
 }
 
