@@ -33,6 +33,23 @@ class CenteredLinear : public Model {
   bool training_ = false;
 };
 
+// An untrained LeNet on 16 noise images of 12×12, labelled with its own predictions.
+struct NoiseProblem {
+  ModelPtr model;
+  Dataset data;
+  torch::Tensor y;
+};
+
+NoiseProblem lenet_on_noise() {
+  ZooOptions zoo;
+  zoo.height = zoo.width = 12;
+  auto model = make_zoo_model("lenet", zoo, 1);
+  auto data = test::random_dataset(16, 1, 12, 10, 2);
+  torch::NoGradGuard no_grad;
+  auto y = model->forward(data.x).argmax(1);
+  return {model, data, y};
+}
+
 double accuracy_of(Model& model, const torch::Tensor& x, const torch::Tensor& y) {
   torch::NoGradGuard no_grad;
   return (model.forward(x).argmax(1) == y).to(torch::kFloat32).mean().item<double>();
@@ -75,15 +92,10 @@ TEST_CASE("FAB-T finds the minimal perturbation of a linear model", "[attack-lib
 
 TEST_CASE("APGD, the momentum family and CW attack a small CNN inside the threat",
           "[attack-library]") {
-  ZooOptions zoo;
-  zoo.height = zoo.width = 12;
-  const auto model = make_zoo_model("lenet", zoo, 1);
-  const auto data = test::random_dataset(16, 1, 12, 10, 2);
-  torch::Tensor y;
-  {
-    torch::NoGradGuard no_grad;
-    y = model->forward(data.x).argmax(1);  // attack the model's own predictions
-  }
+  const auto problem = lenet_on_noise();
+  const auto& model = problem.model;
+  const auto& data = problem.data;
+  const auto& y = problem.y;
   const auto linf = make_linf(0.1);
   auto gen = make_generator(0);
   ApgdOptions apgd;
@@ -127,15 +139,10 @@ TEST_CASE("APGD, the momentum family and CW attack a small CNN inside the threat
 }
 
 TEST_CASE("APGD-L1 takes sparse steps inside the L1 ball and raises the loss", "[attack-library]") {
-  ZooOptions zoo;
-  zoo.height = zoo.width = 12;
-  const auto model = make_zoo_model("lenet", zoo, 1);
-  const auto data = test::random_dataset(16, 1, 12, 10, 2);
-  torch::Tensor y;
-  {
-    torch::NoGradGuard no_grad;
-    y = model->forward(data.x).argmax(1);
-  }
+  const auto problem = lenet_on_noise();
+  const auto& model = problem.model;
+  const auto& data = problem.data;
+  const auto& y = problem.y;
   const auto l1 = make_l1(2.0);
   auto gen = make_generator(0);
   ApgdOptions apgd;
