@@ -19,16 +19,9 @@ void FeatureGallery::check() const {
 
 torch::Tensor embed(Model& model, const torch::Tensor& x, int64_t batch, AttackStats* stats) {
   if (batch < 1) throw Error("batch must be at least 1, got " + std::to_string(batch));
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  for (int64_t i = 0; i < x.size(0); i += batch) {
-    const auto chunk =
-        x.slice(0, i, std::min(i + batch, x.size(0))).to(model.device(), torch::kFloat32);
-    parts.push_back(model.forward(chunk).reshape({chunk.size(0), -1}).to(torch::kFloat32));
-    if (stats) stats->queries += chunk.size(0);
-  }
-  if (parts.empty()) return torch::zeros({0, 0}, x.options().dtype(torch::kFloat32));
-  return torch::cat(parts);
+  if (x.size(0) == 0) return torch::zeros({0, 0}, x.options().dtype(torch::kFloat32));
+  if (stats) stats->queries += x.size(0);
+  return forward_batched(model, x, batch).reshape({x.size(0), -1}).to(torch::kFloat32);
 }
 
 torch::Tensor feature_distance(const torch::Tensor& embedding, const torch::Tensor& anchor) {

@@ -22,19 +22,6 @@ bool universal_threat(const Threat& threat) {
 
 constexpr int64_t kEvalBatch = 512;
 
-// The predicted classes of x [N, ...] on the CPU, batched, in eval mode, without gradient.
-torch::Tensor predictions(Model& model, const torch::Tensor& x, int64_t batch) {
-  ModeGuard mode(model, false);
-  torch::NoGradGuard no_grad;
-  const auto device = model.device();
-  std::vector<torch::Tensor> parts;
-  for (int64_t start = 0; start < x.size(0); start += batch) {
-    const auto part = x.slice(0, start, std::min(x.size(0), start + batch));
-    parts.push_back(model.forward(part.to(device, torch::kFloat32)).argmax(1).cpu());
-  }
-  return parts.empty() ? torch::zeros({0}, torch::kLong) : torch::cat(parts);
-}
-
 // The shape of one input, "[1, 28, 28]".
 std::string input_shape(const torch::Tensor& t) {
   auto sizes = t.sizes().vec();
@@ -127,7 +114,7 @@ std::shared_ptr<Uap> Uap::fit(Model& model, const torch::Tensor& x_in, const tor
   // the share of inputs classified as the target. With "random" or "least_likely" targets,
   // which change from draw to draw, the last δ is kept.
   const auto x_all = x_in.detach().to(torch::kFloat32);
-  const auto clean = predictions(model, x_all, kEvalBatch);
+  const auto clean = predict_classes(model, x_all, kEvalBatch);
   const TargetSpec& spec = options_.gradient.target;
   if (stats) stats->queries += n;
   torch::Tensor best;
@@ -157,7 +144,7 @@ std::shared_ptr<Uap> Uap::fit(Model& model, const torch::Tensor& x_in, const tor
       grad /= static_cast<double>(options_.gradient.eot);
       delta = ball_->project(ball_->ascend(delta, grad, alpha), torch::zeros_like(delta));
     }
-    const auto adv = predictions(
+    const auto adv = predict_classes(
         model, (x_all + delta.to(x_all.device())).clamp(domain.lo, domain.hi), kEvalBatch);
     if (stats) stats->queries += n;
     const double rate = (adv != clean).to(torch::kFloat64).mean().item<double>();
@@ -227,7 +214,7 @@ double fooling_rate(Model& model, const torch::Tensor& x, const torch::Tensor& x
                 format_shape(x.sizes().vec()) + " and " + format_shape(x_adv.sizes().vec()));
   }
   if (x.size(0) == 0) return 0;
-  const auto changed = predictions(model, x, batch) != predictions(model, x_adv, batch);
+  const auto changed = predict_classes(model, x, batch) != predict_classes(model, x_adv, batch);
   return changed.to(torch::kFloat64).mean().item<double>();
 }
 

@@ -15,13 +15,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 // Per-sample correctness of the clean predictions, as a CPU bool tensor [N].
 torch::Tensor clean_correct(Model& model, const Dataset& data, int64_t batch) {
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  for (const auto& b : data.batches(batch)) {
-    const auto pred = model.forward(b.x.to(model.device())).argmax(1).cpu();
-    parts.push_back(pred == b.y.cpu());
-  }
-  return torch::cat(parts);
+  return predict_classes(model, data.x, batch) == data.y.cpu();
 }
 
 // Runs `attack` on the samples still marked robust, in batches, and clears the mark of each
@@ -103,9 +97,8 @@ double accuracy(Model& model, const torch::Tensor& x, const torch::Tensor& y, in
                 " inputs and " + std::to_string(y.size(0)) + " labels");
   }
   if (x.size(0) == 0) return 0;
-  ModeGuard eval(model, /*training=*/false);
-  const Dataset data{x, y, "accuracy"};
-  return clean_correct(model, data, batch).sum().item<int64_t>() / static_cast<double>(x.size(0));
+  const auto correct = predict_classes(model, x, batch) == y.cpu();
+  return correct.sum().item<int64_t>() / static_cast<double>(x.size(0));
 }
 
 }  // namespace perturb

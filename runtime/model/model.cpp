@@ -1,5 +1,6 @@
 #include "runtime/model/model.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +20,24 @@ ModeGuard::ModeGuard(Model& model, bool training) : model_(model), previous_(mod
 
 ModeGuard::~ModeGuard() {
   model_.set_training(previous_);
+}
+
+torch::Tensor forward_batched(Model& model, const torch::Tensor& x, int64_t batch) {
+  if (batch < 1) throw Error("batch must be at least 1, got " + std::to_string(batch));
+  torch::NoGradGuard no_grad;
+  const auto device = model.device();
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < x.size(0); start += batch) {
+    const auto part = x.slice(0, start, std::min(x.size(0), start + batch));
+    parts.push_back(model.forward(part.to(device, torch::kFloat32)));
+  }
+  return torch::cat(parts);
+}
+
+torch::Tensor predict_classes(Model& model, const torch::Tensor& x, int64_t batch) {
+  if (x.size(0) == 0) return torch::zeros({0}, torch::kLong);
+  ModeGuard eval(model, /*training=*/false);
+  return forward_batched(model, x, batch).argmax(1).cpu();
 }
 
 namespace {

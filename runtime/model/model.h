@@ -41,6 +41,13 @@ class ModeGuard {
   bool previous_;
 };
 
+// The model's outputs for x [N, ...], `batch` inputs at a time, without gradient, on the model's
+// device, in the model's current mode. x must hold at least one input.
+torch::Tensor forward_batched(Model& model, const torch::Tensor& x, int64_t batch);
+// The predicted class of each input of x [N, ...], int64 [N] on the CPU: in eval mode, without
+// gradient, `batch` inputs at a time.
+torch::Tensor predict_classes(Model& model, const torch::Tensor& x, int64_t batch);
+
 // Loads Perturb's own saved models (Model::save) and TorchScript files exported from PyTorch
 // (torch.jit.trace/script). Missing file → IoError; not a model → Error "'x' is neither a
 // Perturb model nor a TorchScript module".
