@@ -4,7 +4,6 @@
 #include "runtime/core/error.h"
 #include "runtime/model/torchscript_model.h"
 #include "runtime/model/zoo_model.h"
-#include "runtime/report/format.h"
 
 namespace perturb {
 namespace {
@@ -35,13 +34,7 @@ class ZooFeatures : public FeatureModelBase {
       : FeatureModelBase(zoo), zoo_(std::move(zoo)), cut_(cut) {}
 
   torch::Tensor forward(const torch::Tensor& x) override {
-    const auto& o = zoo_->options();
-    if (!(x.dim() == 4 && x.size(1) == o.channels && x.size(2) == o.height &&
-          x.size(3) == o.width)) {
-      throw Error("model " + describe() + " expects inputs of shape N×" +
-                  std::to_string(o.channels) + "×" + std::to_string(o.height) + "×" +
-                  std::to_string(o.width) + ", got " + format_shape(x.sizes().vec()));
-    }
+    check_zoo_input(zoo_->options(), x, describe());
     auto layers = zoo_->layers();
     auto h = x.to(zoo_->device(), torch::kFloat32);
     size_t i = 0;

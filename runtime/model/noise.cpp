@@ -82,13 +82,7 @@ void SnnModel::reseed(uint64_t seed) {
 }
 
 torch::Tensor SnnModel::forward(const torch::Tensor& x) {
-  // The same shape check as the backbone's, naming this model.
-  const auto& o = backbone_->options();
-  if (!(x.dim() == 4 && x.size(1) == o.channels && x.size(2) == o.height && x.size(3) == o.width)) {
-    throw Error("model " + describe() + " expects inputs of shape N×" + std::to_string(o.channels) +
-                "×" + std::to_string(o.height) + "×" + std::to_string(o.width) + ", got " +
-                format_shape(x.sizes().vec()));
-  }
+  check_zoo_input(backbone_->options(), x, describe());
   auto layers = backbone_->layers();
   auto h = x.to(backbone_->device(), torch::kFloat32);
   size_t next_iso = 0;

@@ -9,18 +9,17 @@ namespace perturb {
 ZooModel::ZooModel(std::string architecture, const ZooOptions& options, torch::nn::Sequential net)
     : architecture_(std::move(architecture)), options_(options), net_(std::move(net)) {}
 
-void ZooModel::check_input(const torch::Tensor& x) const {
-  const auto& o = options_;
+void check_zoo_input(const ZooOptions& o, const torch::Tensor& x, const std::string& model) {
   if (x.dim() == 4 && x.size(1) == o.channels && x.size(2) == o.height && x.size(3) == o.width) {
     return;
   }
-  throw Error("model " + architecture_ + " expects inputs of shape N×" +
-              std::to_string(o.channels) + "×" + std::to_string(o.height) + "×" +
-              std::to_string(o.width) + ", got " + format_shape(x.sizes().vec()));
+  throw Error("model " + model + " expects inputs of shape N×" + std::to_string(o.channels) + "×" +
+              std::to_string(o.height) + "×" + std::to_string(o.width) + ", got " +
+              format_shape(x.sizes().vec()));
 }
 
 torch::Tensor ZooModel::forward(const torch::Tensor& x) {
-  check_input(x);
+  check_zoo_input(options_, x, architecture_);
   return net_->forward(x.to(device_, torch::kFloat32));
 }
 

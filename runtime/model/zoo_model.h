@@ -31,13 +31,15 @@ class ZooModel : public Model {
                        torch::Device device);
 
  private:
-  void check_input(const torch::Tensor& x) const;
-
   std::string architecture_;
   ZooOptions options_;
   torch::nn::Sequential net_;
   torch::Device device_ = torch::kCPU;
 };
+
+// Throws Error, naming `model`, unless x is a batch N×channels×height×width of the options' size:
+// the check of every model built on zoo layers (the zoo, its stochastic and feature variants).
+void check_zoo_input(const ZooOptions& options, const torch::Tensor& x, const std::string& model);
 
 // Marker key written into every saved zoo model, so load_model can tell ours from TorchScript.
 constexpr const char* kPerturbFormatKey = "perturb_format";
