@@ -9,15 +9,26 @@
 #include "runtime/report/format.h"
 
 namespace perturb {
+namespace {
 
-void RetrievalOptions::check() const {
+void check_ks(const std::vector<int64_t>& ks) {
   if (ks.empty()) throw Error("retrieval needs at least one K");
   for (int64_t k : ks) {
     if (k < 1) throw Error("retrieval K must be at least 1, got " + std::to_string(k));
   }
+}
+
+void check_metric(const std::string& metric) {
   if (metric != "euclidean" && metric != "cosine") {
     throw Error("retrieval metric must be \"euclidean\" or \"cosine\", got \"" + metric + "\"");
   }
+}
+
+}  // namespace
+
+void RetrievalOptions::check() const {
+  check_ks(ks);
+  check_metric(metric);
   if (batch < 1) throw Error("batch must be at least 1, got " + std::to_string(batch));
 }
 
@@ -38,15 +49,13 @@ torch::Tensor embedding_distances(const torch::Tensor& queries, const torch::Ten
                 format_shape(queries.sizes().vec()) + " and gallery " +
                 format_shape(gallery.sizes().vec()));
   }
+  check_metric(metric);
   const auto q = queries.to(torch::kFloat64);
   const auto g = gallery.to(q.device(), torch::kFloat64);
   if (metric == "cosine") {
     namespace F = torch::nn::functional;
     const auto opts = F::NormalizeFuncOptions().dim(1).eps(1e-12);
     return 1.0 - F::normalize(q, opts).mm(F::normalize(g, opts).t());
-  }
-  if (metric != "euclidean") {
-    throw Error("retrieval metric must be \"euclidean\" or \"cosine\", got \"" + metric + "\"");
   }
   // ‖q‖² + ‖g‖² − 2 q·g in float64 (exact enough for ranking; clamped at 0 before the root).
   const auto sq =
@@ -65,10 +74,7 @@ RetrievalResult retrieval_from_distances(const torch::Tensor& distances,
                 format_shape(query_labels.sizes().vec()) + " and gallery labels " +
                 format_shape(gallery_labels.sizes().vec()));
   }
-  if (ks.empty()) throw Error("retrieval needs at least one K");
-  for (int64_t k : ks) {
-    if (k < 1) throw Error("retrieval K must be at least 1, got " + std::to_string(k));
-  }
+  check_ks(ks);
   const int64_t nq = distances.size(0), ng = distances.size(1);
   if (nq == 0) throw Error("retrieval needs at least one query");
   if (ng == 0) throw Error("the gallery is empty");

@@ -64,6 +64,17 @@ Task noisy() {
   return t;
 }
 
+// Batches of 32, SGD with lr 0.05 and momentum 0.9: the small networks' training in these tests.
+TrainOptions sgd_momentum(int64_t epochs, uint64_t seed) {
+  TrainOptions options;
+  options.epochs = epochs;
+  options.batch = 32;
+  options.optimizer.lr = 0.05;
+  options.optimizer.momentum = 0.9;
+  options.seed = seed;
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("one meta batch: one step on the meta-train loss and both meta-test losses", "[meta]") {
@@ -157,12 +168,7 @@ TEST_CASE("Meta training a stochastic CNN lifts its accuracy from chance", "[met
 
   MetaOptions meta;
   meta.tasks = {Task{}, noisy(), adversarial(0.05)};
-  TrainOptions options;
-  options.epochs = 2;
-  options.batch = 32;
-  options.optimizer.lr = 0.05;
-  options.optimizer.momentum = 0.9;
-  options.seed = 5;
+  TrainOptions options = sgd_momentum(2, 5);
   train_meta(snn, train_set, meta, options);
   const double after = accuracy_of(snn, test_set);
   CHECK(before < 0.4);
@@ -174,12 +180,7 @@ TEST_CASE("Meta trains a stochastic network on clean, noisy and adversarial task
   const auto test_set = brightness_dataset(256, 2);
   MetaOptions meta;
   meta.tasks = {Task{}, noisy(), adversarial(0.1)};
-  TrainOptions options;
-  options.epochs = 3;
-  options.batch = 32;
-  options.optimizer.lr = 0.05;
-  options.optimizer.momentum = 0.9;
-  options.seed = 4;
+  TrainOptions options = sgd_momentum(3, 4);
   std::vector<EpochStats> seen;
   options.on_epoch = [&](const EpochStats& s) { seen.push_back(s); };
 
@@ -270,10 +271,7 @@ TEST_CASE("a curriculum trains its stages in order", "[meta]") {
   Stage warm{1, Task{}};
   Stage adv{2, adversarial(0.1)};
   adv.task.attack = make_ramped_attack(adv.task.attack, {{"eps", Ramp{0.02, 0.1}}});
-  TrainOptions options;
-  options.batch = 32;
-  options.optimizer.lr = 0.05;
-  options.optimizer.momentum = 0.9;
+  TrainOptions options = sgd_momentum(/*epochs=*/1, /*seed=*/0);  // the stages set the epochs
   std::vector<EpochStats> seen;
   options.on_epoch = [&](const EpochStats& s) { seen.push_back(s); };
   ZooOptions o;
