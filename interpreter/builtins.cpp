@@ -54,6 +54,11 @@ const BuiltinTable& builtins() {
     register_schedule_builtins(t);
     register_image_builtins(t);
     register_retrieval_builtins(t);
+    register_text_builtins(t);
+    register_multimodal_builtins(t);
+    register_mmattack_builtins(t);
+    register_ma2t_builtins(t);
+    register_cmda_builtins(t);
     return t;
   }();
   return table;

@@ -54,6 +54,8 @@ const char* kind_name(Kind kind) {
       return "ramp";
     case Kind::kVerifier:
       return "verifier";
+    case Kind::kPairs:
+      return "pairs";
   }
   return "value";
 }
@@ -61,13 +63,14 @@ const char* kind_name(Kind kind) {
 std::string kind_with_article(Kind kind) {
   std::string name = kind_name(kind);
   if (kind == Kind::kNone) return "none";
+  if (kind == Kind::kPairs) return "paired data";
   bool vowel = std::string("aeiou").find(name[0]) != std::string::npos;
   return (vowel ? "an " : "a ") + name;
 }
 
 std::vector<Kind> kinds_in(Kinds kinds) {
   std::vector<Kind> out;
-  for (uint32_t bit = 1; bit != 0 && bit <= bits(Kind::kVerifier); bit <<= 1) {
+  for (uint32_t bit = 1; bit != 0 && bit <= bits(Kind::kPairs); bit <<= 1) {
     if (kinds & bit) out.push_back(static_cast<Kind>(bit));
   }
   return out;

@@ -39,6 +39,7 @@ enum class Kind : uint32_t {
   kModule = 1u << 20,
   kRamp = 1u << 21,
   kVerifier = 1u << 22,  // a bound-propagation certification method: IBP(threat)
+  kPairs = 1u << 23,     // captioned images: fashion_captions(...), pairs(images:, captions:)
 };
 
 using Kinds = uint32_t;

@@ -1,0 +1,9 @@
+#include "interpreter/builtins.h"
+
+namespace perturb::lang {
+
+void register_cmda_builtins(BuiltinTable& t) {
+  (void)t;
+}
+
+}  // namespace perturb::lang

@@ -1,0 +1,35 @@
+#include "interpreter/objects_multimodal.h"
+
+#include "interpreter/objects.h"
+
+namespace perturb::lang {
+
+std::optional<Value> PairsObject::field(const std::string& name) const {
+  if (name == "images") return Value(data.images);
+  if (name == "labels") return data.labels.defined() ? Value(data.labels) : Value();
+  if (name == "name") return Value(data.name);
+  if (name == "size") return Value(data.size());
+  if (name == "captions") {
+    std::vector<Value> per_image;
+    per_image.reserve(data.captions.size());
+    for (const auto& captions : data.captions) {
+      per_image.push_back(make_list(std::vector<Value>(captions.begin(), captions.end())));
+    }
+    return make_list(std::move(per_image));
+  }
+  return std::nullopt;
+}
+
+std::optional<Value> PairThreatObject::field(const std::string& name) const {
+  if (name == "image") {
+    return threat.image ? Value(ObjectPtr(std::make_shared<ThreatObject>(threat.image))) : Value();
+  }
+  if (name == "text") {
+    return threat.text ? Value(ObjectPtr(
+                             std::make_shared<PairThreatObject>(PairThreat{nullptr, threat.text})))
+                       : Value();
+  }
+  return std::nullopt;
+}
+
+}  // namespace perturb::lang
