@@ -3,8 +3,10 @@
 #include "interpreter/builtins.h"
 #include "interpreter/eval.h"
 #include "interpreter/objects.h"
+#include "interpreter/objects_multimodal.h"
 #include "interpreter/objects_policy.h"
 #include "interpreter/objects_schedule.h"
+#include "interpreter/train_dispatch.h"
 #include "runtime/core/error.h"
 #include "runtime/train/train.h"
 
@@ -36,6 +38,8 @@ std::vector<double> number_list(CallArgs& args, const std::string& name) {
 }
 
 Value train_model(CallArgs& args) {
+  if (args.get("model").object<TwoTowerObject>()) return train_two_tower(args);
+  if (args.get("data").object<PairsObject>()) return train_classifier_on_pairs(args);
   auto model = args.object<ModelObject>("model", Kind::kModel);
   const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
   TrainOptions options;
@@ -127,7 +131,7 @@ void register_train_builtins(BuiltinTable& t) {
   t.add({"train",
          g,
          {{required("model", bits(Kind::kModel)),
-           required("data", bits(Kind::kDataset)),
+           required("data", Kind::kDataset | Kind::kPairs),
            optional("epochs", kNum, Value(1)),
            optional("batch", kNum, Value(128)),
            optional_auto("optimizer", kOpt, "SGD(lr: 0.01)"),

@@ -44,4 +44,10 @@ class MultimodalAttack {
 };
 using MultimodalAttackPtr = std::shared_ptr<const MultimodalAttack>;
 
+// The image-only attack on the similarity (PGD, APGD, FGSM... given to an image–text builtin):
+// the classifier attack runs on the logits exp(logit_scale)·S(I', T) of each image against the
+// batch's captions, the image's own captions (their mean embedding) as the label — TeCoA's
+// I' = argmax L_CLIP_I(I', T) (eq. 3). Captions are left as they are.
+MultimodalAttackPtr make_image_attack(AttackPtr attack);
+
 }  // namespace perturb

@@ -1,0 +1,15 @@
+#pragma once
+// train() on image–text models and data, implemented by the multimodal areas; builtins_train.cpp
+// dispatches here before its classifier path.
+#include "interpreter/builtins.h"
+
+namespace perturb::lang {
+
+// The model is a two-tower: contrastive, TeCoA or MAT training on paired data
+// (builtins_multimodal.cpp).
+Value train_two_tower(CallArgs& args);
+// A classifier trained on paired data: the captions are the teacher modality of a CMDA policy
+// (builtins_cmda.cpp).
+Value train_classifier_on_pairs(CallArgs& args);
+
+}  // namespace perturb::lang
