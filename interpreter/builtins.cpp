@@ -227,8 +227,33 @@ const Span& CallArgs::span_of(const std::string& name) const {
   return spans[index(name)];
 }
 
+namespace {
+
+// What a builtin wants when the value has the right kind but is of another sort: an image
+// classifier rather than a two-tower model, an image threat rather than a text threat...
+std::string sort_wanted(Kind kind) {
+  switch (kind) {
+    case Kind::kModel:
+      return "an image classifier";
+    case Kind::kThreat:
+      return "an image threat (Linf, L2, a transformation...)";
+    case Kind::kAttack:
+      return "an attack on image classifiers";
+    default:
+      return "another " + std::string(kind_name(kind));
+  }
+}
+
+}  // namespace
+
 void CallArgs::fail_kind(const std::string& name, Kind expected) const {
   Kind got = get(name).kind();
+  if (got == expected) {
+    std::string value = format_value(get(name));
+    value = value.substr(0, value.find('\n'));
+    throw_runtime_error(span_of(name), display_name(builtin) + " expects " + sort_wanted(expected) +
+                                           " for '" + name + "', got " + value);
+  }
   throw_runtime_error(span_of(name), display_name(builtin) + " expects " +
                                          kind_with_article(expected) + " for '" + name + "', got " +
                                          kind_with_article(got));
