@@ -38,6 +38,9 @@ struct AugmentBatch {
   torch::Tensor y;       // [N] int64 labels; may be undefined (images only)
   torch::Tensor soft_y;  // [N, classes] float; defined only after Mixup/CutMix
   int64_t classes = 0;   // number of classes for soft labels; 0 → max(y) + 1 of this batch
+  // [N, ...] per-sample teacher-modality data (CMDA: the captions' latent embeddings); undefined
+  // for image-only data. Policies other than CMDA ignore it.
+  torch::Tensor teacher;
 };
 
 class Policy {

@@ -17,14 +17,16 @@ int64_t Dataset::size() const {
 Dataset Dataset::take(int64_t n) const {
   if (n < 0) throw Error("take(" + std::to_string(n) + "): the count must not be negative");
   const int64_t count = std::min(n, size());
-  return {x.slice(0, 0, count), y.slice(0, 0, count), name};
+  return {x.slice(0, 0, count), y.slice(0, 0, count), name,
+          teacher.defined() ? teacher.slice(0, 0, count) : teacher};
 }
 
 Dataset Dataset::shuffle(uint64_t seed) const {
   auto gen = make_generator(seed);
   auto order = torch::randperm(size(), gen, torch::TensorOptions().dtype(torch::kInt64));
   order = order.to(x.device());
-  return {x.index_select(0, order), y.index_select(0, order), name};
+  return {x.index_select(0, order), y.index_select(0, order), name,
+          teacher.defined() ? teacher.index_select(0, order.to(teacher.device())) : teacher};
 }
 
 std::vector<Dataset> Dataset::batches(int64_t batch_size) const {
@@ -34,13 +36,14 @@ std::vector<Dataset> Dataset::batches(int64_t batch_size) const {
   std::vector<Dataset> out;
   for (int64_t start = 0; start < size(); start += batch_size) {
     const int64_t end = std::min(start + batch_size, size());
-    out.push_back({x.slice(0, start, end), y.slice(0, start, end), name});
+    out.push_back({x.slice(0, start, end), y.slice(0, start, end), name,
+                   teacher.defined() ? teacher.slice(0, start, end) : teacher});
   }
   return out;
 }
 
 Dataset Dataset::to(torch::Device device) const {
-  return {x.to(device), y.to(device), name};
+  return {x.to(device), y.to(device), name, teacher.defined() ? teacher.to(device) : teacher};
 }
 
 std::string Dataset::describe() const {

@@ -13,6 +13,9 @@ struct Dataset {
   torch::Tensor x;   // N×C×H×W float32 in [0, 1]
   torch::Tensor y;   // N int64 labels
   std::string name;  // e.g. "fashion_mnist(train)"
+  // Optional per-sample teacher-modality data [N, ...] (CMDA: latent embeddings of each image's
+  // captions, train.cpp hands a batch's rows to the policy); undefined for image-only data.
+  torch::Tensor teacher;
 
   int64_t size() const;
   // The first n samples (Error if n < 0; n > size gives all).

@@ -174,7 +174,8 @@ void write_log(const std::string& path, const std::vector<std::string>& rows) {
 }
 
 Dataset slice(const Dataset& d, int64_t begin, int64_t end, const std::string& name) {
-  return Dataset{d.x.slice(0, begin, end), d.y.slice(0, begin, end), name};
+  return Dataset{d.x.slice(0, begin, end), d.y.slice(0, begin, end), name,
+                 d.teacher.defined() ? d.teacher.slice(0, begin, end) : d.teacher};
 }
 
 }  // namespace
@@ -370,6 +371,8 @@ TrainResult train(Model& model, const Dataset& all_data, const TrainOptions& opt
       torch::Tensor soft_y;
       if (options.augment) {
         AugmentBatch augmented{x, y, {}, classes};
+        // The teacher modality of paired data (CMDA), on the model's device like the images.
+        if (part.teacher.defined()) augmented.teacher = part.teacher.to(model.device());
         augmented = options.augment->apply(std::move(augmented), augment_gen);
         x = augmented.x;
         y = augmented.y;
