@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config python3 zlib1g-dev libreadline-dev
   libtorch-dev antlr4 libantlr4-runtime-dev libopencv-dev libspdlog-dev catch2
-  dataset-fashion-mnist tmux libboost-math-dev
+  dataset-fashion-mnist tmux libboost-math-dev wordnet-base
 )
 # Optional: the editor tests (tests/editors) use Node.js (VS Code's highlighting engine) and Vim;
 # installed where apt can, else those tests are skipped with a message. Emacs (emacs-nox) is
