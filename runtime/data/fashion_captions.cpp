@@ -1,5 +1,5 @@
 // fashion_captions: Fashion-MNIST images with captions generated from what is measurably in each
-// image. Five properties are measured on all images at once with tensor operations (ink = pixels
+// image. Five properties are measured in one pass over each image's pixels (ink = pixels
 // above kInk): brightness (mean intensity of the ink), coverage (fraction of ink pixels), the
 // garment's bounding-box width and height, and left-right symmetry. Each is cut into low / middle
 // / high at the terciles of the full training split (constants below, measured once with the
@@ -8,6 +8,7 @@
 // kTemplates.size() templates; every image gets `per_image` different captions.
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <random>
 #include <unordered_set>
 
@@ -133,27 +134,50 @@ torch::Tensor levels(const torch::Tensor& value, Cut cut) {
 
 torch::Tensor fashion_caption_features(const torch::Tensor& images) {
   torch::NoGradGuard no_grad;
-  torch::Tensor x = images.to(torch::kCPU, torch::kFloat32).mean(1);  // N×H×W
+  torch::Tensor cpu = images.to(torch::kCPU, torch::kFloat32);
+  torch::Tensor x = (cpu.size(1) == 1 ? cpu.select(1, 0) : cpu.mean(1)).contiguous();  // N×H×W
+  const int64_t n = x.size(0);
   const int64_t h = x.size(1);
   const int64_t w = x.size(2);
-  torch::Tensor ink = x > kInk;
-  torch::Tensor count = ink.sum({1, 2}).to(torch::kFloat32);
-  torch::Tensor brightness = (x * ink).sum({1, 2}) / count.clamp_min(1.0);
-  torch::Tensor coverage = count / static_cast<float>(h * w);
-  auto extent = [](const torch::Tensor& any) {  // N×L bool → first..last span
-    const int64_t n = any.size(1);
-    torch::Tensor as_int = any.to(torch::kInt32);
-    torch::Tensor first = as_int.argmax(1);
-    torch::Tensor last = (n - 1) - as_int.flip({1}).argmax(1);
-    return torch::where(any.any(1), (last - first + 1).to(torch::kFloat32),
-                        torch::zeros({any.size(0)}, torch::kFloat32));
-  };
-  torch::Tensor height = extent(ink.any(2));
-  torch::Tensor width = extent(ink.any(1));
-  torch::Tensor mirrored = x.flip({2});
-  torch::Tensor symmetry =
-      1.0 - (x - mirrored).abs().sum({1, 2}) / (x + mirrored).sum({1, 2}).clamp_min(1e-6);
-  return torch::stack({brightness, coverage, width, height, symmetry}, 1);
+  torch::Tensor out = torch::zeros({n, 5}, torch::kFloat32);
+  const float* px = x.data_ptr<float>();
+  float* f = out.data_ptr<float>();
+  // One pass over each image's pixels (a tensor-op version took ~1 s for the 60000 training
+  // images, this ~0.1 s); images split across threads.
+  at::parallel_for(0, n, 256, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float* img = px + i * h * w;
+      double count = 0;
+      double ink_sum = 0;
+      double total = 0;
+      double mirror_difference = 0;
+      int64_t top = h, bottom = -1, left = w, right = -1;
+      for (int64_t r = 0; r < h; ++r) {
+        const float* row = img + r * w;
+        for (int64_t c = 0; c < w; ++c) {
+          const float v = row[c];
+          total += v;
+          mirror_difference += std::abs(v - row[w - 1 - c]);
+          if (v > kInk) {
+            count += 1;
+            ink_sum += v;
+            top = std::min(top, r);
+            bottom = std::max(bottom, r);
+            left = std::min(left, c);
+            right = std::max(right, c);
+          }
+        }
+      }
+      float* fi = f + i * 5;
+      fi[0] = static_cast<float>(ink_sum / std::max(count, 1.0));
+      fi[1] = static_cast<float>(count / static_cast<double>(h * w));
+      fi[2] = right < 0 ? 0.0F : static_cast<float>(right - left + 1);
+      fi[3] = bottom < 0 ? 0.0F : static_cast<float>(bottom - top + 1);
+      // 1 − Σ|x − mirror(x)| / Σ(x + mirror(x)); Σ(x + mirror(x)) = 2 Σx.
+      fi[4] = static_cast<float>(1.0 - mirror_difference / std::max(2.0 * total, 1e-6));
+    }
+  });
+  return out;
 }
 
 PairedDataset fashion_captions(const std::string& split, int64_t per_image, int64_t limit,
