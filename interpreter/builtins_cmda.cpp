@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "interpreter/builtins.h"
 #include "interpreter/eval.h"
@@ -208,9 +209,8 @@ double t975(int64_t dof) {
   return dof >= 1 && dof <= 30 ? table[dof - 1] : 1.96;
 }
 
-Value mean_ci_of(CallArgs& args) {
-  auto v = number_list(args, "values");
-  if (v.empty()) args.fail("mean_ci needs at least one value");
+// Mean and 95% CI half-width of values (0 for a single value).
+std::pair<double, double> mean_ci(const std::vector<double>& v) {
   const double n = static_cast<double>(v.size());
   double mean = 0;
   for (double x : v) mean += x / n;
@@ -219,11 +219,49 @@ Value mean_ci_of(CallArgs& args) {
   const double ci = v.size() > 1 ? t975(static_cast<int64_t>(v.size()) - 1) *
                                        std::sqrt(ss / (n - 1)) / std::sqrt(n)
                                  : 0.0;
+  return {mean, ci};
+}
+
+Value mean_ci_of(CallArgs& args) {
+  auto v = number_list(args, "values");
+  if (v.empty()) args.fail("mean_ci needs at least one value");
+  auto [mean, ci] = mean_ci(v);
   auto r = std::make_shared<Record>();
   r->set("mean", Value(mean));
   r->set("ci", Value(ci));
-  r->set("n", Value(n));
+  r->set("n", Value(static_cast<double>(v.size())));
   return Value(r);
+}
+
+// The paper's Table I layout: one row per method, AUROC and AUPR as mean ± 95% CI in percent.
+Value anomaly_table_of(CallArgs& args) {
+  std::string out = "Method                 AUROC              AUPR\n";
+  for (const auto& item : *args.get("rows").as<ListPtr>()) {
+    if (!item.is<RecordPtr>()) args.fail("rows must be records {method, auroc, aupr}");
+    const auto& rec = *item.as<RecordPtr>();
+    const Value* method = rec.find("method");
+    if (!method || !method->is<std::string>()) args.fail("each row needs method: a string");
+    std::string line = method->as<std::string>();
+    line.resize(std::max<size_t>(line.size(), 22), ' ');
+    for (const char* key : {"auroc", "aupr"}) {
+      const Value* v = rec.find(key);
+      if (!v || !v->is<ListPtr>()) args.fail(std::string("each row needs ") + key + ": a list");
+      std::vector<double> xs;
+      for (const auto& x : *v->as<ListPtr>()) {
+        if (!x.is<double>()) args.fail(std::string(key) + " must be a list of numbers");
+        xs.push_back(x.as<double>());
+      }
+      if (xs.empty()) args.fail(std::string(key) + " must not be empty");
+      auto [mean, ci] = mean_ci(xs);
+      char cell[64];
+      std::snprintf(cell, sizeof cell, " %6.2f ± %5.2f%%    ", 100 * mean, 100 * ci);
+      line += cell;
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  out.pop_back();
+  return Value(out);
 }
 
 }  // namespace
@@ -382,6 +420,13 @@ void register_cmda_builtins(BuiltinTable& t) {
          "t, as the ± of the CMDA paper's tables).",
          "print(mean_ci([0.81, 0.84, 0.79]))",
          mean_ci_of});
+  t.add({"anomaly_table",
+         g,
+         {{required("rows", bits(Kind::kList))}, false, false, bits(Kind::kString)},
+         "The CMDA paper's Table I layout: a line per row {method, auroc: [...], aupr: [...]} "
+         "with each metric as mean ± 95% CI (over tasks or seeds), in percent.",
+         "print(anomaly_table([{method: \"Base\", auroc: [0.8, 0.82], aupr: [0.9, 0.91]}]))",
+         anomaly_table_of});
 }
 
 }  // namespace perturb::lang
