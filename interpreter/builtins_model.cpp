@@ -4,11 +4,13 @@
 #include "interpreter/eval.h"
 #include "interpreter/objects.h"
 #include "interpreter/objects_certify.h"
+#include "interpreter/objects_multimodal.h"
 #include "interpreter/operators.h"
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/random.h"
 #include "runtime/eval/evaluate.h"
 #include "runtime/model/zoo.h"
+#include "runtime/multimodal/zoo_two_tower.h"
 
 namespace perturb::lang {
 namespace {
@@ -43,6 +45,8 @@ Value save_value(CallArgs& args) {
   const std::string& path = args.string("path");
   if (auto model = value.object<ModelObject>()) {
     model->model->save(path);
+  } else if (auto tower = value.object<TwoTowerObject>()) {
+    tower->model->save(path);
   } else if (auto report = value.object<ReportObject>()) {
     write_file_atomic(path, report->report.json() + "\n");
   } else if (value.is<torch::Tensor>()) {
@@ -91,7 +95,12 @@ void register_model_builtins(BuiltinTable& t) {
          {{required("path", bits(Kind::kString))}, false, false, bits(Kind::kModel)},
          "A model from a TorchScript file exported from PyTorch or a model saved by Perturb.",
          "load(\"model.ts\")",
-         [](CallArgs& a) { return model_value(load_model(a.string("path"), a.interp.device())); }});
+         [](CallArgs& a) {
+           // A two-tower saved by Perturb comes back as a two-tower (builtins_multimodal.cpp).
+           if (auto tower = load_two_tower_file(a.string("path"), a.interp.device()))
+             return Value(ObjectPtr(std::make_shared<TwoTowerObject>(tower)));
+           return model_value(load_model(a.string("path"), a.interp.device()));
+         }});
   t.add({"save",
          g,
          {{required("value", kAnyKind), required("path", bits(Kind::kString))},
