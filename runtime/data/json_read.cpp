@@ -190,9 +190,10 @@ class Parser {
     std::string out;
     while (true) {
       if (pos_ >= s_.size()) fail("unterminated string");
-      const char c = s_[pos_++];
-      if (c == '"') return out;
+      const char c = s_[pos_];
       if (static_cast<unsigned char>(c) < 0x20) fail("a control character inside a string");
+      ++pos_;
+      if (c == '"') return out;
       if (c != '\\') {
         out += c;
         continue;

@@ -10,6 +10,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/data/fashion_captions.h"
+#include "runtime/data/json_read.h"
 #include "runtime/data/pairs.h"
 #include "runtime/text/eda.h"
 #include "runtime/text/eda_ops.h"
@@ -261,4 +262,97 @@ TEST_CASE("EDA: each operation, alpha, determinism", "[text]") {
   auto g = make_generator(0);
   CHECK_THROWS_AS(eda_augment(text, 0.0, g), Error);
   CHECK_THROWS_AS(eda_augment(text, 1.5, g), Error);
+}
+
+namespace {
+
+const std::string kPairsDir = std::string(PERTURB_SOURCE_DIR) + "/tests/fixtures/pairs";
+
+void check_fixture(const PairedDataset& data) {
+  data.check();
+  REQUIRE(data.size() == 3);
+  CHECK(data.images.sizes() == torch::IntArrayRef({3, 3, 8, 8}));
+  // OpenCV reads BGR; the loader gives RGB: red.png is red in channel 0.
+  CHECK(data.images[0][0].mean().item<float>() == Approx(1.0));
+  CHECK(data.images[0][2].mean().item<float>() == Approx(0.0));
+  CHECK(data.images[1][1].mean().item<float>() == Approx(1.0));
+  CHECK(data.images[2][2][1][1].item<float>() == Approx(1.0));
+  CHECK(data.images[2][0][0][0].item<float>() == Approx(1.0));  // the white corner
+  CHECK(data.images[2][0][1][1].item<float>() == Approx(0.0));
+  CHECK(data.captions[0] == std::vector<std::string>{"a red square", "a square, all red",
+                                                     "crimson \u00e9t\u00e9 \U0001F600 block"});
+  CHECK(data.captions[1] == std::vector<std::string>{"a green square", "grass-coloured tile"});
+  CHECK(data.captions[2] == std::vector<std::string>{"a blue square with a white corner"});
+  CHECK(!data.labels.defined());
+}
+
+}  // namespace
+
+TEST_CASE("load_pairs reads Karpathy JSON, COCO JSON, CSV and Flickr30k layouts", "[text]") {
+  const std::string images = kPairsDir + "/images";
+  for (const char* file : {"karpathy.json", "coco.json", "captions.csv", "results.csv"}) {
+    INFO(file);
+    auto data = load_pairs(images, kPairsDir + "/" + file);
+    check_fixture(data);
+    CHECK(data.name == std::string("pairs(") + file + ")");
+  }
+  PairsOptions train;
+  train.split = "train";
+  auto karpathy_train = load_pairs(images, kPairsDir + "/karpathy.json", train);
+  CHECK(karpathy_train.size() == 2);
+  CHECK(karpathy_train.captions[1].front() == "a blue square with a white corner");
+  PairsOptions small;
+  small.size = 4;
+  small.grayscale = true;
+  small.limit = 2;
+  auto gray = load_pairs(images, kPairsDir + "/captions.csv", small);
+  CHECK(gray.images.sizes() == torch::IntArrayRef({2, 1, 4, 4}));
+  // Grayscale of pure red and pure green (OpenCV's 0.299 R + 0.587 G + 0.114 B).
+  CHECK(gray.images[0].mean().item<float>() == Approx(0.299).margin(0.01));
+  CHECK(gray.images[1].mean().item<float>() == Approx(0.587).margin(0.01));
+  PairsOptions resize;
+  resize.size = 6;
+  auto mixed = load_pairs(images, kPairsDir + "/mixed_sizes.csv", resize);
+  CHECK(mixed.images.sizes() == torch::IntArrayRef({2, 3, 6, 6}));
+  CHECK(mixed.images[1].mean().item<float>() == Approx(128.0 / 255).margin(0.01));
+}
+
+TEST_CASE("load_pairs errors name the file, the line and the image", "[text]") {
+  const std::string images = kPairsDir + "/images";
+  CHECK_THROWS_AS(load_pairs(images, kPairsDir + "/missing_image.csv"), IoError);
+  CHECK_THROWS_WITH(load_pairs(images, kPairsDir + "/missing_image.csv"),
+                    Catch::Contains("missing_image.csv:3: image 'nope.png' not found in"));
+  CHECK_THROWS_WITH(load_pairs(images, kPairsDir + "/bad_row.csv"),
+                    Catch::Contains("bad_row.csv:3: expected 2 fields"));
+  CHECK_THROWS_WITH(load_pairs(images, kPairsDir + "/bad_header.csv"),
+                    Catch::Contains("bad_header.csv:1: the header must name an image column"));
+  CHECK_THROWS_WITH(load_pairs(images, kPairsDir + "/mixed_sizes.csv"),
+                    Catch::Contains("mixed_sizes.csv:3: image 'wide.png' is 12×6 but the first "
+                                    "image is 8×8; give size: to resize all images"));
+  CHECK_THROWS_WITH(load_pairs(images, kPairsDir + "/broken.json"),
+                    Catch::Contains("broken.json:1:65: invalid JSON: a control character"));
+  CHECK_THROWS_AS(load_pairs(images, kPairsDir + "/no_such_file.csv"), IoError);
+  CHECK_THROWS_WITH(load_pairs(images, kPairsDir + "/no_such_file.csv"),
+                    Catch::Contains("no_such_file.csv"));
+  CHECK_THROWS_AS(load_pairs(kPairsDir + "/no_such_folder", kPairsDir + "/captions.csv"), IoError);
+  PairsOptions split;
+  split.split = "train";
+  CHECK_THROWS_WITH(load_pairs(images, kPairsDir + "/coco.json", split),
+                    Catch::Contains("needs a Karpathy-style JSON"));
+  split.split = "val";
+  CHECK_THROWS_WITH(load_pairs(images, kPairsDir + "/karpathy.json", split),
+                    Catch::Contains("no captioned images in split \"val\""));
+}
+
+TEST_CASE("JSON reader: escapes, nesting, errors with line and column", "[text]") {
+  auto v =
+      parse_json(R"({"a": [1, -2.5e1, true, null], "s": "q\"\\\/\n\u00e9\ud83d\ude00"})", "t.json");
+  REQUIRE(v.is_object());
+  CHECK(v.find("a")->items.size() == 4);
+  CHECK(v.find("a")->items[1].number == -25.0);
+  CHECK(v.find("s")->text == "q\"\\/\n\u00e9\U0001F600");
+  CHECK_THROWS_WITH(parse_json("{\n  \"a\" 1}", "t.json"), Catch::Contains("t.json:2:7:"));
+  CHECK_THROWS_AS(parse_json("[1, 2", "t.json"), Error);
+  CHECK_THROWS_AS(parse_json("\"\\ud83d\"", "t.json"), Error);
+  CHECK_THROWS_AS(parse_json("{} x", "t.json"), Error);
 }
