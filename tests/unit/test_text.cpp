@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include <catch2/catch.hpp>
 
@@ -355,4 +356,46 @@ TEST_CASE("JSON reader: escapes, nesting, errors with line and column", "[text]"
   CHECK_THROWS_AS(parse_json("[1, 2", "t.json"), Error);
   CHECK_THROWS_AS(parse_json("\"\\ud83d\"", "t.json"), Error);
   CHECK_THROWS_AS(parse_json("{} x", "t.json"), Error);
+}
+
+TEST_CASE("CLIP BPE tokenizer agrees with the Python oracle", "[text]") {
+  const std::string dir = std::string(PERTURB_SOURCE_DIR) + "/tests/conformance/text";
+  std::ifstream in(dir + "/bpe_expected.json");
+  REQUIRE(in);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const JsonValue expected = parse_json(buffer.str(), "bpe_expected.json");
+  std::vector<std::string> sentences;
+  for (const auto& s : expected.find("sentences")->items) sentences.push_back(s.text);
+  for (const char* file : {"/bpe_small.txt", "/bpe_small.txt.gz"}) {
+    INFO(file);
+    auto plain = load_clip_bpe(dir + file);
+    CHECK(plain->vocab_size() == static_cast<int64_t>(expected.find("vocab_size")->number));
+    auto saved = deserialize_tokenizer(plain->serialize());
+    for (auto [key, length] : {std::pair<const char*, int64_t>{"length77", 77}, {"length12", 12}}) {
+      auto tokenizer = length == 77 ? plain : load_clip_bpe(dir + file, length);
+      for (const auto& t : {tokenizer, deserialize_tokenizer(tokenizer->serialize())}) {
+        const TokenBatch batch = t->encode(sentences);
+        REQUIRE(batch.ids.sizes() ==
+                torch::IntArrayRef({static_cast<int64_t>(sentences.size()), length}));
+        const auto& rows = expected.find(key)->items;
+        for (size_t i = 0; i < sentences.size(); ++i) {
+          INFO(key << " sentence " << i << ": " << sentences[i]);
+          const auto n = static_cast<int64_t>(rows[i].items.size());
+          std::vector<int64_t> want;
+          for (const auto& id : rows[i].items) want.push_back(static_cast<int64_t>(id.number));
+          torch::Tensor got = batch.ids[i].slice(0, 0, n);
+          CHECK(std::vector<int64_t>(got.data_ptr<int64_t>(), got.data_ptr<int64_t>() + n) == want);
+          CHECK(batch.mask[i].sum().item<int64_t>() == n);
+          CHECK(batch.ids[i].slice(0, n).abs().sum().item<int64_t>() == 0);
+        }
+      }
+    }
+    CHECK(saved->describe() == plain->describe());
+  }
+  CHECK_THROWS_AS(load_clip_bpe(dir + "/no_such_vocab.txt.gz"), IoError);
+  CHECK_THROWS_WITH(load_clip_bpe(dir + "/no_such_vocab.txt.gz"),
+                    Catch::Contains("no_such_vocab.txt.gz"));
+  CHECK_THROWS_WITH(load_clip_bpe(dir + "/bpe_expected.json"),
+                    Catch::Contains("is not a CLIP BPE vocabulary"));
 }
