@@ -163,7 +163,8 @@ void write_alignment_plot(const std::string& path, const AlignmentReport& report
         histogram("image: " + report.image_label, report.image->alignment, alo, ahi, bins));
   }
   const auto [dlo, dhi] = range_of(div_sets);
-  std::vector<PlotSeries> div;
+  // An unlabelled empty first series keeps each augmentation's colour the same in both panels.
+  std::vector<PlotSeries> div = {PlotSeries{}};
   if (report.text)
     div.push_back(histogram("text: " + report.text_label, report.text->diversity, dlo, dhi, bins));
   if (report.image) {
@@ -189,7 +190,7 @@ void write_alignment_plot(const std::string& path, const AlignmentReport& report
   try {
     write_line_plot(left, align, a);
     cv::Mat l = cv::imread(left, cv::IMREAD_COLOR);
-    if (!div.empty()) {
+    if (div.size() > 1) {
       write_line_plot(right, div, d);
       cv::Mat r = cv::imread(right, cv::IMREAD_COLOR);
       cv::hconcat(l, r, joined);
