@@ -1,5 +1,7 @@
 // Captioned data and text (issue 7): fashion_captions, pairs(...) from a folder and a captions
 // file, the paired data's methods, WordNet synonyms and EDA.
+#include <sstream>
+
 #include "interpreter/builtins.h"
 #include "interpreter/objects.h"
 #include "interpreter/objects_multimodal.h"
@@ -117,7 +119,9 @@ void register_text_builtins(BuiltinTable& t) {
          [](CallArgs& a) {
            const double alpha = a.number("alpha");
            if (!(alpha > 0 && alpha <= 1)) {
-             a.fail("eda needs alpha in (0, 1], got " + std::to_string(alpha));
+             std::ostringstream message;
+             message << "eda needs alpha in (0, 1], got " << alpha;
+             a.fail(message.str());
            }
            auto gen = make_generator(seed_of(a, "seed"));
            return Value(eda_augment(a.string("text"), alpha, gen));

@@ -189,6 +189,10 @@ PairedDataset fashion_captions(const std::string& split, int64_t per_image, int6
     throw Error("fashion_captions makes at most 50 different captions per image, got per_image " +
                 std::to_string(per_image));
   }
+  if (split != "train" && split != "test") {
+    throw Error("fashion_captions has no split '" + split +
+                "'; the splits are \"train\", \"test\"");
+  }
   Dataset base = fashion_mnist(split, limit);
   const int64_t n = base.size();
   torch::Tensor features = fashion_caption_features(base.x);
