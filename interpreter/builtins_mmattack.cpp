@@ -187,10 +187,10 @@ Value itr_table_value(CallArgs& args) {
   for (const auto& item : items) {
     NamedMultimodalAttack named;
     if (auto mm = item.object<MultimodalAttackObject>()) {
-      named = {mm->name, mm->attack};
+      named = {mm->attack->name(), mm->attack};
     } else if (auto plain = item.object<AttackObject>()) {
       // PGD, APGD, FGSM...: the image-only attack on the similarity (make_image_attack).
-      named = {plain->name, make_image_attack(plain->attack)};
+      named = {plain->attack->name(), make_image_attack(plain->attack)};
     } else {
       throw_runtime_error(
           args.span_of("attacks"),
