@@ -78,7 +78,7 @@ const std::vector<const char*> kTemplates = {
     "a picture of {np_bare}, {list}",
     "{adjs} {cls}",
     "{cls}: {list}",
-    "a small grayscale image of {np}",
+    "a grayscale image of {np}",
     "the {cls} shown here {is} {pred}",
     "product shot of {np}",
     "there is {np} in the picture",
