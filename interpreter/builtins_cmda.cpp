@@ -95,6 +95,16 @@ Value cmda_policy(CallArgs& args) {
   o.p = args.number("p");
   o.samples = args.integer("samples");
   o.cluster_on = args.string("cluster_on");
+  o.joint = args.boolean("joint");
+  o.lambda = args.number("lambda");
+  o.space_lr = args.number("lr");
+  o.tau = args.number("tau");
+  const std::string& loss = args.string("loss");
+  if (loss != "unsupervised" && loss != "supervised") {
+    args.fail("loss must be \"unsupervised\" (eq. 7) or \"supervised\" (eq. 8), got \"" + loss +
+              "\"");
+  }
+  o.supervised = loss == "supervised";
   return policy_value(std::make_shared<const CmdaPolicy>(o, space_arg(args, "space")));
 }
 
@@ -304,7 +314,17 @@ Value train_classifier_on_pairs(CallArgs& args) {
   options.checkpoint_path = args.string("checkpoint");
   options.checkpoint_every = args.integer("checkpoint_every");
   options.resume = args.boolean("resume");
-  if (auto cmda = std::dynamic_pointer_cast<const CmdaPolicy>(options.augment)) {
+  auto cmda = std::dynamic_pointer_cast<const CmdaPolicy>(options.augment);
+  if (cmda && cmda->options().joint) {
+    // eq. 9: the space (given, or a fresh cmda_space) learns along with the classifier; the
+    // batches carry caption indices and the policy embeds them with the current space.
+    SpaceOptions so;
+    so.seed = options.seed;
+    TwoTowerPtr space = cmda->space() ? cmda->space() : make_cmda_space(pairs, so);
+    options.augment = cmda->joint_with(
+        space, std::make_shared<const std::vector<std::string>>(pairs.all_captions()));
+    data.teacher = caption_indices(pairs);
+  } else if (cmda) {
     TwoTowerPtr space = cmda->space() ? cmda->space() : default_space(pairs, options.seed);
     options.augment = cmda->with_space(space);
     data.teacher = caption_latents(*space, pairs);
@@ -320,13 +340,17 @@ void register_cmda_builtins(BuiltinTable& t) {
          "policies",
          {{optional("teacher", kStr, Value("text")), optional("clusters", kNum, Value(2)),
            optional("space", Kind::kModel | Kind::kNone, Value()), optional("p", kNum, Value(0.5)),
-           optional("samples", kNum, Value(0)), optional("cluster_on", kStr, Value("teacher"))},
+           optional("samples", kNum, Value(0)), optional("cluster_on", kStr, Value("teacher")),
+           optional("joint", bits(Kind::kBool), Value(false)), optional("lambda", kNum, Value(0.1)),
+           optional("lr", kNum, Value(0.01)), optional("tau", kNum, Value(0.1)),
+           optional("loss", kStr, Value("unsupervised"))},
           false,
           false,
           bits(Kind::kPolicy)},
          "Cross-modal Data Augmentation (eq. 10-11, Algorithm 1): with chance p an image becomes "
          "a raw-space interpolation of its batch, weighted by caption-image latent dot products "
-         "times GMM intra-modal weights (clusters M; 0 = by BIC); needs paired data in train().",
+         "times GMM intra-modal weights (clusters M; 0 = by BIC); needs paired data in train(); "
+         "joint: true learns the space with the task (eq. 9, lambda).",
          "policy cm = CMDA(teacher: \"text\", clusters: 2)",
          cmda_policy});
   t.add({"cmda_space",

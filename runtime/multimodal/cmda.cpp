@@ -297,11 +297,8 @@ TwoTowerPtr make_cmda_space(const PairedDataset& data, const SpaceOptions& o) {
       std::vector<int64_t>{data.images.size(1), data.images.size(2), data.images.size(3)}, tok, o);
 }
 
-torch::Tensor caption_latents(TwoTower& space, const PairedDataset& data, int64_t batch) {
+torch::Tensor caption_indices(const PairedDataset& data) {
   data.check();
-  TowerMode mode(space, false);
-  auto all = data.all_captions();
-  auto latents = embed_texts(space, all, batch).to(torch::kCPU, torch::kFloat32);  // [T, d]
   size_t k = 1;
   for (const auto& caps : data.captions) k = std::max(k, caps.size());
   const int64_t n = data.size();
@@ -313,7 +310,14 @@ torch::Tensor caption_latents(TwoTower& space, const PairedDataset& data, int64_
     for (int64_t j = 0; j < static_cast<int64_t>(k); ++j) iv[i][j] = offset + j % c;
     offset += c;
   }
-  return latents.index_select(0, index.flatten()).view({n, static_cast<int64_t>(k), -1});
+  return index;
+}
+
+torch::Tensor caption_latents(TwoTower& space, const PairedDataset& data, int64_t batch) {
+  auto index = caption_indices(data);
+  TowerMode mode(space, false);
+  auto latents = embed_texts(space, data.all_captions(), batch).to(torch::kCPU, torch::kFloat32);
+  return latents.index_select(0, index.flatten()).view({index.size(0), index.size(1), -1});
 }
 
 // ---- DCA ----
@@ -380,6 +384,9 @@ CmdaPolicy::CmdaPolicy(CmdaOptions options, TwoTowerPtr space)
                 std::to_string(options_.clusters));
   }
   if (options_.samples < 0) throw Error("CMDA: samples must not be negative");
+  if (!(options_.lambda >= 0)) throw Error("CMDA: lambda must not be negative");
+  if (!(options_.space_lr > 0)) throw Error("CMDA: the space's learning rate must be positive");
+  if (!(options_.tau > 0)) throw Error("CMDA: tau must be positive");
   if (options_.cluster_on != "teacher" && options_.cluster_on != "student") {
     throw Error("CMDA: cluster_on must be \"teacher\" or \"student\", got \"" +
                 options_.cluster_on + "\"");
@@ -392,12 +399,43 @@ std::string CmdaPolicy::describe() const {
   if (options_.p != 0.5) s += ", p: " + num(options_.p);
   if (options_.samples != 0) s += ", samples: " + std::to_string(options_.samples);
   if (options_.cluster_on != "teacher") s += ", cluster_on: \"" + options_.cluster_on + "\"";
+  if (options_.joint) {
+    s += ", joint: true, lambda: " + num(options_.lambda) + ", lr: " + num(options_.space_lr);
+    if (options_.supervised) s += ", loss: \"supervised\"";
+  }
   if (space_) s += ", space: " + space_->describe();
   return s + ")";
 }
 
 std::shared_ptr<const CmdaPolicy> CmdaPolicy::with_space(TwoTowerPtr space) const {
   return std::make_shared<const CmdaPolicy>(options_, std::move(space));
+}
+
+std::shared_ptr<const CmdaPolicy> CmdaPolicy::joint_with(
+    TwoTowerPtr space, std::shared_ptr<const std::vector<std::string>> captions) const {
+  auto p = std::make_shared<CmdaPolicy>(options_, std::move(space));
+  p->captions_ = std::move(captions);
+  p->optimizer_ = std::make_shared<torch::optim::SGD>(p->space_->parameters(),
+                                                      torch::optim::SGDOptions(options_.space_lr));
+  return p;
+}
+
+void CmdaPolicy::joint_step(const torch::Tensor& x, const torch::Tensor& y,
+                            const std::vector<std::string>& captions) const {
+  torch::AutoGradMode grad(true);
+  TowerMode mode(*space_, true);
+  std::vector<torch::Tensor> z{space_->encode_image(x.to(space_->device())),
+                               space_->encode_text(captions)};
+  if (options_.supervised && !y.defined()) {
+    throw Error("CMDA(loss: \"supervised\") needs the batch's labels (eq. 8)");
+  }
+  auto terms = options_.supervised ? cmda_supervised_terms(z, y, options_.tau)
+                                   : cmda_unsupervised_terms(z, options_.tau);
+  // eq. 9: the space's share of L_f + λ·L_g (L_f does not depend on the space's parameters).
+  auto loss = options_.lambda * terms.mean();
+  optimizer_->zero_grad();
+  loss.backward();
+  optimizer_->step();
 }
 
 torch::Tensor CmdaPolicy::apply(const torch::Tensor&, at::Generator&) const {
@@ -426,10 +464,28 @@ AugmentBatch CmdaPolicy::apply(AugmentBatch batch, at::Generator& gen) const {
   if (n < 2 || options_.p <= 0) return batch;
   at::Generator cpu_gen = gen.device().is_cpu() ? gen : make_generator(next_seed(gen));
   // One of each image's captions (the teacher sample z_i^t of eq. 10).
-  torch::Tensor t = batch.teacher.detach().to(torch::kCPU, torch::kFloat32);
-  if (t.dim() == 3) {
+  torch::Tensor t = batch.teacher.detach().to(torch::kCPU);
+  if (options_.joint) {
+    if (!captions_ || !optimizer_ || t.is_floating_point() || t.dim() != 2) {
+      throw Error(
+          "CMDA(joint: true) learns its space with the classifier: use it directly in "
+          "train(model, pairs, augment: cm)");
+    }
     auto k = torch::randint(t.size(1), {n}, cpu_gen, torch::TensorOptions().dtype(torch::kInt64));
-    t = t.index({torch::arange(n), k});
+    auto idx = t.to(torch::kInt64).index({torch::arange(n), k});
+    std::vector<std::string> caps;
+    auto iv = idx.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < n; ++i) caps.push_back((*captions_)[static_cast<size_t>(iv[i])]);
+    joint_step(x, batch.y, caps);
+    torch::NoGradGuard no_grad;
+    TowerMode mode(*space_, false);
+    t = space_->encode_text(caps).to(torch::kCPU, torch::kFloat32);
+  } else {
+    t = t.to(torch::kFloat32);
+    if (t.dim() == 3) {
+      auto k = torch::randint(t.size(1), {n}, cpu_gen, torch::TensorOptions().dtype(torch::kInt64));
+      t = t.index({torch::arange(n), k});
+    }
   }
   if (t.dim() != 2) throw Error("CMDA: teacher latents must be [N, d] or [N, K, d]");
   t = unit_rows(t);

@@ -111,6 +111,15 @@ struct CmdaOptions {
   int64_t samples = 0;                 // m' (0 = the whole batch, Algorithm 1 line 12)
   std::string cluster_on = "teacher";  // fit the mixture to the "teacher" or "student" latents
   GmmOptions gmm;                      // the paper's EM settings by default
+  // CMDA with the downstream task (eq. 9): every batch also takes one SGD step on the space
+  // with lambda · L_g (the mean of eq. 7's ℓ_i, or eq. 8's when supervised), so that with the
+  // classifier's own step on L_f the two minimise L_f + λ·L_g together (they share no
+  // parameters). The batch's teacher is then caption indices into the policy's caption table.
+  bool joint = false;
+  double lambda = 0.1;     // the paper's λ
+  double space_lr = 0.01;  // the paper's SGD learning rate
+  double tau = 0.1;
+  bool supervised = false;
 };
 
 class CmdaPolicy : public Policy {
@@ -131,10 +140,23 @@ class CmdaPolicy : public Policy {
   const CmdaOptions& options() const { return options_; }
   const TwoTowerPtr& space() const { return space_; }
   std::shared_ptr<const CmdaPolicy> with_space(TwoTowerPtr space) const;
+  // For joint training (options().joint): the policy with its space, the caption table the
+  // batches' teacher indices point into, and the space's optimizer (state shared by copies).
+  std::shared_ptr<const CmdaPolicy> joint_with(
+      TwoTowerPtr space, std::shared_ptr<const std::vector<std::string>> captions) const;
 
  private:
+  // eq. 9's latent-space step on this batch of images and their chosen captions (joint mode).
+  void joint_step(const torch::Tensor& x, const torch::Tensor& y,
+                  const std::vector<std::string>& captions) const;
   CmdaOptions options_;
   TwoTowerPtr space_;
+  std::shared_ptr<const std::vector<std::string>> captions_;
+  std::shared_ptr<torch::optim::SGD> optimizer_;
 };
+
+// Caption indices for joint CMDA: [N, K] int64 into data.all_captions() (images with fewer than K
+// captions repeat theirs cyclically).
+torch::Tensor caption_indices(const PairedDataset& data);
 
 }  // namespace perturb

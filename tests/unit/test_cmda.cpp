@@ -332,3 +332,42 @@ TEST_CASE("the Mahalanobis detector scores far points as abnormal", "[cmda]") {
   auto at_mean = classwise.score(torch::zeros({1, 5}, torch::kFloat64));
   CHECK(at_mean.item<double>() < 0.2);
 }
+
+TEST_CASE("joint CMDA (eq. 9) trains the space with λ·L_g on every batch", "[cmda]") {
+  PairedDataset data = toy_pairs(32, 2);
+  SpaceOptions so;
+  so.dim = 8;
+  so.hidden = 32;
+  auto space = make_cmda_space(data, so);
+  CmdaOptions o;
+  o.joint = true;
+  o.lambda = 1.0;
+  o.space_lr = 0.5;
+  o.p = 1;
+  auto table = std::make_shared<const std::vector<std::string>>(data.all_captions());
+  auto policy = CmdaPolicy(o, space).joint_with(space, table);
+  auto idx = caption_indices(data);
+  CHECK(idx.sizes() == std::vector<int64_t>{32, 3});
+  CHECK(idx[1][2].item<int64_t>() == 5);
+  auto loss = [&] {
+    torch::NoGradGuard no_grad;
+    std::vector<std::string> first;
+    for (const auto& c : data.captions) first.push_back(c[0]);
+    return cmda_unsupervised_terms({space->encode_image(data.images), space->encode_text(first)},
+                                   0.1)
+        .mean()
+        .item<double>();
+  };
+  const double before = loss();
+  AugmentBatch batch{data.images, data.labels, {}, 2, idx};
+  auto gen = make_generator(0);
+  for (int step = 0; step < 40; ++step) {
+    auto out = policy->apply(batch, gen);
+    REQUIRE(out.soft_y.sum(1).allclose(torch::ones({32})));
+  }
+  CHECK(loss() < before - 0.1);
+  // Latents instead of indices, or a joint policy that was never bound: a clear error.
+  AugmentBatch latents{data.images, data.labels, {}, 2, caption_latents(*space, data)};
+  CHECK_THROWS_WITH(policy->apply(latents, gen), Catch::Contains("joint"));
+  CHECK_THROWS_WITH(CmdaPolicy(o, space).apply(batch, gen), Catch::Contains("joint"));
+}
