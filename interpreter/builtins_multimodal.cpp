@@ -11,7 +11,6 @@
 #include "interpreter/eval.h"
 #include "interpreter/objects.h"
 #include "interpreter/objects_multimodal.h"
-#include "interpreter/objects_schedule.h"
 #include "interpreter/train_dispatch.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
