@@ -318,7 +318,8 @@ class ClipBpe : public Tokenizer {
     return {ids, mask};
   }
 
-  int64_t vocab_size() const override { return static_cast<int64_t>(ids_.size()); }
+  // The number of ids (49408 for CLIP's file), the size of a text encoder's embedding table.
+  int64_t vocab_size() const override { return next_id_; }
   int64_t max_length() const override { return max_length_; }
   std::string describe() const override { return "clip_bpe('" + source_ + "')"; }
   std::string serialize() const override {
@@ -329,9 +330,10 @@ class ClipBpe : public Tokenizer {
   }
 
  private:
+  // The next id; a symbol listed twice keeps its last id, as CLIP's dict(zip(vocab, ids)) does.
   int64_t add(const std::string& symbol) {
-    const auto id = static_cast<int64_t>(ids_.size());
-    ids_.emplace(symbol, id);
+    const int64_t id = next_id_++;
+    ids_[symbol] = id;
     return id;
   }
 
@@ -371,6 +373,7 @@ class ClipBpe : public Tokenizer {
   std::string byte_symbol_[256];
   std::unordered_map<std::string, int64_t> ids_;
   std::unordered_map<std::string, int64_t> ranks_;
+  int64_t next_id_ = 0;
   int64_t start_id_ = 0;
   int64_t end_id_ = 0;
 };

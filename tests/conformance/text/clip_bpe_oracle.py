@@ -58,6 +58,7 @@ class Tokenizer:
             vocab.append("".join(merge))
         vocab.extend(["<|startoftext|>", "<|endoftext|>"])
         self.encoder = dict(zip(vocab, range(len(vocab))))
+        self.vocab_size = len(vocab)  # ids, whether or not a symbol repeats
         self.bpe_ranks = dict(zip(merges, range(len(merges))))
 
     def bpe(self, token):
@@ -179,7 +180,7 @@ def main():
         f.write(vocab_text.encode("utf-8"))
     tok = Tokenizer(vocab_text)
     expected = {
-        "vocab_size": len(tok.encoder),
+        "vocab_size": tok.vocab_size,
         "sentences": SENTENCES,
         "length77": [tok.tokenize(s, 77) for s in SENTENCES],
         "length12": [tok.tokenize(s, 12) for s in SENTENCES],
@@ -187,7 +188,7 @@ def main():
     with open("bpe_expected.json", "w", encoding="utf-8") as f:
         json.dump(expected, f, indent=None)
         f.write("\n")
-    print(f"{len(merges)} merges, vocabulary {len(tok.encoder)}, {len(SENTENCES)} sentences")
+    print(f"{len(merges)} merges, vocabulary {tok.vocab_size}, {len(SENTENCES)} sentences")
 
 
 if __name__ == "__main__":
