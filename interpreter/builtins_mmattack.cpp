@@ -165,6 +165,47 @@ TwoTowerPtr two_tower_arg(CallArgs& args, const std::string& name) {
   args.fail_kind(name, Kind::kModel);
 }
 
+// a.on_pairs(m, data): the captioned data as the attack leaves it, `batch` images (with all
+// their captions) at a time, with the session's generator.
+Value attack_on_pairs(CallArgs& args) {
+  const Value& self = args.get("self");
+  MultimodalAttackPtr attack;
+  if (auto mm = self.object<MultimodalAttackObject>()) {
+    attack = mm->attack;
+  } else if (auto plain = self.object<AttackObject>()) {
+    attack = make_image_attack(plain->attack);
+  } else {
+    args.fail_kind("self", Kind::kAttack);
+  }
+  TwoTowerPtr model = two_tower_arg(args, "model");
+  const Value& data_value = args.get("data");
+  auto pairs = data_value.object<PairsObject>();
+  if (!pairs) {
+    throw_runtime_error(args.span_of("data"),
+                        "on_pairs needs captioned images (fashion_captions(...) or "
+                        "pairs(images:, captions:)), got " +
+                            kind_with_article(data_value.kind()));
+  }
+  const int64_t batch = at_least(args, "batch", 1);
+  std::vector<PairedDataset> parts;
+  for (const auto& part : pairs->data.batches(batch)) {
+    PairedDataset out = attack->run(*model, part, args.interp.generator());
+    out.images = out.images.cpu();
+    parts.push_back(std::move(out));
+  }
+  PairedDataset result = pairs->data;
+  if (!parts.empty()) {
+    std::vector<torch::Tensor> images;
+    result.captions.clear();
+    for (auto& part : parts) {
+      images.push_back(part.images);
+      for (auto& list : part.captions) result.captions.push_back(std::move(list));
+    }
+    result.images = torch::cat(images);
+  }
+  return Value(ObjectPtr(std::make_shared<PairsObject>(std::move(result))));
+}
+
 Value itr_table_value(CallArgs& args) {
   TwoTowerPtr model = two_tower_arg(args, "model");
   const Value& data_value = args.get("data");
@@ -281,6 +322,18 @@ void register_mmattack_builtins(BuiltinTable& t) {
          "rescaled copies, the captions against the adversarial image, then the image again.",
          "attack sga = SGA(Pair(image: Linf(eps: 2/255), text: WordSub()), scales: [0.5, 1.5])",
          make_sga_value});
+  t.add(
+      {"attack.on_pairs",
+       attacks,
+       {{required("self", kAttackKind), required("model", bits(Kind::kModel)),
+         required("data", bits(Kind::kPairs)), optional("batch", bits(Kind::kNumber), Value(256))},
+        false,
+        false,
+        bits(Kind::kPairs)},
+       "The captioned data as an image-text attack leaves it (perturbed images and captions), "
+       "`batch` images at a time; PGD & co. perturb only the images.",
+       "fn adversarial(m, test) { WordAttack(WordSub()).on_pairs(m, test.take(10)) }",
+       attack_on_pairs});
   t.add({"itr_table",
          attacks,
          {{required("model", bits(Kind::kModel)), required("data", bits(Kind::kPairs)),
