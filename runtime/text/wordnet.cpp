@@ -236,7 +236,8 @@ const WordNet& WordNet::shared() {
 }
 
 bool WordNet::contains(const std::string& word) const {
-  const std::string w = lower(word);
+  std::string w = lower(word);
+  std::replace(w.begin(), w.end(), ' ', '_');  // "running shoe" is the lemma running_shoe
   for (size_t pos = 0; pos < kPosNames.size(); ++pos) {
     if (!data_->base_forms(pos, w).empty()) return true;
   }

@@ -174,6 +174,20 @@ TEST_CASE("fashion_captions: words follow the measured properties", "[text]") {
   CHECK(mean_where(1, {"bulky", "large", "heavy"}) > all_coverage + 0.1);
   CHECK(mean_where(1, {"small", "sparse", "slight"}) < all_coverage - 0.1);
   CHECK(mean_where(3, {"short", "low", "squat"}) < 24);
+  // Every caption word is a WordNet word, apart from a few function words.
+  const std::set<std::string> function_words = {"a",    "an",    "the",   "of",   "on",
+                                                "in",   "is",    "are",   "this", "these",
+                                                "that", "there", "which", "here", "and"};
+  std::set<std::string> unknown;
+  for (const auto& list : data.captions) {
+    for (const auto& caption : list) {
+      for (const auto& w : split_words(caption)) {
+        if (!function_words.count(w) && !WordNet::shared().contains(w)) unknown.insert(w);
+      }
+    }
+  }
+  CHECK(join_words(std::vector<std::string>(unknown.begin(), unknown.end())) == "");
+  CHECK(WordNet::shared().contains("running shoe"));
   // The class words: every trouser caption names trousers, pants or slacks.
   for (int64_t i = 0; i < data.size(); ++i) {
     if (data.labels[i].item<int64_t>() != 1) continue;
