@@ -3,8 +3,8 @@
 // pattern  <|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+ ,
 // each piece's UTF-8 bytes mapped to printable characters (bytes_to_unicode), then merged pair
 // by pair, lowest merge rank first, with '</w>' marking the end of the word.
-// Deviations: no ftfy repair of broken unicode; letters, digits and spaces are classified by
-// glibc's C.UTF-8 locale (\p{N} is taken as a decimal digit).
+// Deviations: no ftfy repair of broken unicode; letters are classified by glibc's C.UTF-8
+// locale, \p{N} is taken as the ASCII digits, spaces are Python's str.isspace characters.
 #include <locale.h>
 #include <wctype.h>
 #include <cctype>
@@ -39,9 +39,11 @@ bool is_letter(char32_t c) {
 bool is_digit(char32_t c) {
   return c >= '0' && c <= '9';
 }
+// Python's str.isspace (what \s matches in CLIP's whitespace_clean and pattern).
 bool is_space(char32_t c) {
-  if (c < 128) return std::isspace(static_cast<int>(c)) != 0;
-  return utf8_locale() && iswspace_l(static_cast<wint_t>(c), utf8_locale());
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
 }
 char32_t to_lower(char32_t c) {
   if (c < 128) return static_cast<char32_t>(std::tolower(static_cast<int>(c)));

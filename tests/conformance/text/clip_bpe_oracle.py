@@ -167,6 +167,7 @@ SENTENCES = [
     "UPPER lower MiXeD CaSe",
     "a picture of a shirt, lopsided, bright, with a very long caption that goes on and on "
     "so that it must be truncated at the context length of the model",
+    "a&nbsp;coat\u00a0on\u2003green\u3000grass &#233;t&#xE9;",
     "",
 ]
 
