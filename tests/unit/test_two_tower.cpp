@@ -2,6 +2,8 @@
 // (runtime/multimodal/{zoo_two_tower,contrastive,itr,torchscript_two_tower}).
 #include <catch2/catch.hpp>
 
+#include <torch/script.h>
+
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -247,6 +249,47 @@ TEST_CASE("a TorchScript two-tower exported from PyTorch computes PyTorch's embe
       load_torchscript_two_tower(kConformance + "/fmnist_cnn.ts", tokenizer, torch::kCPU),
       Catch::Contains("encode_image"));
   CHECK_THROWS_AS(load_word_list_tokenizer(dir + "/make_two_tower.py", 12), Error);
+}
+
+}  // namespace perturb
+
+namespace perturb {
+
+TEST_CASE("two TorchScript files make a two-tower with a logit scale of ours", "[two_tower]") {
+  // Two modules written with TorchScript source here: an image encoder forward(x) and a text
+  // encoder forward(ids, mask) (a sum of embedding rows over the real tokens).
+  auto gen = make_generator(4);
+  const torch::Tensor image_weight = torch::randn({64, 4}, gen);
+  torch::jit::Module image("ImageTower");
+  image.register_parameter("weight", image_weight.clone().requires_grad_(true), false);
+  image.define("def forward(self, x):\n  return x.flatten(1).matmul(self.weight)\n");
+  const PairedDataset data = synthetic_pairs();
+  auto tokenizer = make_word_tokenizer(data.all_captions(), 12, 1, false);
+  torch::jit::Module text("TextTower");
+  text.register_parameter(
+      "embedding", torch::randn({tokenizer->vocab_size(), 4}, gen).requires_grad_(true), false);
+  text.define(
+      "def forward(self, ids, mask):\n"
+      "  rows = self.embedding.index_select(0, ids.flatten()).view(ids.size(0), ids.size(1), -1)\n"
+      "  return (rows * mask.unsqueeze(2).to(rows.dtype)).sum(1)\n");
+  const std::string image_path = "/tmp/perturb-unit-image-tower.ts";
+  const std::string text_path = "/tmp/perturb-unit-text-tower.ts";
+  image.save(image_path);
+  text.save(text_path);
+  auto model = load_torchscript_two_tower(image_path, text_path, tokenizer, torch::kCPU);
+  const torch::Tensor x = torch::rand({3, 1, 8, 8}, gen);
+  CHECK(torch::allclose(model->encode_image(x), x.flatten(1).matmul(image_weight)));
+  CHECK(model->encode_text({"a dim block top-left"}).sizes() == torch::IntArrayRef({1, 4}));
+  CHECK(model->logit_scale().item<double>() == Approx(std::log(1 / 0.07)).epsilon(1e-6));
+  CHECK(model->parameters().size() == 3);  // image weight, embedding, our logit scale
+  CHECK(model->image_parameters().size() == 1);
+  // It trains like any two-tower, the logit scale included.
+  const double scale_before = model->logit_scale().item<double>();
+  train_contrastive(*model, data, quick(2));
+  CHECK(model->logit_scale().item<double>() != scale_before);
+  CHECK_THROWS_WITH(model->save("/tmp/perturb-unit-two-files.ts"), Catch::Contains("two"));
+  std::remove(image_path.c_str());
+  std::remove(text_path.c_str());
 }
 
 }  // namespace perturb
