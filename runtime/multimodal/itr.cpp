@@ -19,11 +19,19 @@ void check_ks(const std::vector<int64_t>& ks) {
 // For each row of `scores` [Nq, Ng], the 0-based position, in a stable descending sort of the
 // row, of the first column whose entry in `matches` [Nq, Ng] (bool) is true.
 torch::Tensor first_match_rank(const torch::Tensor& scores, const torch::Tensor& matches) {
-  const auto sorted = scores.sort(/*stable=*/true, /*dim=*/1, /*descending=*/true);
-  const torch::Tensor order = std::get<1>(sorted);
-  const torch::Tensor hit = matches.gather(1, order).to(torch::kInt32);
-  // argmax returns the first maximum: the first hit (every row has one, checked by the caller).
-  return hit.argmax(1);
+  // In blocks of rows, so that COCO-sized galleries (5k × 25k) do not hold a full index matrix.
+  constexpr int64_t kRows = 512;
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < scores.size(0); start += kRows) {
+    const int64_t end = std::min(start + kRows, scores.size(0));
+    const auto sorted =
+        scores.slice(0, start, end).sort(/*stable=*/true, /*dim=*/1, /*descending=*/true);
+    const torch::Tensor order = std::get<1>(sorted);
+    const torch::Tensor hit = matches.slice(0, start, end).gather(1, order).to(torch::kInt32);
+    // argmax gives the first maximum: the first hit (every row has one, checked by the caller).
+    parts.push_back(hit.argmax(1));
+  }
+  return torch::cat(parts);
 }
 
 std::string percent(double fraction) {

@@ -293,3 +293,31 @@ TEST_CASE("two TorchScript files make a two-tower with a logit scale of ours", "
 }
 
 }  // namespace perturb
+
+namespace perturb {
+
+TEST_CASE("ITR recall over more images than one block of rows agrees with a direct count",
+          "[two_tower]") {
+  auto gen = make_generator(9);
+  const int64_t images = 700;
+  const torch::Tensor sim = torch::rand({images, 2 * images}, gen);
+  std::vector<int64_t> owners;
+  for (int64_t j = 0; j < 2 * images; ++j) owners.push_back(j % images);
+  const ItrResult r = recall_from_similarity(sim, owners, {1, 10});
+  // Direct: image i is found at K when one of its captions has fewer than K better captions.
+  int64_t tr_hits = 0;
+  for (int64_t i = 0; i < images; ++i) {
+    const torch::Tensor row = sim[i];
+    const double best = std::max(row[i].item<double>(), row[i + images].item<double>());
+    if ((row > best).sum().item<int64_t>() < 10) ++tr_hits;
+  }
+  CHECK(r.tr(10) == Approx(static_cast<double>(tr_hits) / images));
+  int64_t ir_hits = 0;
+  for (int64_t j = 0; j < 2 * images; ++j) {
+    const torch::Tensor column = sim.select(1, j);
+    if ((column > column[owners[j]]).sum().item<int64_t>() < 10) ++ir_hits;
+  }
+  CHECK(r.ir(10) == Approx(static_cast<double>(ir_hits) / (2 * images)));
+}
+
+}  // namespace perturb
