@@ -93,7 +93,8 @@ void register_model_builtins(BuiltinTable& t) {
   t.add({"load",
          g,
          {{required("path", bits(Kind::kString))}, false, false, bits(Kind::kModel)},
-         "A model from a TorchScript file exported from PyTorch or a model saved by Perturb.",
+         "A model from a TorchScript file exported from PyTorch or a model saved by Perturb (a "
+         "saved two-tower comes back as a two-tower).",
          "load(\"model.ts\")",
          [](CallArgs& a) {
            // A two-tower saved by Perturb comes back as a two-tower (builtins_multimodal.cpp).
