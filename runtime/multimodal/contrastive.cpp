@@ -93,7 +93,12 @@ std::vector<ContrastiveEpoch> train_contrastive(TwoTower& model, const PairedDat
   auto optimizer = make_optimizer(options.optimizer, params);
   const int64_t batches = (pairs.size() + options.batch - 1) / options.batch;
   auto root = make_generator(options.seed);
-  const bool previous_mode = model.training();
+  // Training mode for the run; the previous mode comes back even when a batch throws.
+  struct ModeRestore {
+    TwoTower& model;
+    bool previous;
+    ~ModeRestore() { model.set_training(previous); }
+  } restore{model, model.training()};
   model.set_training(true);
   std::vector<ContrastiveEpoch> result;
   for (int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
@@ -167,7 +172,6 @@ std::vector<ContrastiveEpoch> train_contrastive(TwoTower& model, const PairedDat
     result.push_back(stats);
     if (options.on_epoch) options.on_epoch(stats);
   }
-  model.set_training(previous_mode);
   return result;
 }
 
