@@ -284,6 +284,11 @@ Value evaluate_model(CallArgs& args) {
   std::vector<NamedAttack> attacks;
   for (const auto& item : *args.get("attacks").as<ListPtr>()) {
     auto attack = item.object<AttackObject>();
+    if (!attack && item.kind() == Kind::kAttack) {
+      throw_runtime_error(args.span_of("attacks"),
+                          "evaluate takes attacks on image classifiers; " + format_value(item) +
+                              " attacks image-text models: use itr or itr_table");
+    }
     if (!attack) {
       throw_runtime_error(
           args.span_of("attacks"),

@@ -41,7 +41,16 @@ const std::map<Kind, std::map<std::string, Kinds>>& known_fields() {
         {"samples", bits(Kind::kTensor)},
         {"time", bits(Kind::kTensor)},
         {"method", bits(Kind::kString)}}},
-      {Kind::kThreat, {{"eps", bits(Kind::kNumber)}}},
+      {Kind::kThreat,
+       {{"eps", bits(Kind::kNumber)},
+        {"image", Kind::kThreat | Kind::kNone},  // the sides of Pair(image:, text:)
+        {"text", Kind::kThreat | Kind::kNone}}},
+      {Kind::kPairs,
+       {{"images", bits(Kind::kTensor)},
+        {"captions", bits(Kind::kList)},
+        {"labels", Kind::kTensor | Kind::kNone},
+        {"name", bits(Kind::kString)},
+        {"size", bits(Kind::kNumber)}}},
       {Kind::kAttack, {{"name", bits(Kind::kString)}, {"threat", bits(Kind::kThreat)}}},
       {Kind::kTensor, {{"shape", bits(Kind::kList)}, {"ndim", bits(Kind::kNumber)}}},
   };

@@ -8,6 +8,7 @@
 
 #include "interpreter/builtins_util.h"
 #include "interpreter/objects.h"
+#include "interpreter/objects_multimodal.h"
 #include "interpreter/objects_policy.h"
 #include "interpreter/operators.h"
 #include "interpreter/parse.h"
@@ -231,6 +232,9 @@ void Interpreter::check_declared_kind(const DeclStmt& decl, Value& value) {
   // An attack is named after its declaration: reports call `attack pgd = ...` "pgd".
   if (auto attack = value.object<AttackObject>()) {
     value = Value(ObjectPtr(std::make_shared<AttackObject>(attack->attack, decl.name)));
+  } else if (auto multimodal = value.object<MultimodalAttackObject>()) {
+    value =
+        Value(ObjectPtr(std::make_shared<MultimodalAttackObject>(multimodal->attack, decl.name)));
   }
 }
 

@@ -32,4 +32,12 @@ std::optional<Value> PairThreatObject::field(const std::string& name) const {
   return std::nullopt;
 }
 
+std::optional<Value> MultimodalAttackObject::field(const std::string& field_name) const {
+  if (field_name == "name") return Value(name);
+  if (field_name == "threat") {
+    return Value(ObjectPtr(std::make_shared<PairThreatObject>(attack->threat())));
+  }
+  return std::nullopt;
+}
+
 }  // namespace perturb::lang

@@ -48,6 +48,8 @@ class MultimodalAttackObject : public Object {
       : attack(std::move(attack)), name(std::move(name)) {}
   Kind kind() const override { return Kind::kAttack; }
   std::string describe() const override { return attack->describe(); }
+  std::optional<Value> field(const std::string& field_name) const override;
+  std::vector<std::string> field_names() const override { return {"name", "threat"}; }
   MultimodalAttackPtr attack;
   std::string name;
 };

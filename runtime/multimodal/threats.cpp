@@ -8,6 +8,9 @@ std::string WordSubThreat::describe() const {
 }
 
 std::string PairThreat::describe() const {
+  // One side alone prints as that threat: WordSub(...) is a text-only PairThreat.
+  if (image && !this->text) return "Pair(image: " + image->describe() + ")";
+  if (!image && this->text) return this->text->describe();
   std::string text = "Pair(";
   if (image) text += "image: " + image->describe();
   if (image && this->text) text += ", ";
