@@ -449,7 +449,8 @@ AugmentBatch CmdaPolicy::apply(AugmentBatch batch, at::Generator& gen) const {
   if (!batch.teacher.defined()) {
     throw Error(
         "CMDA needs the teacher modality (the captions) of every image, and this batch has images "
-        "only: train on paired data, train(model, pairs, augment: cm)");
+        "only: train on paired data, train(model, pairs, augment: cm), with CMDA as the policy "
+        "itself (not inside >>, | or OneOf)");
   }
   if (!space_) {
     throw Error(
