@@ -263,6 +263,23 @@ void CallArgs::fail(const std::string& message) const {
   throw_runtime_error(span, message);
 }
 
+std::vector<double> CallArgs::numbers(const std::string& name) const {
+  std::vector<double> out;
+  for (const auto& item : *get(name).as<ListPtr>()) {
+    if (!item.is<double>()) {
+      throw_runtime_error(span_of(name), name + " must be a list of numbers, found " +
+                                             kind_with_article(item.kind()));
+    }
+    out.push_back(item.as<double>());
+  }
+  return out;
+}
+
+uint64_t CallArgs::seed() const {
+  return has("seed") && !get("seed").is_none() ? static_cast<uint64_t>(integer("seed"))
+                                               : interp.options().seed;
+}
+
 double CallArgs::number(const std::string& name) const {
   const Value& v = get(name);
   if (v.is<double>()) return v.as<double>();

@@ -52,7 +52,10 @@ struct CallArgs {
   int64_t integer(const std::string& name) const;
   bool boolean(const std::string& name) const;
   const std::string& string(const std::string& name) const;
-  torch::Tensor tensor(const std::string& name) const;  // numbers become 0-d tensors
+  torch::Tensor tensor(const std::string& name) const;         // numbers become 0-d tensors
+  std::vector<double> numbers(const std::string& name) const;  // a list of numbers
+  // The "seed" argument when given (and not none), else the session's --seed.
+  uint64_t seed() const;
   // The "x" and "y" arguments as a batch of N inputs and N labels, or an error naming both shapes.
   std::pair<torch::Tensor, torch::Tensor> labelled_batch() const;
   template <typename T>

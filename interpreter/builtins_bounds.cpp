@@ -163,8 +163,7 @@ Value train_certified_value(CallArgs& args) {
   options.optimizer = args.has("optimizer")
                           ? args.object<OptimizerObject>("optimizer", Kind::kOptimizer)->spec
                           : OptimizerSpec{"adam", 0.001};
-  options.seed =
-      args.has("seed") ? static_cast<uint64_t>(args.integer("seed")) : args.interp.options().seed;
+  options.seed = args.seed();
   options.log_path = args.string("log");
   options.quiet = true;
   CertifiedTrainOptions c;

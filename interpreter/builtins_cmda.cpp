@@ -30,21 +30,6 @@ const Kinds kStr = bits(Kind::kString);
 // Defaults of the space that train(..., augment: CMDA(...)) learns when the policy has none.
 constexpr int64_t kDefaultSpaceEpochs = 5;
 
-std::vector<double> number_list(const CallArgs& args, const std::string& name) {
-  std::vector<double> out;
-  for (const auto& item : *args.get(name).as<ListPtr>()) {
-    if (!item.is<double>()) args.fail(name + " must be a list of numbers");
-    out.push_back(item.as<double>());
-  }
-  return out;
-}
-
-uint64_t seed_of(const CallArgs& args) {
-  return args.has("seed") && !args.get("seed").is_none()
-             ? static_cast<uint64_t>(args.integer("seed"))
-             : args.interp.options().seed;
-}
-
 // A classifier's data from paired data: the images and their class labels.
 Dataset labelled_images(const PairedDataset& p, const CallArgs& args) {
   if (!p.labels.defined()) {
@@ -113,7 +98,7 @@ Value cmda_space(CallArgs& args) {
   SpaceOptions so;
   so.dim = args.integer("dim");
   so.hidden = args.integer("hidden");
-  so.seed = seed_of(args);
+  so.seed = args.seed();
   SpaceTrainOptions to;
   to.epochs = args.integer("epochs");
   to.batch = args.integer("batch");
@@ -143,7 +128,7 @@ Value gmm_select_of(CallArgs& args) {
     if (points.dim() > 2) points = points.flatten(1);
   }
   const int64_t max = args.integer("max");
-  auto gen = make_generator(seed_of(args));
+  auto gen = make_generator(args.seed());
   GmmSelection s = select_gmm(points, max, GmmOptions{}, gen);
   std::vector<Value> m, aic, bic, ll;
   for (size_t i = 0; i < s.components.size(); ++i) {
@@ -173,12 +158,12 @@ Value anomaly_scores_of(CallArgs& args) {
 Value anomaly_labels_of(CallArgs& args) {
   auto y = args.tensor("labels").to(torch::kCPU, torch::kInt64);
   auto normal = torch::zeros_like(y, torch::kBool);
-  for (double c : number_list(args, "normal")) normal |= y.eq(static_cast<int64_t>(c));
+  for (double c : args.numbers("normal")) normal |= y.eq(static_cast<int64_t>(c));
   return Value((~normal).to(torch::kInt64));
 }
 
 Value keep_classes_of(CallArgs& args) {
-  auto classes = number_list(args, "classes");
+  auto classes = args.numbers("classes");
   if (classes.empty()) args.fail("classes must list at least one class");
   const bool relabel = args.boolean("relabel");
   auto pick = [&](const torch::Tensor& y) {
@@ -233,7 +218,7 @@ std::pair<double, double> mean_ci(const std::vector<double>& v) {
 }
 
 Value mean_ci_of(CallArgs& args) {
-  auto v = number_list(args, "values");
+  auto v = args.numbers("values");
   if (v.empty()) args.fail("mean_ci needs at least one value");
   auto [mean, ci] = mean_ci(v);
   auto r = std::make_shared<Record>();
@@ -286,34 +271,7 @@ Value train_classifier_on_pairs(CallArgs& args) {
   if (args.get("method").kind() == Kind::kSchedule || args.has("schedule")) {
     args.fail("schedules (Meta, Curriculum) train on datasets; give the images as a dataset");
   }
-  TrainOptions options;
-  options.epochs = args.integer("epochs");
-  options.batch = args.integer("batch");
-  if (options.epochs < 1 || options.batch < 1)
-    args.fail("train needs at least 1 epoch and a batch of at least 1");
-  options.optimizer = args.has("optimizer")
-                          ? args.object<OptimizerObject>("optimizer", Kind::kOptimizer)->spec
-                          : OptimizerSpec{"sgd", 0.01};
-  options.seed = seed_of(args);
-  options.method = args.string("method");
-  options.trades_beta = args.number("beta");
-  if (args.has("adversary"))
-    options.adversary = args.object<AttackObject>("adversary", Kind::kAttack)->attack;
-  if (args.has("fast_step")) options.fast_step = args.number("fast_step");
-  if (args.has("augment")) options.augment = policy_arg(args, "augment");
-  if (args.has("classes")) options.classes = args.integer("classes");
-  options.lr_schedule.kind = args.string("lr_schedule");
-  options.lr_schedule.milestones = number_list(args, "milestones");
-  options.lr_schedule.gamma = args.number("gamma");
-  options.lr_schedule.pct_start = args.number("pct_start");
-  if (args.has("val")) options.val = args.object<DatasetObject>("val", Kind::kDataset)->data;
-  options.val_split = args.number("val_split");
-  if (args.has("val_attack"))
-    options.val_attack = args.object<AttackObject>("val_attack", Kind::kAttack)->attack;
-  options.log_path = args.string("log");
-  options.checkpoint_path = args.string("checkpoint");
-  options.checkpoint_every = args.integer("checkpoint_every");
-  options.resume = args.boolean("resume");
+  TrainOptions options = classifier_train_options(args);
   auto cmda = std::dynamic_pointer_cast<const CmdaPolicy>(options.augment);
   if (cmda && cmda->options().joint) {
     // eq. 9: the space (given, or a fresh cmda_space) learns along with the classifier; the

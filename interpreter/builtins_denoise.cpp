@@ -61,8 +61,7 @@ Value train_denoiser_value(CallArgs& args) {
   o.batch = args.integer("batch");
   if (args.has("optimizer"))
     o.optimizer = args.object<OptimizerObject>("optimizer", Kind::kOptimizer)->spec;
-  o.seed =
-      args.has("seed") ? static_cast<uint64_t>(args.integer("seed")) : args.interp.options().seed;
+  o.seed = args.seed();
   o.zo = args.string("zo");
   o.q = args.integer("q");
   o.xi = args.number("xi");

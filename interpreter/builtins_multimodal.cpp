@@ -325,16 +325,12 @@ Value train_two_tower(CallArgs& args) {
   options.optimizer = args.has("optimizer")
                           ? args.object<OptimizerObject>("optimizer", Kind::kOptimizer)->spec
                           : OptimizerSpec{"adam", 1e-3};
-  options.seed =
-      args.has("seed") ? static_cast<uint64_t>(args.integer("seed")) : args.interp.options().seed;
+  options.seed = args.seed();
   if (given(args, "adversary")) {
     options.adversary = multimodal_attack_arg(args, "adversary");
   }
   options.lr_schedule.kind = args.string("lr_schedule");
-  for (const auto& item : *args.get("milestones").as<ListPtr>()) {
-    if (!item.is<double>()) args.fail("milestones must be a list of numbers");
-    options.lr_schedule.milestones.push_back(item.as<double>());
-  }
+  options.lr_schedule.milestones = args.numbers("milestones");
   options.lr_schedule.gamma = args.number("gamma");
   options.lr_schedule.pct_start = args.number("pct_start");
   train_contrastive(*tower->model, pairs->data, options);

@@ -28,20 +28,14 @@ Value adam_value(CallArgs& args, const char* kind) {
   return optimizer_value(s);
 }
 
-std::vector<double> number_list(CallArgs& args, const std::string& name) {
-  std::vector<double> out;
-  for (const auto& item : *args.get(name).as<ListPtr>()) {
-    if (!item.is<double>()) args.fail(name + " must be a list of numbers");
-    out.push_back(item.as<double>());
-  }
-  return out;
+// A schedule (Meta, Curriculum) comes as `schedule:` or in place of the method.
+bool is_scheduled(CallArgs& args) {
+  return args.get("method").kind() == Kind::kSchedule || args.has("schedule");
 }
 
-Value train_model(CallArgs& args) {
-  if (args.get("model").object<TwoTowerObject>()) return train_two_tower(args);
-  if (args.get("data").object<PairsObject>()) return train_classifier_on_pairs(args);
-  auto model = args.object<ModelObject>("model", Kind::kModel);
-  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
+}  // namespace
+
+TrainOptions classifier_train_options(CallArgs& args) {
   TrainOptions options;
   options.epochs = args.integer("epochs");
   options.batch = args.integer("batch");
@@ -50,11 +44,8 @@ Value train_model(CallArgs& args) {
   options.optimizer = args.has("optimizer")
                           ? args.object<OptimizerObject>("optimizer", Kind::kOptimizer)->spec
                           : OptimizerSpec{"sgd", 0.01};
-  options.seed =
-      args.has("seed") ? static_cast<uint64_t>(args.integer("seed")) : args.interp.options().seed;
-  // A schedule (Meta, Curriculum) comes as `schedule:` or in place of the method.
-  const bool scheduled = args.get("method").kind() == Kind::kSchedule || args.has("schedule");
-  if (!scheduled) options.method = args.string("method");
+  options.seed = args.seed();
+  if (!is_scheduled(args)) options.method = args.string("method");
   options.trades_beta = args.number("beta");
   if (args.has("adversary"))
     options.adversary = args.object<AttackObject>("adversary", Kind::kAttack)->attack;
@@ -63,7 +54,7 @@ Value train_model(CallArgs& args) {
   if (args.has("augment")) options.augment = policy_arg(args, "augment");
   if (args.has("classes")) options.classes = args.integer("classes");
   options.lr_schedule.kind = args.string("lr_schedule");
-  options.lr_schedule.milestones = number_list(args, "milestones");
+  options.lr_schedule.milestones = args.numbers("milestones");
   options.lr_schedule.gamma = args.number("gamma");
   options.lr_schedule.pct_start = args.number("pct_start");
   if (args.has("val")) options.val = args.object<DatasetObject>("val", Kind::kDataset)->data;
@@ -74,8 +65,19 @@ Value train_model(CallArgs& args) {
   options.checkpoint_path = args.string("checkpoint");
   options.checkpoint_every = args.integer("checkpoint_every");
   options.resume = args.boolean("resume");
+  return options;
+}
+
+namespace {
+
+Value train_model(CallArgs& args) {
+  if (args.get("model").object<TwoTowerObject>()) return train_two_tower(args);
+  if (args.get("data").object<PairsObject>()) return train_classifier_on_pairs(args);
+  auto model = args.object<ModelObject>("model", Kind::kModel);
+  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
+  TrainOptions options = classifier_train_options(args);
   // A schedule (Meta, Curriculum) decides what each batch trains on (builtins_schedule.cpp).
-  if (scheduled) return train_with_schedule(args, model, data, options);
+  if (is_scheduled(args)) return train_with_schedule(args, model, data, options);
   train(*model->model, data, options);
   return Value(ObjectPtr(model));
 }

@@ -2,6 +2,7 @@
 // train() on image–text models and data, implemented by the multimodal areas; builtins_train.cpp
 // dispatches here before its classifier path.
 #include "interpreter/builtins.h"
+#include "runtime/train/train.h"
 
 namespace perturb::lang {
 
@@ -11,5 +12,8 @@ Value train_two_tower(CallArgs& args);
 // A classifier trained on paired data: the captions are the teacher modality of a CMDA policy
 // (builtins_cmda.cpp).
 Value train_classifier_on_pairs(CallArgs& args);
+// train()'s arguments for a classifier as TrainOptions (the method is left at "standard" when a
+// schedule stands in its place).
+TrainOptions classifier_train_options(CallArgs& args);
 
 }  // namespace perturb::lang
