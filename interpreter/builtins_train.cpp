@@ -162,7 +162,10 @@ void register_train_builtins(BuiltinTable& t) {
          "Trains model in place and returns it; method \"standard\", \"madry\" (PGD-AT), "
          "\"trades\" (with beta) or \"fast\" (FGSM from a random start) uses adversary; "
          "lr_schedule \"constant\", \"step\", \"cosine\" or \"onecycle\"; validation, CSV log, "
-         "checkpoints and resume (docs/training.md).",
+         "checkpoints and resume (docs/training.md). A two-tower model on paired data trains by "
+         "method \"contrastive\" (the default there, Adam(lr: 0.001)), \"tecoa\" or \"mat\"; a "
+         "classifier on paired data trains on its images and labels, the captions feeding a CMDA "
+         "policy (docs/multimodal.md).",
          "let net2 = train(net, train_set, epochs: 2, optimizer: SGD(lr: 0.05, momentum: 0.9), "
          "seed: 0)",
          train_model});
