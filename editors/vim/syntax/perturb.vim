@@ -12,15 +12,17 @@ syntax keyword perturbBoolean true false
 syntax keyword perturbConstant none
 syntax keyword perturbStatement let fn
 syntax keyword perturbDeclaration threat attack policy schedule
-syntax keyword perturbBuiltin APGD Adam AdamW Adversarial Augmented Blur Brightness CW Clean ColorJitter ColorShift Contrast
-syntax keyword perturbBuiltin Crop Curriculum CutMix Cutout DIFGSM FAB FGSM Flip Gamma GaussianNoise Grayscale Haze
-syntax keyword perturbBuiltin Hue IBP Iterative JPEG L0 L1 L2 Linf MIFGSM Meta Mixup NIFGSM
-syntax keyword perturbBuiltin Noisy OneOf PGD RandAugment RandomErasing ResizedCrop Rotate Rotation SGD SINIFGSM SaltPepper Saturation
-syntax keyword perturbBuiltin Scale Sharpen Smooth Square Translate Translation UAP VFlip Wasserstein abs accuracy argmax
-syntax keyword perturbBuiltin assert bounds certify clamp clock cross_entropy env error evaluate exp fashion_mnist features
-syntax keyword perturbBuiltin grad images len load load_idx log max mean min norm plot predict
+syntax keyword perturbBuiltin APGD Adam AdamW Adversarial Augmented Blur Brightness CMDA CW Clean CoAttack ColorJitter
+syntax keyword perturbBuiltin ColorShift Contrast Crop Curriculum CutMix Cutout DIFGSM FAB FGSM Flip Gamma GaussianNoise
+syntax keyword perturbBuiltin Grayscale Haze Hue IBP Iterative JPEG L0 L1 L2 Linf MIFGSM Meta
+syntax keyword perturbBuiltin Mixup NIFGSM Noisy OneOf PGD Pair RandAugment RandomErasing ResizedCrop Rotate Rotation SGA
+syntax keyword perturbBuiltin SGD SINIFGSM SaltPepper Saturation Scale Sharpen Smooth Square Translate Translation UAP VFlip
+syntax keyword perturbBuiltin Wasserstein WordAttack WordSub abs accuracy anomaly_labels anomaly_scores anomaly_table argmax assert augment_analysis augment_pairs
+syntax keyword perturbBuiltin aupr auroc bounds certify clamp clock cmda_space cross_entropy eda env error evaluate
+syntax keyword perturbBuiltin exp fashion_captions fashion_mnist features gmm_select grad images itr itr_chance itr_table keep_classes len
+syntax keyword perturbBuiltin load load_idx load_two_tower log max mean mean_ci min norm pairs plot predict
 syntax keyword perturbBuiltin print ramp rand randn range retrieval sample save show sign softmax sqrt
-syntax keyword perturbBuiltin str sum tensor train train_certified train_denoiser type zeros zoo
+syntax keyword perturbBuiltin str sum synonyms tensor train train_certified train_denoiser type zeros zoo
 syntax match perturbDeclName '\%(\<\%(threat\|attack\|policy\|schedule\)\s\+\)\@<=\h\w*'
 syntax match perturbFunction '\%(\<fn\s\+\)\@<=\h\w*'
 syntax match perturbNamedArg '\<\h\w*\ze\s*:'
