@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "runtime/core/error.h"
+#include "runtime/text/utf8.h"
 
 namespace perturb {
 namespace {
@@ -166,24 +167,6 @@ class Parser {
     return code;
   }
 
-  static void append_utf8(std::string& out, unsigned c) {
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else if (c < 0x800) {
-      out += static_cast<char>(0xC0 | (c >> 6));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-      out += static_cast<char>(0xE0 | (c >> 12));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (c >> 18));
-      out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-  }
-
   // At an opening quote: the decoded string.
   std::string string() {
     ++pos_;
@@ -235,7 +218,7 @@ class Parser {
           } else if (code >= 0xDC00 && code <= 0xDFFF) {
             fail("a lone low surrogate in a \\u escape");
           }
-          append_utf8(out, code);
+          append_utf8(out, static_cast<char32_t>(code));
           break;
         }
         default:
