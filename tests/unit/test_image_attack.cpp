@@ -6,45 +6,10 @@
 #include "runtime/core/random.h"
 #include "runtime/multimodal/attack.h"
 #include "runtime/threat/threat.h"
+#include "two_tower_fixture.h"
 
 namespace perturb {
 namespace {
-
-// A fixed random two-tower: a linear image encoder and a bag-of-letters text encoder.
-class TinyTwoTower : public TwoTower {
- public:
-  TinyTwoTower() {
-    auto gen = make_generator(3);
-    image_ = torch::randn({16, 8}, gen).requires_grad_(true);
-    text_ = torch::randn({26, 8}, gen);
-  }
-  torch::Tensor encode_image(const torch::Tensor& images) override {
-    return images.flatten(1).matmul(image_);
-  }
-  torch::Tensor encode_text(const std::vector<std::string>& texts) override {
-    torch::Tensor counts = torch::zeros({static_cast<int64_t>(texts.size()), 26});
-    for (size_t i = 0; i < texts.size(); ++i) {
-      for (char c : texts[i]) {
-        if (c >= 'a' && c <= 'z') counts[i][c - 'a'] += 1;
-      }
-    }
-    return counts.matmul(text_);
-  }
-  torch::Tensor logit_scale() override { return torch::tensor(std::log(10.0)); }
-  TokenizerPtr tokenizer() const override { return nullptr; }
-  std::vector<torch::Tensor> parameters() override { return {image_}; }
-  std::vector<torch::Tensor> image_parameters() override { return {image_}; }
-  void set_training(bool training) override { training_ = training; }
-  bool training() const override { return training_; }
-  void to(torch::Device) override {}
-  torch::Device device() const override { return torch::kCPU; }
-  std::string describe() const override { return "tiny_two_tower"; }
-  void save(const std::string&) const override {}
-
- private:
-  torch::Tensor image_, text_;
-  bool training_ = true;
-};
 
 PairedDataset tiny_pairs() {
   auto gen = make_generator(5);
@@ -69,7 +34,7 @@ torch::Tensor own_similarity(TwoTower& model, const PairedDataset& data) {
 
 TEST_CASE("the image attack lowers each image's similarity to its captions inside the ball",
           "[image_attack]") {
-  TinyTwoTower model;
+  BagOfWordsTwoTower model;
   PairedDataset data = tiny_pairs();
   auto attack = make_image_attack(make_pgd(make_linf(0.1), {}));
   auto gen = make_generator(0);
@@ -87,7 +52,7 @@ TEST_CASE("the image attack lowers each image's similarity to its captions insid
 }
 
 TEST_CASE("the image attack is seeded", "[image_attack]") {
-  TinyTwoTower model;
+  BagOfWordsTwoTower model;
   PairedDataset data = tiny_pairs();
   auto attack = make_image_attack(make_pgd(make_linf(0.1), {}));
   auto a = make_generator(7);

@@ -13,6 +13,7 @@
 #include "runtime/multimodal/alignment.h"
 #include "runtime/multimodal/augment_pairs.h"
 #include "test_util.h"
+#include "two_tower_fixture.h"
 
 using namespace perturb;
 using Catch::Matchers::Contains;
@@ -37,44 +38,6 @@ PairedDataset synthetic_pairs(int64_t n, int64_t k) {
   d.name = "synthetic";
   return d;
 }
-
-// Φ: a linear map of the flattened image; Ψ: hashed bag of words through a linear map.
-class TinyTwoTower : public TwoTower {
- public:
-  TinyTwoTower() {
-    auto gen = make_generator(3);
-    image_w_ = torch::randn({64, 8}, gen);
-    text_w_ = torch::randn({kBuckets, 8}, gen);
-  }
-  torch::Tensor encode_image(const torch::Tensor& images) override {
-    return images.reshape({images.size(0), -1}).matmul(image_w_) + 0.1;
-  }
-  torch::Tensor encode_text(const std::vector<std::string>& texts) override {
-    torch::Tensor bags = torch::zeros({static_cast<int64_t>(texts.size()), kBuckets});
-    for (size_t i = 0; i < texts.size(); ++i) {
-      std::istringstream words(texts[i]);
-      for (std::string w; words >> w;) {
-        bags[i][static_cast<int64_t>(std::hash<std::string>{}(w) % kBuckets)] += 1;
-      }
-    }
-    return bags.matmul(text_w_);
-  }
-  torch::Tensor logit_scale() override { return torch::tensor(2.0); }
-  TokenizerPtr tokenizer() const override { return nullptr; }
-  std::vector<torch::Tensor> parameters() override { return {image_w_, text_w_}; }
-  std::vector<torch::Tensor> image_parameters() override { return {image_w_}; }
-  void set_training(bool training) override { training_ = training; }
-  bool training() const override { return training_; }
-  void to(torch::Device) override {}
-  torch::Device device() const override { return torch::kCPU; }
-  std::string describe() const override { return "tiny_two_tower"; }
-  void save(const std::string&) const override {}
-
- private:
-  static constexpr int64_t kBuckets = 32;
-  torch::Tensor image_w_, text_w_;
-  bool training_ = true;
-};
 
 AugmentPairsOptions human(int64_t copies, uint64_t seed = 0) {
   AugmentPairsOptions o;
@@ -175,7 +138,7 @@ TEST_CASE("augment_pairs errors in the user's terms", "[ma2t]") {
 }
 
 TEST_CASE("alignment: identity augmentation is perfectly aligned and has no diversity", "[ma2t]") {
-  TinyTwoTower model;
+  BagOfWordsTwoTower model(64);
   const PairedDataset data = synthetic_pairs(8, 3);
   AlignmentOptions o;
   o.augment.text = "function";
@@ -192,7 +155,7 @@ TEST_CASE("alignment: identity augmentation is perfectly aligned and has no dive
 }
 
 TEST_CASE("alignment: human captions and image policies measured as Figures 1-2", "[ma2t]") {
-  TinyTwoTower model;
+  BagOfWordsTwoTower model(64);
   const PairedDataset data = synthetic_pairs(10, 4);
   AlignmentOptions o;
   o.augment = human(3);

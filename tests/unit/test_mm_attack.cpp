@@ -15,68 +15,10 @@
 #include "runtime/text/tokenizer.h"
 #include "runtime/text/wordnet.h"
 #include "runtime/threat/threat.h"
+#include "two_tower_fixture.h"
 
 namespace perturb {
 namespace {
-
-constexpr int64_t kDim = 8;
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-class BagOfWordsTwoTower : public TwoTower {
- public:
-  BagOfWordsTwoTower() {
-    auto gen = make_generator(11);
-    image_ = torch::randn({16, kDim}, gen);
-  }
-  torch::Tensor encode_image(const torch::Tensor& images) override {
-    return images.flatten(1).matmul(image_);
-  }
-  // The sum of the words' vectors (each a fixed function of the word); whitespace split.
-  torch::Tensor encode_text(const std::vector<std::string>& texts) override {
-    encoded += static_cast<int64_t>(texts.size());
-    torch::Tensor out = torch::zeros({static_cast<int64_t>(texts.size()), kDim});
-    for (size_t i = 0; i < texts.size(); ++i) {
-      std::string word;
-      auto flush = [&] {
-        if (word.empty()) return;
-        auto gen = make_generator(fnv1a(word) % 1000003);
-        out[static_cast<int64_t>(i)] += torch::randn({kDim}, gen);
-        word.clear();
-      };
-      for (char c : texts[i] + " ") {
-        if (c == ' ') {
-          flush();
-        } else {
-          word += c;
-        }
-      }
-    }
-    return out;
-  }
-  torch::Tensor logit_scale() override { return torch::tensor(std::log(10.0)); }
-  TokenizerPtr tokenizer() const override { return nullptr; }
-  std::vector<torch::Tensor> parameters() override { return {image_}; }
-  std::vector<torch::Tensor> image_parameters() override { return {image_}; }
-  void set_training(bool training) override { training_ = training; }
-  bool training() const override { return training_; }
-  void to(torch::Device) override {}
-  torch::Device device() const override { return torch::kCPU; }
-  std::string describe() const override { return "bag_of_words_two_tower"; }
-  void save(const std::string&) const override {}
-  int64_t encoded = 0;  // texts encoded so far
-
- private:
-  torch::Tensor image_;
-  bool training_ = true;
-};
 
 const std::map<std::string, std::vector<std::string>>& fixture_synonyms() {
   static const std::map<std::string, std::vector<std::string>> table = {
