@@ -65,6 +65,20 @@ std::vector<int64_t> PairedDataset::caption_owners() const {
   return out;
 }
 
+PairedDataset PairedDataset::with_captions(const std::vector<std::string>& replacements) const {
+  const size_t total = caption_owners().size();
+  if (replacements.size() != total) {
+    throw Error(name + ": " + std::to_string(replacements.size()) + " replacement captions for " +
+                std::to_string(total));
+  }
+  PairedDataset out = *this;
+  auto next = replacements.begin();
+  for (auto& list : out.captions) {
+    for (auto& caption : list) caption = *next++;
+  }
+  return out;
+}
+
 std::string PairedDataset::describe() const {
   std::ostringstream out;
   out << name << ": " << size() << " images";

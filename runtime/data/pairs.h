@@ -29,6 +29,9 @@ struct PairedDataset {
   // Every caption once, in image order, and the index of the image it belongs to.
   std::vector<std::string> all_captions() const;
   std::vector<int64_t> caption_owners() const;
+  // The same images with every caption replaced, `captions` in all_captions() order (Error when
+  // the count differs).
+  PairedDataset with_captions(const std::vector<std::string>& captions) const;
   // "fashion_captions(train): 1000 images 1×28×28 with 5000 captions (5 per image), 10 classes"
   std::string describe() const;
   // Throws Error when the sizes of images, captions and labels disagree or a caption list is

@@ -7,19 +7,6 @@
 
 namespace perturb {
 
-torch::Tensor caption_guides(TwoTower& model, const PairedDataset& batch) {
-  torch::Tensor all = embed_texts(model, batch.all_captions(), 512);
-  std::vector<torch::Tensor> means;
-  means.reserve(batch.captions.size());
-  int64_t start = 0;
-  for (const auto& list : batch.captions) {
-    const auto count = static_cast<int64_t>(list.size());
-    means.push_back(all.slice(0, start, start + count).mean(0));
-    start += count;
-  }
-  return torch::stack(means);
-}
-
 torch::Tensor attack_images_against(TwoTower& model, const torch::Tensor& images_in,
                                     const torch::Tensor& guides_in, const Threat& threat,
                                     const ImageStepOptions& options, at::Generator& gen,
@@ -85,11 +72,7 @@ class CoAttack : public MultimodalAttack {
     // Eq. 4: T' for every caption.
     const auto attacked =
         substitute_words(model, batch.all_captions(), *threat_.text, {}, stats, synonyms_);
-    PairedDataset out = batch;
-    size_t k = 0;
-    for (auto& list : out.captions) {
-      for (auto& caption : list) caption = attacked[k++];
-    }
+    PairedDataset out = batch.with_captions(attacked);
     // Eq. 5: I' against the perturbed captions.
     const torch::Tensor guides = caption_guides(model, out);
     ImageStepOptions step{options_.steps, options_.step, true};

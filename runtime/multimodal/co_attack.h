@@ -33,9 +33,6 @@ torch::Tensor attack_images_against(TwoTower& model, const torch::Tensor& images
                                     AttackStats* stats = nullptr,
                                     const ImageAugmentFn& augment = {});
 
-// The mean of the unit embeddings of each image's captions, [N, d] (not renormalised).
-torch::Tensor caption_guides(TwoTower& model, const PairedDataset& batch);
-
 struct CoAttackOptions {
   int64_t steps = 10;
   std::optional<double> step;

@@ -36,20 +36,6 @@ class SimilarityClassifier : public Model {
   torch::Tensor captions_;  // [N, d], unit rows, no gradient
 };
 
-// The normalised mean of each image's normalised caption embeddings: [N, d].
-torch::Tensor caption_targets(TwoTower& model, const PairedDataset& batch) {
-  namespace F = torch::nn::functional;
-  torch::Tensor all = embed_texts(model, batch.all_captions(), 256);
-  std::vector<torch::Tensor> means;
-  int64_t start = 0;
-  for (const auto& list : batch.captions) {
-    const int64_t count = static_cast<int64_t>(list.size());
-    means.push_back(all.slice(0, start, start + count).mean(0));
-    start += count;
-  }
-  return F::normalize(torch::stack(means), F::NormalizeFuncOptions().dim(1));
-}
-
 class ImageAttack : public MultimodalAttack {
  public:
   explicit ImageAttack(AttackPtr attack) : attack_(std::move(attack)) {}
@@ -60,10 +46,12 @@ class ImageAttack : public MultimodalAttack {
   PairedDataset run(TwoTower& model, const PairedDataset& batch, at::Generator& gen,
                     AttackStats* stats) const override {
     batch.check();
-    const bool was_training = model.training();
-    model.set_training(false);
-    torch::Tensor targets = caption_targets(model, batch);
-    model.set_training(was_training);
+    torch::Tensor targets;
+    {
+      TwoTowerEvalGuard eval(model);
+      targets = torch::nn::functional::normalize(
+          caption_guides(model, batch), torch::nn::functional::NormalizeFuncOptions().dim(1));
+    }
     SimilarityClassifier view(model, targets);
     torch::Tensor own = torch::arange(
         batch.size(), torch::TensorOptions().dtype(torch::kInt64).device(model.device()));

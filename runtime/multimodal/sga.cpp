@@ -104,11 +104,7 @@ class Sga : public MultimodalAttack {
         0, torch::tensor(std::vector<int64_t>(owners.begin(), owners.end())));
     const auto attacked =
         substitute_words(model, batch.all_captions(), *threat_.text, guides, stats, synonyms_);
-    PairedDataset out = batch;
-    size_t k = 0;
-    for (auto& list : out.captions) {
-      for (auto& caption : list) caption = attacked[k++];
-    }
+    PairedDataset out = batch.with_captions(attacked);
     // 3. The clean image again, against the set of adversarial captions.
     out.images = attack_images_against(model, batch.images, caption_guides(model, out),
                                        *threat_.image, step, gen, stats, augment)

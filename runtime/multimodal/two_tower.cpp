@@ -41,4 +41,17 @@ torch::Tensor embed_texts(TwoTower& model, const std::vector<std::string>& texts
   return torch::cat(parts);
 }
 
+torch::Tensor caption_guides(TwoTower& model, const PairedDataset& batch) {
+  torch::Tensor all = embed_texts(model, batch.all_captions(), 512);
+  std::vector<torch::Tensor> means;
+  means.reserve(batch.captions.size());
+  int64_t start = 0;
+  for (const auto& list : batch.captions) {
+    const auto count = static_cast<int64_t>(list.size());
+    means.push_back(all.slice(0, start, start + count).mean(0));
+    start += count;
+  }
+  return torch::stack(means);
+}
+
 }  // namespace perturb

@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include "runtime/data/pairs.h"
 #include "runtime/text/tokenizer.h"
 
 namespace perturb {
@@ -44,5 +45,23 @@ torch::Tensor cosine_similarity_matrix(const torch::Tensor& image_embeddings,
 // model's current mode, on the model's device.
 torch::Tensor embed_images(TwoTower& model, const torch::Tensor& images, int64_t batch);
 torch::Tensor embed_texts(TwoTower& model, const std::vector<std::string>& texts, int64_t batch);
+
+// The mean of the unit embeddings of each image's captions, [N, d] (not renormalised).
+torch::Tensor caption_guides(TwoTower& model, const PairedDataset& batch);
+
+// Puts a two-tower in eval mode and restores its mode on destruction.
+class TwoTowerEvalGuard {
+ public:
+  explicit TwoTowerEvalGuard(TwoTower& model) : model_(model), was_training_(model.training()) {
+    model_.set_training(false);
+  }
+  ~TwoTowerEvalGuard() { model_.set_training(was_training_); }
+  TwoTowerEvalGuard(const TwoTowerEvalGuard&) = delete;
+  TwoTowerEvalGuard& operator=(const TwoTowerEvalGuard&) = delete;
+
+ private:
+  TwoTower& model_;
+  bool was_training_;
+};
 
 }  // namespace perturb

@@ -209,11 +209,7 @@ class WordAttack : public MultimodalAttack {
     TwoTowerEvalGuard eval(model);
     const auto attacked =
         substitute_words(model, batch.all_captions(), *threat_.text, {}, stats, synonyms_);
-    PairedDataset out = batch;
-    size_t k = 0;
-    for (auto& list : out.captions) {
-      for (auto& caption : list) caption = attacked[k++];
-    }
+    PairedDataset out = batch.with_captions(attacked);
     return out;
   }
 

@@ -17,21 +17,6 @@ namespace perturb {
 // Synonyms of a (lower-case) word; WordNet::shared() by default, replaceable in tests.
 using SynonymFn = std::function<std::vector<std::string>(const std::string&)>;
 
-// Puts a two-tower in eval mode and restores its mode on destruction.
-class TwoTowerEvalGuard {
- public:
-  explicit TwoTowerEvalGuard(TwoTower& model) : model_(model), was_training_(model.training()) {
-    model_.set_training(false);
-  }
-  ~TwoTowerEvalGuard() { model_.set_training(was_training_); }
-  TwoTowerEvalGuard(const TwoTowerEvalGuard&) = delete;
-  TwoTowerEvalGuard& operator=(const TwoTowerEvalGuard&) = delete;
-
- private:
-  TwoTower& model_;
-  bool was_training_;
-};
-
 // True for the function words the attack never substitutes ("a", "the", "of", "with"...).
 bool is_stop_word(const std::string& word);
 
