@@ -94,7 +94,7 @@ Value cmda_policy(CallArgs& args) {
 }
 
 Value cmda_space(CallArgs& args) {
-  const PairedDataset& data = args.object<PairsObject>("data", Kind::kPairs)->data;
+  const PairedDataset& data = pairs_arg(args, "data");
   SpaceOptions so;
   so.dim = args.integer("dim");
   so.hidden = args.integer("hidden");
@@ -266,7 +266,7 @@ Value anomaly_table_of(CallArgs& args) {
 // (the teacher modality), and a policy without a space gets one learnt on these pairs first.
 Value train_classifier_on_pairs(CallArgs& args) {
   auto model = args.object<ModelObject>("model", Kind::kModel);
-  const PairedDataset& pairs = args.object<PairsObject>("data", Kind::kPairs)->data;
+  const PairedDataset& pairs = pairs_arg(args, "data");
   Dataset data = labelled_images(pairs, args);
   if (args.get("method").kind() == Kind::kSchedule || args.has("schedule")) {
     args.fail("schedules (Meta, Curriculum) train on datasets; give the images as a dataset");

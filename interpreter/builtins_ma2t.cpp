@@ -70,7 +70,7 @@ AugmentPairsOptions augment_options(CallArgs& args) {
 }
 
 Value augment_pairs_of(CallArgs& args) {
-  const PairedDataset& data = args.object<PairsObject>("data", Kind::kPairs)->data;
+  const PairedDataset& data = pairs_arg(args, "data");
   const AugmentPairsOptions options = augment_options(args);
   PairedDataset out;
   try {
@@ -79,15 +79,6 @@ Value augment_pairs_of(CallArgs& args) {
     throw_runtime_error(args.span, e.what());
   }
   return Value(ObjectPtr(std::make_shared<PairsObject>(std::move(out))));
-}
-
-TwoTowerPtr tower_of(CallArgs& args, const std::string& name) {
-  const Value& value = args.get(name);
-  if (auto tower = value.object<TwoTowerObject>()) return tower->model;
-  throw_runtime_error(args.span_of(name), display_name(args.builtin) +
-                                              " needs an image–text (two-tower) model, "
-                                              "zoo.two_tower(...) or load_two_tower(...); got " +
-                                              format_value(value));
 }
 
 RecordPtr measures_record(const AugmentMeasures& m) {
@@ -99,8 +90,8 @@ RecordPtr measures_record(const AugmentMeasures& m) {
 }
 
 Value augment_analysis_of(CallArgs& args) {
-  TwoTowerPtr model = tower_of(args, "model");
-  const PairedDataset& data = args.object<PairsObject>("data", Kind::kPairs)->data;
+  TwoTowerPtr model = two_tower_arg(args, "model");
+  const PairedDataset& data = pairs_arg(args, "data");
   AlignmentOptions options;
   options.augment = augment_options(args);
   options.batch = args.integer("batch");

@@ -151,20 +151,6 @@ Value make_sga_value(CallArgs& args) {
   return attack_value(make_sga(pair_threat_arg(args, "threat", true, true), options));
 }
 
-// The model argument as a two-tower; a classifier is named as such.
-TwoTowerPtr two_tower_arg(CallArgs& args, const std::string& name) {
-  const Value& value = args.get(name);
-  if (auto tower = value.object<TwoTowerObject>()) return tower->model;
-  if (value.object<ModelObject>()) {
-    throw_runtime_error(args.span_of(name),
-                        display_name(args.builtin) +
-                            " needs an image–text (two-tower) model, zoo.two_tower(...) or "
-                            "load_two_tower(...); got the image classifier " +
-                            format_value(value));
-  }
-  args.fail_kind(name, Kind::kModel);
-}
-
 // a.on_pairs(m, data): the captioned data as the attack leaves it, `batch` images (with all
 // their captions) at a time, with the session's generator.
 Value attack_on_pairs(CallArgs& args) {
@@ -178,22 +164,15 @@ Value attack_on_pairs(CallArgs& args) {
     args.fail_kind("self", Kind::kAttack);
   }
   TwoTowerPtr model = two_tower_arg(args, "model");
-  const Value& data_value = args.get("data");
-  auto pairs = data_value.object<PairsObject>();
-  if (!pairs) {
-    throw_runtime_error(args.span_of("data"),
-                        "on_pairs needs captioned images (fashion_captions(...) or "
-                        "pairs(images:, captions:)), got " +
-                            kind_with_article(data_value.kind()));
-  }
+  const PairedDataset& pairs = pairs_arg(args, "data");
   const int64_t batch = at_least(args, "batch", 1);
   std::vector<PairedDataset> parts;
-  for (const auto& part : pairs->data.batches(batch)) {
+  for (const auto& part : pairs.batches(batch)) {
     PairedDataset out = attack->run(*model, part, args.interp.generator());
     out.images = out.images.cpu();
     parts.push_back(std::move(out));
   }
-  PairedDataset result = pairs->data;
+  PairedDataset result = pairs;
   if (!parts.empty()) {
     std::vector<torch::Tensor> images;
     result.captions.clear();
@@ -208,14 +187,7 @@ Value attack_on_pairs(CallArgs& args) {
 
 Value itr_table_value(CallArgs& args) {
   TwoTowerPtr model = two_tower_arg(args, "model");
-  const Value& data_value = args.get("data");
-  auto pairs = data_value.object<PairsObject>();
-  if (!pairs) {
-    throw_runtime_error(args.span_of("data"),
-                        "itr_table needs captioned images (fashion_captions(...) or "
-                        "pairs(images:, captions:)), got " +
-                            kind_with_article(data_value.kind()));
-  }
+  const PairedDataset& pairs = pairs_arg(args, "data");
   std::vector<NamedMultimodalAttack> attacks;
   std::vector<Value> items;
   const Value& given = args.get("attacks");
@@ -259,7 +231,7 @@ Value itr_table_value(CallArgs& args) {
   } else {
     seed = next_seed(args.interp.generator());
   }
-  ItrTable table = itr_table(*model, pairs->data, attacks, ks, batch, seed);
+  ItrTable table = itr_table(*model, pairs, attacks, ks, batch, seed);
   return Value(ObjectPtr(std::make_shared<ItrTableObject>(std::move(table))));
 }
 

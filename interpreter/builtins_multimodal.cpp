@@ -195,17 +195,6 @@ Value itr_record(const ItrResult& r) {
   return Value(record);
 }
 
-std::shared_ptr<TwoTowerObject> tower_arg(CallArgs& args, const std::string& name) {
-  auto tower = args.get(name).object<TwoTowerObject>();
-  if (!tower) {
-    args.fail(display_name(args.builtin) +
-              " needs a two-tower image–text model (zoo.two_tower, "
-              "load_two_tower) for '" +
-              name + "', got " + format_value(args.get(name)));
-  }
-  return tower;
-}
-
 // An attack given to an image–text builtin: a multimodal attack as it is, a classifier attack
 // (PGD, APGD, FGSM...) as the image-only attack on the similarity.
 MultimodalAttackPtr multimodal_attack_arg(CallArgs& args, const std::string& name) {
@@ -216,20 +205,20 @@ MultimodalAttackPtr multimodal_attack_arg(CallArgs& args, const std::string& nam
 }
 
 Value itr_of(CallArgs& args) {
-  auto tower = tower_arg(args, "model");
-  const PairedDataset& data = args.object<PairsObject>("data", Kind::kPairs)->data;
+  TwoTowerPtr tower = two_tower_arg(args, "model");
+  const PairedDataset& data = pairs_arg(args, "data");
   const int64_t batch = args.integer("batch");
   if (batch < 1) args.fail("batch must be at least 1, got " + std::to_string(batch));
   MultimodalAttackPtr attack;
   if (given(args, "attack")) {
     attack = multimodal_attack_arg(args, "attack");
   }
-  return itr_record(evaluate_itr(*tower->model, data, attack.get(), args.interp.generator(),
-                                 k_list(args), batch));
+  return itr_record(
+      evaluate_itr(*tower, data, attack.get(), args.interp.generator(), k_list(args), batch));
 }
 
 Value itr_chance_of(CallArgs& args) {
-  const PairedDataset& data = args.object<PairsObject>("data", Kind::kPairs)->data;
+  const PairedDataset& data = pairs_arg(args, "data");
   return itr_record(chance_itr(data, k_list(args)));
 }
 
@@ -246,35 +235,22 @@ std::vector<std::string> text_list(CallArgs& args, const std::string& name) {
   return out;
 }
 
-// Runs f on the two-tower in eval mode, restoring its mode after.
-template <typename F>
-torch::Tensor in_eval(TwoTower& model, F f) {
-  const bool previous = model.training();
-  model.set_training(false);
-  try {
-    torch::Tensor out = f();
-    model.set_training(previous);
-    return out;
-  } catch (...) {
-    model.set_training(previous);
-    throw;
-  }
-}
-
 Value encode_image_of(CallArgs& args) {
-  auto tower = tower_arg(args, "model");
+  TwoTowerPtr tower = two_tower_arg(args, "model");
   torch::Tensor x = args.tensor("images");
   const bool one = x.dim() == 3;
   if (one) x = x.unsqueeze(0);
-  torch::Tensor out = in_eval(*tower->model, [&] { return tower->model->encode_image(x); });
+  TwoTowerEvalGuard eval(*tower);
+  torch::Tensor out = tower->encode_image(x);
   return Value(one ? out.squeeze(0) : out);
 }
 
 Value encode_text_of(CallArgs& args) {
-  auto tower = tower_arg(args, "model");
+  TwoTowerPtr tower = two_tower_arg(args, "model");
   const bool one = args.get("texts").is<std::string>();
   const auto texts = text_list(args, "texts");
-  torch::Tensor out = in_eval(*tower->model, [&] { return tower->model->encode_text(texts); });
+  TwoTowerEvalGuard eval(*tower);
+  torch::Tensor out = tower->encode_text(texts);
   return Value(one ? out.squeeze(0) : out);
 }
 
@@ -293,14 +269,8 @@ Value model_save(CallArgs& args) {
 }  // namespace
 
 Value train_two_tower(CallArgs& args) {
-  auto tower = tower_arg(args, "model");
-  auto pairs = args.get("data").object<PairsObject>();
-  if (!pairs) {
-    args.fail(
-        "a two-tower model trains on captioned data (fashion_captions(...), pairs(...)), "
-        "got " +
-        kind_with_article(args.get("data").kind()));
-  }
+  TwoTowerPtr tower = two_tower_arg(args, "model");
+  const PairedDataset& pairs = pairs_arg(args, "data");
   // train()'s classifier options that mean nothing for contrastive training.
   for (const char* name : {"fast_step", "augment", "classes", "val", "val_attack", "schedule"}) {
     if (given(args, name)) {
@@ -333,8 +303,8 @@ Value train_two_tower(CallArgs& args) {
   options.lr_schedule.milestones = args.numbers("milestones");
   options.lr_schedule.gamma = args.number("gamma");
   options.lr_schedule.pct_start = args.number("pct_start");
-  train_contrastive(*tower->model, pairs->data, options);
-  return Value(ObjectPtr(tower));
+  train_contrastive(*tower, pairs, options);
+  return args.get("model");
 }
 
 void register_multimodal_builtins(BuiltinTable& t) {

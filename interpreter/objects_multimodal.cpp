@@ -1,5 +1,8 @@
 #include "interpreter/objects_multimodal.h"
 
+#include "interpreter/builtins.h"
+#include "interpreter/builtins_util.h"
+#include "interpreter/diagnostics.h"
 #include "interpreter/objects.h"
 
 namespace perturb::lang {
@@ -38,6 +41,28 @@ std::optional<Value> MultimodalAttackObject::field(const std::string& field_name
     return Value(ObjectPtr(std::make_shared<PairThreatObject>(attack->threat())));
   }
   return std::nullopt;
+}
+
+TwoTowerPtr two_tower_arg(const CallArgs& args, const std::string& name) {
+  const Value& value = args.get(name);
+  if (auto tower = value.object<TwoTowerObject>()) return tower->model;
+  auto classifier = value.object<ModelObject>();
+  throw_runtime_error(args.span_of(name),
+                      display_name(args.builtin) +
+                          " needs an image–text (two-tower) model, zoo.two_tower(...) or "
+                          "load_two_tower(...), for '" +
+                          name + "'; got " +
+                          (classifier ? "the image classifier " + classifier->model->describe()
+                                      : format_value(value)));
+}
+
+const PairedDataset& pairs_arg(const CallArgs& args, const std::string& name) {
+  const Value& value = args.get(name);
+  if (auto pairs = value.object<PairsObject>()) return pairs->data;
+  throw_runtime_error(args.span_of(name), display_name(args.builtin) +
+                                              " needs captioned images (fashion_captions(...) or "
+                                              "pairs(images:, captions:)) for '" +
+                                              name + "', got " + kind_with_article(value.kind()));
 }
 
 }  // namespace perturb::lang

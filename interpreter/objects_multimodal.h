@@ -8,6 +8,8 @@
 
 namespace perturb::lang {
 
+struct CallArgs;
+
 class PairsObject : public Object {
  public:
   explicit PairsObject(PairedDataset data) : data(std::move(data)) {}
@@ -53,5 +55,11 @@ class MultimodalAttackObject : public Object {
   MultimodalAttackPtr attack;
   std::string name;
 };
+
+// The argument as a two-tower model; anything else (an image classifier included) is an error
+// at the argument naming what was given.
+TwoTowerPtr two_tower_arg(const CallArgs& args, const std::string& name);
+// The argument as captioned images; anything else is an error naming what was given.
+const PairedDataset& pairs_arg(const CallArgs& args, const std::string& name);
 
 }  // namespace perturb::lang
