@@ -240,7 +240,7 @@ Value encode_image_of(CallArgs& args) {
   torch::Tensor x = args.tensor("images");
   const bool one = x.dim() == 3;
   if (one) x = x.unsqueeze(0);
-  TwoTowerEvalGuard eval(*tower);
+  TwoTowerModeGuard eval(*tower, false);
   torch::Tensor out = tower->encode_image(x);
   return Value(one ? out.squeeze(0) : out);
 }
@@ -249,7 +249,7 @@ Value encode_text_of(CallArgs& args) {
   TwoTowerPtr tower = two_tower_arg(args, "model");
   const bool one = args.get("texts").is<std::string>();
   const auto texts = text_list(args, "texts");
-  TwoTowerEvalGuard eval(*tower);
+  TwoTowerModeGuard eval(*tower, false);
   torch::Tensor out = tower->encode_text(texts);
   return Value(one ? out.squeeze(0) : out);
 }

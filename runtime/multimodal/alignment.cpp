@@ -47,16 +47,6 @@ void finish(AugmentMeasures& m) {
   m.pairs = static_cast<int64_t>(m.alignment.size());
 }
 
-// Restores the model's training mode when leaving the analysis.
-struct ModeGuard {
-  TwoTower& model;
-  bool was_training;
-  explicit ModeGuard(TwoTower& m) : model(m), was_training(m.training()) {
-    model.set_training(false);
-  }
-  ~ModeGuard() { model.set_training(was_training); }
-};
-
 // The histogram of `values` over [lo, hi] in `bins` bins as a step series (fraction per bin).
 PlotSeries histogram(const std::string& label, const std::vector<double>& values, double lo,
                      double hi, int bins) {
@@ -102,7 +92,7 @@ AlignmentReport analyse_augmentation(TwoTower& model, const PairedDataset& data,
   const int64_t n = data.size();
   const int64_t copies = options.augment.copies;
   const bool text_on = options.augment.text != "none";
-  ModeGuard guard(model);
+  TwoTowerModeGuard guard(model, false);
 
   // Every image of the augmented set once and every caption once: block b of the layout holds
   // rows [b·N, (b+1)·N) (augment_pairs.h).

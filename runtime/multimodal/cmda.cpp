@@ -191,16 +191,6 @@ class CmdaSpace : public TwoTower {
   torch::Device device_ = torch::kCPU;
 };
 
-// Sets a two-tower's mode for a scope.
-struct TowerMode {
-  TowerMode(TwoTower& m, bool training) : model(m), previous(m.training()) {
-    m.set_training(training);
-  }
-  ~TowerMode() { model.set_training(previous); }
-  TwoTower& model;
-  bool previous;
-};
-
 std::string num(double v) {
   return augment_detail::num_text(v);
 }
@@ -241,7 +231,7 @@ std::vector<SpaceEpoch> train_common_space(TwoTower& space, const PairedDataset&
   }
   if (data.size() < 2) throw Error("the contrastive space needs at least 2 pairs");
   torch::AutoGradMode grad(true);
-  TowerMode mode(space, true);
+  TwoTowerModeGuard mode(space, true);
   torch::optim::Adam opt(space.parameters(), torch::optim::AdamOptions(o.lr));
   auto root = make_generator(o.seed);
   std::vector<SpaceEpoch> out;
@@ -315,7 +305,7 @@ torch::Tensor caption_indices(const PairedDataset& data) {
 
 torch::Tensor caption_latents(TwoTower& space, const PairedDataset& data, int64_t batch) {
   auto index = caption_indices(data);
-  TowerMode mode(space, false);
+  TwoTowerModeGuard mode(space, false);
   auto latents = embed_texts(space, data.all_captions(), batch).to(torch::kCPU, torch::kFloat32);
   return latents.index_select(0, index.flatten()).view({index.size(0), index.size(1), -1});
 }
@@ -423,7 +413,7 @@ std::shared_ptr<const CmdaPolicy> CmdaPolicy::joint_with(
 void CmdaPolicy::joint_step(const torch::Tensor& x, const torch::Tensor& y,
                             const std::vector<std::string>& captions) const {
   torch::AutoGradMode grad(true);
-  TowerMode mode(*space_, true);
+  TwoTowerModeGuard mode(*space_, true);
   std::vector<torch::Tensor> z{space_->encode_image(x.to(space_->device())),
                                space_->encode_text(captions)};
   if (options_.supervised && !y.defined()) {
@@ -479,7 +469,7 @@ AugmentBatch CmdaPolicy::apply(AugmentBatch batch, at::Generator& gen) const {
     for (int64_t i = 0; i < n; ++i) caps.push_back((*captions_)[static_cast<size_t>(iv[i])]);
     joint_step(x, batch.y, caps);
     torch::NoGradGuard no_grad;
-    TowerMode mode(*space_, false);
+    TwoTowerModeGuard mode(*space_, false);
     t = space_->encode_text(caps).to(torch::kCPU, torch::kFloat32);
   } else {
     t = t.to(torch::kFloat32);
@@ -494,7 +484,7 @@ AugmentBatch CmdaPolicy::apply(AugmentBatch batch, at::Generator& gen) const {
   torch::Tensor s;
   {
     torch::NoGradGuard no_grad;
-    TowerMode mode(*space_, false);
+    TwoTowerModeGuard mode(*space_, false);
     s = unit_rows(space_->encode_image(x.to(space_->device())).to(torch::kCPU, torch::kFloat32));
   }
   if (s.size(1) != t.size(1)) {

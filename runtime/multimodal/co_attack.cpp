@@ -68,7 +68,7 @@ class CoAttack : public MultimodalAttack {
   PairedDataset run(TwoTower& model, const PairedDataset& batch, at::Generator& gen,
                     AttackStats* stats) const override {
     batch.check();
-    TwoTowerEvalGuard eval(model);
+    TwoTowerModeGuard eval(model, false);
     // Eq. 4: T' for every caption.
     const auto attacked =
         substitute_words(model, batch.all_captions(), *threat_.text, {}, stats, synonyms_);

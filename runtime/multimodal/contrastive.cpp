@@ -94,12 +94,7 @@ std::vector<ContrastiveEpoch> train_contrastive(TwoTower& model, const PairedDat
   const int64_t batches = (pairs.size() + options.batch - 1) / options.batch;
   auto root = make_generator(options.seed);
   // Training mode for the run; the previous mode comes back even when a batch throws.
-  struct ModeRestore {
-    TwoTower& model;
-    bool previous;
-    ~ModeRestore() { model.set_training(previous); }
-  } restore{model, model.training()};
-  model.set_training(true);
+  TwoTowerModeGuard training_mode(model, true);
   std::vector<ContrastiveEpoch> result;
   for (int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();

@@ -48,7 +48,7 @@ class ImageAttack : public MultimodalAttack {
     batch.check();
     torch::Tensor targets;
     {
-      TwoTowerEvalGuard eval(model);
+      TwoTowerModeGuard eval(model, false);
       targets = torch::nn::functional::normalize(
           caption_guides(model, batch), torch::nn::functional::NormalizeFuncOptions().dim(1));
     }

@@ -40,21 +40,6 @@ std::string percent(double fraction) {
   return text;
 }
 
-// Puts the model in a mode for a scope and restores the previous one.
-class TowerModeGuard {
- public:
-  TowerModeGuard(TwoTower& model, bool training) : model_(model), previous_(model.training()) {
-    model_.set_training(training);
-  }
-  ~TowerModeGuard() { model_.set_training(previous_); }
-  TowerModeGuard(const TowerModeGuard&) = delete;
-  TowerModeGuard& operator=(const TowerModeGuard&) = delete;
-
- private:
-  TwoTower& model_;
-  bool previous_;
-};
-
 }  // namespace
 
 std::string ItrResult::describe() const {
@@ -139,7 +124,7 @@ ItrResult evaluate_itr(TwoTower& model, const PairedDataset& data, const Multimo
   data.check();
   if (data.size() == 0) throw Error("retrieval needs at least one captioned image");
   const auto start = std::chrono::steady_clock::now();
-  TowerModeGuard eval(model, /*training=*/false);
+  TwoTowerModeGuard eval(model, false);
   AttackStats stats;
   std::vector<torch::Tensor> image_parts, text_parts;
   std::vector<int64_t> owners;

@@ -87,7 +87,7 @@ class Sga : public MultimodalAttack {
                     AttackStats* stats) const override {
     namespace F = torch::nn::functional;
     batch.check();
-    TwoTowerEvalGuard eval(model);
+    TwoTowerModeGuard eval(model, false);
     ImageAugmentFn augment = [&](const torch::Tensor& images) {
       return sga_scaled_copies(images, options_.scales, options_.noise, gen);
     };

@@ -49,15 +49,17 @@ torch::Tensor embed_texts(TwoTower& model, const std::vector<std::string>& texts
 // The mean of the unit embeddings of each image's captions, [N, d] (not renormalised).
 torch::Tensor caption_guides(TwoTower& model, const PairedDataset& batch);
 
-// Puts a two-tower in eval mode and restores its mode on destruction.
-class TwoTowerEvalGuard {
+// Puts a two-tower in a mode for a scope and restores its previous mode after (as ModeGuard for
+// a Model): attacks and evaluation run in eval mode, training in training mode.
+class TwoTowerModeGuard {
  public:
-  explicit TwoTowerEvalGuard(TwoTower& model) : model_(model), was_training_(model.training()) {
-    model_.set_training(false);
+  TwoTowerModeGuard(TwoTower& model, bool training)
+      : model_(model), was_training_(model.training()) {
+    model_.set_training(training);
   }
-  ~TwoTowerEvalGuard() { model_.set_training(was_training_); }
-  TwoTowerEvalGuard(const TwoTowerEvalGuard&) = delete;
-  TwoTowerEvalGuard& operator=(const TwoTowerEvalGuard&) = delete;
+  ~TwoTowerModeGuard() { model_.set_training(was_training_); }
+  TwoTowerModeGuard(const TwoTowerModeGuard&) = delete;
+  TwoTowerModeGuard& operator=(const TwoTowerModeGuard&) = delete;
 
  private:
   TwoTower& model_;

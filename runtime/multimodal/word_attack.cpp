@@ -206,7 +206,7 @@ class WordAttack : public MultimodalAttack {
   PairedDataset run(TwoTower& model, const PairedDataset& batch, at::Generator& /*gen*/,
                     AttackStats* stats) const override {
     batch.check();
-    TwoTowerEvalGuard eval(model);
+    TwoTowerModeGuard eval(model, false);
     const auto attacked =
         substitute_words(model, batch.all_captions(), *threat_.text, {}, stats, synonyms_);
     PairedDataset out = batch.with_captions(attacked);
