@@ -42,20 +42,25 @@ torch::Tensor attack_images_against(TwoTower& model, const torch::Tensor& images
   return x_adv;
 }
 
+void check_text_and_image_attack(const std::string& attack, const PairThreat& threat, int64_t steps,
+                                 std::optional<double> step) {
+  if (!threat.image || !threat.text) {
+    throw Error(attack + " needs a threat on both modalities, Pair(image: ..., text: ...), got " +
+                threat.describe());
+  }
+  if (steps < 0) {
+    throw Error(attack + "'s steps must not be negative, got " + std::to_string(steps));
+  }
+  if (step && *step < 0) throw Error(attack + "'s step must not be negative");
+}
+
 namespace {
 
 class CoAttack : public MultimodalAttack {
  public:
   CoAttack(PairThreat threat, CoAttackOptions options, SynonymFn synonyms)
       : threat_(std::move(threat)), options_(options), synonyms_(std::move(synonyms)) {
-    if (!threat_.image || !threat_.text) {
-      throw Error("CoAttack needs a threat on both modalities, Pair(image: ..., text: ...), got " +
-                  threat_.describe());
-    }
-    if (options_.steps < 0) {
-      throw Error("CoAttack's steps must not be negative, got " + std::to_string(options_.steps));
-    }
-    if (options_.step && *options_.step < 0) throw Error("CoAttack's step must not be negative");
+    check_text_and_image_attack("CoAttack", threat_, options_.steps, options_.step);
   }
   std::string name() const override { return "CoAttack"; }
   std::string describe() const override {

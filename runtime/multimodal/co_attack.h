@@ -21,6 +21,11 @@ struct ImageStepOptions {
   bool random_start = true;
 };
 
+// The checks of an attack on both modalities (Co-Attack, SGA): an image and a text threat,
+// steps and step not negative. Throws Error naming `attack`.
+void check_text_and_image_attack(const std::string& attack, const PairThreat& threat, int64_t steps,
+                                 std::optional<double> step);
+
 // The image step of eq. 5: projected steepest descent of Σ_i cos(Φ(I'_i), g_i) inside the
 // image threat, g_i [N, d] the guide of image i (the mean of its captions' unit embeddings: the
 // same gradient direction as the sum of the cosines to each caption). With `augment`, the

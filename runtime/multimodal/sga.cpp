@@ -63,14 +63,7 @@ class Sga : public MultimodalAttack {
  public:
   Sga(PairThreat threat, SgaOptions options, SynonymFn synonyms)
       : threat_(std::move(threat)), options_(std::move(options)), synonyms_(std::move(synonyms)) {
-    if (!threat_.image || !threat_.text) {
-      throw Error("SGA needs a threat on both modalities, Pair(image: ..., text: ...), got " +
-                  threat_.describe());
-    }
-    if (options_.steps < 0) {
-      throw Error("SGA's steps must not be negative, got " + std::to_string(options_.steps));
-    }
-    if (options_.step && *options_.step < 0) throw Error("SGA's step must not be negative");
+    check_text_and_image_attack("SGA", threat_, options_.steps, options_.step);
     for (double s : options_.scales) {
       if (!(s > 0)) throw Error("SGA's scales must be positive, got " + format_number(s));
     }
