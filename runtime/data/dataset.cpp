@@ -14,11 +14,14 @@ int64_t Dataset::size() const {
   return x.defined() ? x.size(0) : 0;
 }
 
+Dataset Dataset::slice(int64_t begin, int64_t end) const {
+  return {x.slice(0, begin, end), y.slice(0, begin, end), name,
+          teacher.defined() ? teacher.slice(0, begin, end) : teacher};
+}
+
 Dataset Dataset::take(int64_t n) const {
   if (n < 0) throw Error("take(" + std::to_string(n) + "): the count must not be negative");
-  const int64_t count = std::min(n, size());
-  return {x.slice(0, 0, count), y.slice(0, 0, count), name,
-          teacher.defined() ? teacher.slice(0, 0, count) : teacher};
+  return slice(0, std::min(n, size()));
 }
 
 Dataset Dataset::shuffle(uint64_t seed) const {
@@ -35,9 +38,7 @@ std::vector<Dataset> Dataset::batches(int64_t batch_size) const {
   }
   std::vector<Dataset> out;
   for (int64_t start = 0; start < size(); start += batch_size) {
-    const int64_t end = std::min(start + batch_size, size());
-    out.push_back({x.slice(0, start, end), y.slice(0, start, end), name,
-                   teacher.defined() ? teacher.slice(0, start, end) : teacher});
+    out.push_back(slice(start, std::min(start + batch_size, size())));
   }
   return out;
 }

@@ -18,6 +18,8 @@ struct Dataset {
   torch::Tensor teacher;
 
   int64_t size() const;
+  // Samples [begin, end) with their labels and teacher rows (the same tensors' views).
+  Dataset slice(int64_t begin, int64_t end) const;
   // The first n samples (Error if n < 0; n > size gives all).
   Dataset take(int64_t n) const;
   // A permutation drawn from make_generator(seed).

@@ -174,8 +174,9 @@ void write_log(const std::string& path, const std::vector<std::string>& rows) {
 }
 
 Dataset slice(const Dataset& d, int64_t begin, int64_t end, const std::string& name) {
-  return Dataset{d.x.slice(0, begin, end), d.y.slice(0, begin, end), name,
-                 d.teacher.defined() ? d.teacher.slice(0, begin, end) : d.teacher};
+  Dataset part = d.slice(begin, end);
+  part.name = name;
+  return part;
 }
 
 }  // namespace
