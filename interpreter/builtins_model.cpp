@@ -40,13 +40,22 @@ BuiltinImpl zoo_constructor(const std::string& architecture) {
   };
 }
 
-Value save_value(CallArgs& args) {
-  const Value& value = args.get("value");
-  const std::string& path = args.string("path");
+// A classifier or a two-tower written to path (atomic); false for any other value.
+bool save_model(const Value& value, const std::string& path) {
   if (auto model = value.object<ModelObject>()) {
     model->model->save(path);
   } else if (auto tower = value.object<TwoTowerObject>()) {
     tower->model->save(path);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+Value save_value(CallArgs& args) {
+  const Value& value = args.get("value");
+  const std::string& path = args.string("path");
+  if (save_model(value, path)) {
   } else if (auto report = value.object<ReportObject>()) {
     write_file_atomic(path, report->report.json() + "\n");
   } else if (value.is<torch::Tensor>()) {
@@ -58,6 +67,14 @@ Value save_value(CallArgs& args) {
   } else {
     args.fail("save writes a model, a report, a certificate, a tensor or a string, got " +
               kind_with_article(value.kind()));
+  }
+  return Value();
+}
+
+// m.save(path): a text encoder is a model too, but only saved inside its two-tower.
+Value model_save(CallArgs& args) {
+  if (!save_model(args.get("model"), args.string("path"))) {
+    args.fail("this model cannot be saved on its own; save the two-tower model it is part of");
   }
   return Value();
 }
@@ -112,6 +129,15 @@ void register_model_builtins(BuiltinTable& t) {
          "rename).",
          "save(report, \"runs/eval.json\")",
          save_value});
+  t.add({"model.save",
+         g,
+         {{required("model", bits(Kind::kModel)), required("path", bits(Kind::kString))},
+          false,
+          false,
+          bits(Kind::kNone)},
+         "Writes the model to path atomically (as save(model, path)); load(path) reads it back.",
+         "zoo.small_cnn(classes: 10).save(\"runs/net.pt\")",
+         model_save});
   t.add({"accuracy",
          g,
          {{required("model", bits(Kind::kModel)), required("x", bits(Kind::kTensor)),

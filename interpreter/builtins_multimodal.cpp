@@ -254,18 +254,6 @@ Value encode_text_of(CallArgs& args) {
   return Value(one ? out.squeeze(0) : out);
 }
 
-Value model_save(CallArgs& args) {
-  const std::string& path = args.string("path");
-  if (auto tower = args.get("model").object<TwoTowerObject>()) {
-    tower->model->save(path);
-  } else if (auto model = args.get("model").object<ModelObject>()) {
-    model->model->save(path);
-  } else {
-    args.fail("this model cannot be saved on its own; save the two-tower model it is part of");
-  }
-  return Value();
-}
-
 }  // namespace
 
 Value train_two_tower(CallArgs& args) {
@@ -310,7 +298,6 @@ Value train_two_tower(CallArgs& args) {
 void register_multimodal_builtins(BuiltinTable& t) {
   const std::string g = "image–text models";
   const Kinds kNum = bits(Kind::kNumber);
-  const Kinds kStr = bits(Kind::kString);
   const Kinds kModel = bits(Kind::kModel);
   const Value default_ks = make_list({Value(1), Value(5), Value(10)});
   t.add({"zoo.text_encoder",
@@ -402,12 +389,6 @@ void register_multimodal_builtins(BuiltinTable& t) {
          "let e = zoo.two_tower(vocab: fashion_captions(split: \"test\", limit: 5))"
          ".encode_text([\"a dark shirt\"])",
          encode_text_of});
-  t.add({"model.save",
-         g,
-         {{required("model", kModel), required("path", kStr)}, false, false, bits(Kind::kNone)},
-         "Writes the model to path atomically (as save(model, path)); load(path) reads it back.",
-         "zoo.small_cnn(classes: 10).save(\"runs/net.pt\")",
-         model_save});
 }
 
 }  // namespace perturb::lang
