@@ -9,14 +9,14 @@
 #include "runtime/report/format.h"
 
 namespace perturb {
-namespace {
-
 void check_ks(const std::vector<int64_t>& ks) {
   if (ks.empty()) throw Error("retrieval needs at least one K");
   for (int64_t k : ks) {
     if (k < 1) throw Error("retrieval K must be at least 1, got " + std::to_string(k));
   }
 }
+
+namespace {
 
 void check_metric(const std::string& metric) {
   if (metric != "euclidean" && metric != "cosine") {

@@ -48,6 +48,9 @@ struct RetrievalResult {
   std::string describe() const;
 };
 
+// Throws Error for an empty list of K or a K below 1 (retrieval and image–text retrieval).
+void check_ks(const std::vector<int64_t>& ks);
+
 // Distances [Nq, Ng] between embeddings [Nq, d] and [Ng, d] for the metric.
 torch::Tensor embedding_distances(const torch::Tensor& queries, const torch::Tensor& gallery,
                                   const std::string& metric);

@@ -5,16 +5,10 @@
 #include <cstdio>
 
 #include "runtime/core/error.h"
+#include "runtime/eval/retrieval.h"
 
 namespace perturb {
 namespace {
-
-void check_ks(const std::vector<int64_t>& ks) {
-  if (ks.empty()) throw Error("k must list at least one rank, e.g. [1, 5, 10]");
-  for (int64_t k : ks) {
-    if (k < 1) throw Error("every k must be at least 1, got " + std::to_string(k));
-  }
-}
 
 // For each row of `scores` [Nq, Ng], the 0-based position, in a stable descending sort of the
 // row, of the first column whose entry in `matches` [Nq, Ng] (bool) is true.
