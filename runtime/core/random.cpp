@@ -30,4 +30,17 @@ uint64_t next_seed(at::Generator& gen) {
   return static_cast<uint64_t>(draw.item<int64_t>());
 }
 
+namespace {
+
+std::recursive_mutex& construction_mutex() {
+  static std::recursive_mutex mutex;
+  return mutex;
+}
+
+}  // namespace
+
+SeededConstruction::SeededConstruction(uint64_t seed) : lock_(construction_mutex()) {
+  torch::manual_seed(seed);
+}
+
 }  // namespace perturb

@@ -1,9 +1,8 @@
 #include "runtime/model/zoo.h"
 
-#include <mutex>
-
 #include "runtime/certify/denoiser.h"
 #include "runtime/core/error.h"
+#include "runtime/core/random.h"
 #include "runtime/model/residual.h"
 #include "runtime/model/zoo_model.h"
 
@@ -105,12 +104,7 @@ std::string zoo_layers(const std::string& architecture) {
 
 ModelPtr make_zoo_model(const std::string& architecture, const ZooOptions& options, uint64_t seed) {
   check_options(options);
-  // torch::nn layers initialise their weights from torch's global generator and take no
-  // generator argument, so seeding the global one right before construction is what makes
-  // the same seed give the same weights. The lock keeps two constructions from interleaving.
-  static std::mutex construction;
-  std::lock_guard<std::mutex> lock(construction);
-  torch::manual_seed(seed);
+  SeededConstruction seeded(seed);
   nn::Sequential net;
   if (architecture == "mlp") {
     net = make_mlp(options);

@@ -137,7 +137,7 @@ class CmdaSpace : public TwoTower {
   CmdaSpace(std::vector<int64_t> image_shape, std::shared_ptr<const BagTokenizer> tokenizer,
             const SpaceOptions& o)
       : image_shape_(std::move(image_shape)), tokenizer_(std::move(tokenizer)), options_(o) {
-    torch::manual_seed(o.seed);  // LibTorch's module init draws from the global generator
+    SeededConstruction seeded(o.seed);
     int64_t in = 1;
     for (auto s : image_shape_) in *= s;
     net_ = std::make_shared<SpaceNet>(in, tokenizer_->vocab_size(), o.hidden, o.dim);

@@ -1,9 +1,9 @@
 #include "runtime/multimodal/text_encoder.h"
 
 #include <fstream>
-#include <mutex>
 
 #include "runtime/core/error.h"
+#include "runtime/core/random.h"
 
 namespace perturb {
 namespace nn = torch::nn;
@@ -37,11 +37,7 @@ TextEncoder::TextEncoder(TokenizerPtr tokenizer, const TextEncoderOptions& optio
     : tokenizer_(std::move(tokenizer)), options_(options) {
   if (!tokenizer_) throw Error("a text encoder needs a tokenizer");
   check_text_encoder_options(options_);
-  // torch::nn layers initialise from torch's global generator (see zoo.cpp): seed it right
-  // before construction so the same seed gives the same weights.
-  static std::mutex construction;
-  std::lock_guard<std::mutex> lock(construction);
-  torch::manual_seed(seed);
+  SeededConstruction seeded(seed);
   net_ = TextEncoderNet(tokenizer_->vocab_size(), tokenizer_->max_length(), options_.width,
                         options_.dim);
 }

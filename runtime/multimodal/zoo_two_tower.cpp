@@ -2,10 +2,10 @@
 
 #include <cmath>
 #include <cstdio>
-#include <mutex>
 
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/error.h"
+#include "runtime/core/random.h"
 #include "runtime/model/zoo_model.h"
 #include "runtime/multimodal/torchscript_two_tower.h"
 
@@ -42,9 +42,7 @@ class ZooTwoTower : public TwoTower {
   ZooTwoTower(ModelPtr image, TextEncoderPtr text, const TwoTowerOptions& options,
               int64_t image_features, uint64_t seed)
       : image_(std::move(image)), text_(std::move(text)), options_(options) {
-    static std::mutex construction;
-    std::lock_guard<std::mutex> lock(construction);
-    torch::manual_seed(seed);
+    SeededConstruction seeded(seed);
     head_ = TwoTowerHead(image_features, text_->options().dim, options.dim,
                          std::log(1.0 / options.temperature));
     to(image_->device());
