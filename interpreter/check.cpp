@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <set>
 
-#include "interpreter/builtins.h"
-#include "interpreter/builtins_util.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/builtins/binding.h"
 #include "interpreter/eval.h"
 #include "interpreter/parse.h"
 
@@ -146,7 +146,7 @@ void Checker::statement(const Stmt& stmt, Scope& scope, Context context) {
       const auto& decl = static_cast<const DeclStmt&>(stmt);
       Kinds kinds = expr(*decl.value, scope);
       Kinds expected = declared_kind(decl.decl);
-      // A threat declared as a policy becomes sample(threat) (objects_policy.h).
+      // A threat declared as a policy becomes sample(threat) (builtins/policy.h).
       Kinds accepted = decl.decl == DeclKind::kPolicy ? expected | Kind::kThreat : expected;
       if (known(kinds) && !(kinds & accepted)) {
         error(decl.value->span,

@@ -6,10 +6,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "interpreter/builtins_util.h"
-#include "interpreter/objects.h"
-#include "interpreter/objects_multimodal.h"
-#include "interpreter/objects_policy.h"
+#include "interpreter/builtins/binding.h"
+#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/multimodal_objects.h"
+#include "interpreter/builtins/policy.h"
 #include "interpreter/operators.h"
 #include "interpreter/parse.h"
 #include "interpreter/stdlib_sources.h"

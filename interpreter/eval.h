@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "interpreter/ast.h"
-#include "interpreter/builtins.h"
+#include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/value.h"
 

@@ -2,12 +2,12 @@
 
 #include <cmath>
 
-#include "interpreter/builtins.h"
+#include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
-#include "interpreter/objects_denoise.h"
-#include "interpreter/objects_policy.h"
-#include "interpreter/objects_threat.h"
+#include "interpreter/builtins/denoise.h"
+#include "interpreter/builtins/policy.h"
+#include "interpreter/builtins/threat.h"
 
 namespace perturb::lang {
 namespace {
@@ -250,7 +250,7 @@ Value apply_binary(BinaryOp op, const Value& l, const Value& r, const Span& at) 
     joined.insert(joined.end(), r.as<ListPtr>()->begin(), r.as<ListPtr>()->end());
     return make_list(std::move(joined));
   }
-  // A policy composed with a policy or a threat (objects_policy.h); threats alone are the threats'.
+  // A policy composed with a policy or a threat (builtins/policy.h); threats alone are the threats'.
   if (auto composed = compose_policies(op, l, r, at)) return *composed;
   if (auto composed = compose_models(op, l, r)) return *composed;  // den >> classifier
   if (auto composed = compose_threats(op, l, r, at)) return *composed;

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "interpreter/builtins.h"
+#include "interpreter/builtins/table.h"
 
 namespace perturb::lang {
 

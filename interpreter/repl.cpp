@@ -13,8 +13,8 @@
 #include <set>
 #include <sstream>
 
-#include "interpreter/builtins.h"
-#include "interpreter/objects.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/builtins/objects.h"
 #include "interpreter/reference.h"
 #include "interpreter/session.h"
 

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "runtime/certify/denoiser.h"
+#include "runtime/model/denoiser.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/train/optimizer.h"

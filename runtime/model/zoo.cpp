@@ -1,6 +1,6 @@
 #include "runtime/model/zoo.h"
 
-#include "runtime/certify/denoiser.h"
+#include "runtime/model/denoiser.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/model/residual.h"

@@ -8,8 +8,8 @@
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/eval/anomaly.h"
-#include "runtime/multimodal/cmda.h"
-#include "runtime/multimodal/gmm.h"
+#include "runtime/augment/cmda.h"
+#include "runtime/augment/gmm.h"
 
 using namespace perturb;
 

@@ -3,7 +3,7 @@
 // true gradient as q grows.
 #include <catch2/catch.hpp>
 
-#include "runtime/certify/denoiser.h"
+#include "runtime/model/denoiser.h"
 #include "runtime/certify/denoiser_train.h"
 #include "runtime/certify/zeroth_order.h"
 #include "runtime/core/random.h"

@@ -4,7 +4,7 @@
 
 #include "runtime/attack/attack.h"
 #include "runtime/core/random.h"
-#include "runtime/multimodal/attack.h"
+#include "runtime/attack/multimodal/attack.h"
 #include "runtime/threat/threat.h"
 #include "two_tower_fixture.h"
 

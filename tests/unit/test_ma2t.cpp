@@ -10,8 +10,8 @@
 #include "runtime/augment/ops.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
-#include "runtime/multimodal/alignment.h"
-#include "runtime/multimodal/augment_pairs.h"
+#include "runtime/eval/alignment.h"
+#include "runtime/augment/augment_pairs.h"
 #include "test_util.h"
 #include "two_tower_fixture.h"
 

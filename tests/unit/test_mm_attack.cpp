@@ -1,4 +1,4 @@
-// Text and multimodal attacks on image–text models (runtime/multimodal/word_attack, co_attack,
+// Text and multimodal attacks on image–text models (runtime/attack/multimodal/word_attack, co_attack,
 // sga, itr_table) on a fixed tiny two-tower: a linear image encoder and a bag-of-words text
 // encoder whose word vectors are drawn from a hash of the word.
 #include <catch2/catch.hpp>
@@ -8,10 +8,10 @@
 
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
-#include "runtime/multimodal/co_attack.h"
-#include "runtime/multimodal/itr_table.h"
-#include "runtime/multimodal/sga.h"
-#include "runtime/multimodal/word_attack.h"
+#include "runtime/attack/multimodal/co_attack.h"
+#include "runtime/eval/itr_table.h"
+#include "runtime/attack/multimodal/sga.h"
+#include "runtime/attack/multimodal/word_attack.h"
 #include "runtime/text/tokenizer.h"
 #include "runtime/text/wordnet.h"
 #include "runtime/threat/threat.h"

@@ -8,7 +8,7 @@
 #include <torch/torch.h>
 
 #include "runtime/core/random.h"
-#include "runtime/multimodal/two_tower.h"
+#include "runtime/model/two_tower.h"
 
 namespace perturb {
 

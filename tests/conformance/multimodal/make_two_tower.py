@@ -15,7 +15,7 @@ and prints the reference embeddings as Perturb literals for two_tower.ptb.
 
 The weights are random (torch.manual_seed(0)): the test is about computing the same function,
 not about a trained model. The tokenizer below is the word-list tokenizer Perturb uses for a
-vocab.txt (runtime/multimodal/text_encoder.h): words lower-cased, split on whitespace,
+vocab.txt (runtime/model/text_encoder.h): words lower-cased, split on whitespace,
 punctuation stripped from both ends, <start> words <end>, truncated to LENGTH, padded with 0.
 """
 import gzip

@@ -1,0 +1,346 @@
+// Certification (LANGUAGE.md §3): Smooth, certify, predict, certificates and plot.
+// Randomized smoothing follows Cohen et al. 2019 (runtime/certify/smoothing.h); docs/certify.md.
+
+#include <algorithm>
+
+#include "interpreter/builtins/table.h"
+#include "interpreter/diagnostics.h"
+#include "interpreter/eval.h"
+#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/certify.h"
+#include "runtime/core/random.h"
+#include "runtime/report/format.h"
+#include "runtime/report/plot.h"
+
+namespace perturb::lang {
+
+// ---- objects ----
+
+std::string SmoothObject::describe() const {
+  SmoothOptions options;
+  options.sigma = sigma;
+  return describe_smoothing(options);
+}
+
+std::optional<Value> SmoothObject::field(const std::string& name) const {
+  if (name == "sigma") return Value(sigma);
+  return std::nullopt;
+}
+
+namespace {
+
+const Kinds kNum = bits(Kind::kNumber);
+
+int64_t at_least_one(CallArgs& args, const std::string& name) {
+  const int64_t v = args.integer(name);
+  if (v < 1)
+    throw_runtime_error(args.span_of(name), name + " must be at least 1, got " + std::to_string(v));
+  return v;
+}
+
+std::vector<double> numbers_of(CallArgs& args, const std::string& name) {
+  std::vector<double> out;
+  for (const Value& v : *args.get(name).as<ListPtr>()) {
+    if (!v.is<double>())
+      throw_runtime_error(args.span_of(name), name + " must be a list of numbers, got " +
+                                                  kind_with_article(v.kind()) + " in it");
+    out.push_back(v.as<double>());
+  }
+  return out;
+}
+
+at::Generator generator_for(CallArgs& args) {
+  if (args.has("seed")) return make_generator(static_cast<uint64_t>(args.integer("seed")));
+  return args.interp.generator();
+}
+
+// The sampling options of certify and predict, checked at the argument that is wrong.
+SmoothOptions smooth_options(CallArgs& args, double sigma) {
+  SmoothOptions o;
+  o.sigma = sigma;
+  if (args.builtin.name == "certify") o.n0 = at_least_one(args, "n0");
+  o.n = at_least_one(args, "n");
+  o.batch = at_least_one(args, "batch");
+  o.alpha = args.number("alpha");
+  if (!(o.alpha > 0 && o.alpha < 1))
+    throw_runtime_error(args.span_of("alpha"),
+                        "alpha must be between 0 and 1 (exclusive), got " + format_number(o.alpha));
+  if (args.builtin.name == "certify") {
+    o.sequential = args.boolean("sequential");
+    if (args.has("radii")) {
+      if (!o.sequential)
+        throw_runtime_error(args.span_of("radii"),
+                            "radii: are the decision radii of sequential: true");
+      o.radii = numbers_of(args, "radii");
+      for (double r : o.radii)
+        if (!(r >= 0))
+          throw_runtime_error(args.span_of("radii"),
+                              "radii must be non-negative, got " + format_number(r));
+    }
+  }
+  return o;
+}
+
+Value tensor_of(const std::vector<CertificateRow>& rows, torch::ScalarType type,
+                const std::function<double(const CertificateRow&)>& get) {
+  torch::Tensor t = torch::empty({static_cast<int64_t>(rows.size())}, torch::kFloat64);
+  auto a = t.accessor<double, 1>();
+  for (size_t i = 0; i < rows.size(); ++i) a[static_cast<int64_t>(i)] = get(rows[i]);
+  return Value(t.to(type));
+}
+
+}  // namespace
+
+Certificate SmoothObject::certify(Model& model, const Dataset& data, CallArgs& args) const {
+  at::Generator gen = generator_for(args);
+  return certify_smoothed(model, data, smooth_options(args, sigma), gen);
+}
+
+std::optional<Value> CertificateObject::field(const std::string& name) const {
+  const auto& rows = cert.rows;
+  if (name == "radius")
+    return tensor_of(rows, torch::kFloat64, [](const CertificateRow& r) { return r.radius; });
+  if (name == "correct")
+    return tensor_of(rows, torch::kBool, [](const CertificateRow& r) { return r.correct; });
+  if (name == "predict")
+    return tensor_of(rows, torch::kInt64,
+                     [](const CertificateRow& r) { return static_cast<double>(r.prediction); });
+  if (name == "label")
+    return tensor_of(rows, torch::kInt64,
+                     [](const CertificateRow& r) { return static_cast<double>(r.label); });
+  if (name == "samples")
+    return tensor_of(rows, torch::kInt64,
+                     [](const CertificateRow& r) { return static_cast<double>(r.samples); });
+  if (name == "time")
+    return tensor_of(rows, torch::kFloat64, [](const CertificateRow& r) { return r.seconds; });
+  if (name == "abstain") return Value(cert.abstain());
+  if (name == "method") return Value(cert.method);
+  return std::nullopt;
+}
+
+bool save_certificate(const Value& value, const std::string& path) {
+  auto cert = value.object<CertificateObject>();
+  if (!cert) return false;
+  cert->cert.save(path);
+  return true;
+}
+
+namespace {
+
+Value certify_value(CallArgs& args) {
+  auto model = args.object<ModelObject>("model", Kind::kModel)->model;
+  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
+  auto method = args.get("method").object<CertifyMethodObject>();
+  if (!method) args.fail_kind("method", Kind::kSmoothing);
+  if (data.size() == 0) throw_runtime_error(args.span_of("data"), "certify got an empty dataset");
+  return Value(ObjectPtr(std::make_shared<CertificateObject>(method->certify(*model, data, args))));
+}
+
+Value predict_value(CallArgs& args) {
+  auto model = args.object<ModelObject>("model", Kind::kModel)->model;
+  auto smooth = args.object<SmoothObject>("method", Kind::kSmoothing);
+  torch::Tensor x;
+  if (auto data = args.get("data").object<DatasetObject>()) {
+    x = data->data.x;
+  } else {
+    x = args.tensor("data");
+  }
+  at::Generator gen = generator_for(args);
+  return Value(predict_smoothed(*model, x, smooth_options(args, smooth->sigma), gen));
+}
+
+Value accuracy_at_value(CallArgs& args) {
+  const Certificate& cert = args.object<CertificateObject>("self", Kind::kCertificate)->cert;
+  const Value& radii = args.get("radii");
+  if (radii.is<double>()) return Value(cert.accuracy_at(radii.as<double>()));
+  std::vector<Value> out;
+  for (double r : numbers_of(args, "radii")) out.push_back(Value(cert.accuracy_at(r)));
+  return make_list(std::move(out));
+}
+
+std::vector<double> list_numbers(const Value& v, CallArgs& args, const std::string& what) {
+  if (!v.is<ListPtr>())
+    throw_runtime_error(args.span_of("value"),
+                        what + " must be a list of numbers, got " + kind_with_article(v.kind()));
+  std::vector<double> out;
+  for (const Value& item : *v.as<ListPtr>()) {
+    if (!item.is<double>())
+      throw_runtime_error(args.span_of("value"), what + " must be a list of numbers, got " +
+                                                     kind_with_article(item.kind()) + " in it");
+    out.push_back(item.as<double>());
+  }
+  return out;
+}
+
+std::vector<std::string> labels_of(CallArgs& args) {
+  std::vector<std::string> labels;
+  if (!args.has("labels")) return labels;
+  for (const Value& v : *args.get("labels").as<ListPtr>()) {
+    if (!v.is<std::string>())
+      throw_runtime_error(args.span_of("labels"), "labels must be a list of strings");
+    labels.push_back(v.as<std::string>());
+  }
+  return labels;
+}
+
+// plot(cert, path), plot([c1, c2], path), or plot({x: [...], name: [...], ...}, path): one
+// series per field other than x (an accuracy-vs-eps sweep, for instance).
+Value plot_value(CallArgs& args) {
+  const Value& value = args.get("value");
+  const std::string& path = args.string("path");
+  const std::string title = args.has("title") ? args.string("title") : "";
+  std::vector<std::string> labels = labels_of(args);
+  if (auto report = value.object<ReportObject>()) {  // accuracy against eps (runtime/eval)
+    if (!report->report.is_sweep())
+      throw_runtime_error(args.span_of("value"),
+                          "plot draws a report of evaluate(..., eps: [...]); this report has one "
+                          "threat size");
+    plot_sweep(report->report, path, title);
+    return Value();
+  }
+  if (value.object<CertificateObject>() || value.is<ListPtr>()) {
+    std::vector<const Certificate*> certs;
+    std::vector<std::shared_ptr<CertificateObject>> keep;
+    if (auto one = value.object<CertificateObject>()) {
+      keep.push_back(one);
+    } else {
+      for (const Value& item : *value.as<ListPtr>()) {
+        auto c = item.object<CertificateObject>();
+        if (!c)
+          throw_runtime_error(args.span_of("value"), "plot draws a list of certificates, got " +
+                                                         kind_with_article(item.kind()) +
+                                                         " in the list");
+        keep.push_back(c);
+      }
+    }
+    if (keep.empty()) throw_runtime_error(args.span_of("value"), "plot got an empty list");
+    for (const auto& c : keep) certs.push_back(&c->cert);
+    if (!labels.empty() && labels.size() != certs.size())
+      throw_runtime_error(args.span_of("labels"),
+                          "plot got " + std::to_string(labels.size()) + " labels for " +
+                              std::to_string(certs.size()) + " certificates");
+    plot_certificates(path, certs, labels, title);
+    return Value();
+  }
+  if (value.is<RecordPtr>()) {
+    const Record& rec = *value.as<RecordPtr>();
+    const Value* xs = rec.find("x");
+    if (!xs)
+      throw_runtime_error(args.span_of("value"),
+                          "plot of a record needs a field x (the horizontal axis) and one field "
+                          "per series, e.g. {x: [0, 0.1], pgd: [0.9, 0.4]}");
+    const std::vector<double> x = list_numbers(*xs, args, "x");
+    std::vector<PlotSeries> series;
+    for (const auto& [key, field] : rec.fields) {
+      if (key == "x") continue;
+      PlotSeries s;
+      s.label = key;
+      s.x = x;
+      s.y = list_numbers(field, args, "series " + key);
+      s.markers = true;
+      if (s.y.size() != x.size())
+        throw_runtime_error(args.span_of("value"), "series " + key + " has " +
+                                                       std::to_string(s.y.size()) + " values for " +
+                                                       std::to_string(x.size()) + " x values");
+      series.push_back(std::move(s));
+    }
+    if (series.empty())
+      throw_runtime_error(args.span_of("value"), "plot of a record needs a series besides x");
+    if (!labels.empty()) {
+      if (labels.size() != series.size())
+        throw_runtime_error(args.span_of("labels"), "plot got " + std::to_string(labels.size()) +
+                                                        " labels for " +
+                                                        std::to_string(series.size()) + " series");
+      for (size_t i = 0; i < series.size(); ++i) series[i].label = labels[i];
+    }
+    PlotOptions options;
+    options.title = title;
+    options.x_label = args.has("xlabel") ? args.string("xlabel") : "x";
+    options.y_label = args.has("ylabel") ? args.string("ylabel") : "";
+    write_line_plot(path, series, options);
+    return Value();
+  }
+  throw_runtime_error(args.span_of("value"),
+                      "plot draws a certificate, a list of certificates or a record of series, "
+                      "got " +
+                          kind_with_article(value.kind()));
+}
+
+}  // namespace
+
+void register_certify_builtins(BuiltinTable& t) {
+  const std::string g = "certification";
+  t.add({"Smooth",
+         g,
+         {{required("sigma", kNum)}, false, false, bits(Kind::kSmoothing)},
+         "Randomized smoothing with Gaussian noise N(0, sigma^2) added to the input (Cohen et al. "
+         "2019).",
+         "Smooth(sigma: 0.25)",
+         [](CallArgs& a) -> Value {
+           const double sigma = a.number("sigma");
+           if (!(sigma > 0) || !std::isfinite(sigma))
+             throw_runtime_error(
+                 a.span_of("sigma"),
+                 "Smooth's sigma must be a positive number, got " + format_number(sigma));
+           return Value(ObjectPtr(std::make_shared<SmoothObject>(sigma)));
+         }});
+  t.add({"certify",
+         g,
+         {{required("model", bits(Kind::kModel)), required("data", bits(Kind::kDataset)),
+           required("method", kCertifyMethodKinds), optional("n0", kNum, Value(100)),
+           optional("n", kNum, Value(100000)), optional("alpha", kNum, Value(0.001)),
+           optional("batch", kNum, Value(1000)),
+           optional("sequential", bits(Kind::kBool), Value(false)),
+           optional_auto("radii", bits(Kind::kList), "0 to 2·sigma by sigma/4"),
+           optional_auto("seed", kNum, "from --seed")},
+          false,
+          false,
+          bits(Kind::kCertificate)},
+         "Certified radii by Cohen et al.'s CERTIFY: the top class from n0 noisy samples, its "
+         "count in n more, a Clopper-Pearson lower bound at 1 - alpha; sequential: true stops "
+         "early once a confidence sequence settles each radius in radii.",
+         "certify(net, test_set.take(100), Smooth(sigma: 0.25), n0: 100, n: 10000)",
+         certify_value});
+  t.add({"predict",
+         g,
+         {{required("model", bits(Kind::kModel)), required("data", Kind::kDataset | Kind::kTensor),
+           required("method", bits(Kind::kSmoothing)), optional("n", kNum, Value(100000)),
+           optional("alpha", kNum, Value(0.001)), optional("batch", kNum, Value(1000)),
+           optional_auto("seed", kNum, "from --seed")},
+          false,
+          false,
+          bits(Kind::kTensor)},
+         "The smoothed classifier's prediction by Cohen et al.'s PREDICT (-1 where the binomial "
+         "test of the top two counts abstains).",
+         "predict(net, test_set.take(10), Smooth(sigma: 0.25), n: 1000)",
+         predict_value});
+  t.add({"certificate.accuracy_at",
+         g,
+         {{required("self", bits(Kind::kCertificate)),
+           required("radii", Kind::kList | Kind::kNumber)},
+          false,
+          false,
+          Kind::kList | Kind::kNumber},
+         "Certified accuracy at each radius: the fraction of inputs predicted correctly with a "
+         "certified radius of at least r.",
+         "cert.accuracy_at([0, 0.25, 0.5])",
+         accuracy_at_value});
+  t.add({"plot",
+         g,
+         {{required("value", Kind::kCertificate | Kind::kList | Kind::kRecord | Kind::kReport),
+           required("path", bits(Kind::kString)), optional("labels", bits(Kind::kList), Value()),
+           optional("title", bits(Kind::kString), Value()),
+           optional("xlabel", bits(Kind::kString), Value()),
+           optional("ylabel", bits(Kind::kString), Value())},
+          false,
+          false,
+          bits(Kind::kNone)},
+         "Draws certified accuracy against radius for one or more certificates, a record "
+         "{x: [...], name: [...], ...} as one line per field besides x, or accuracy against eps of "
+         "an evaluate(..., eps: "
+         "[...]) report, to a PNG (written atomically).",
+         "plot(cert, \"runs/certified.png\")",
+         plot_value});
+}
+
+}  // namespace perturb::lang

@@ -1,0 +1,153 @@
+// Models (LANGUAGE.md §3): the zoo, TorchScript and Perturb model files, save and accuracy.
+
+#include "interpreter/builtins/table.h"
+#include "interpreter/eval.h"
+#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/certify.h"
+#include "interpreter/builtins/multimodal_objects.h"
+#include "interpreter/operators.h"
+#include "runtime/core/atomic_file.h"
+#include "runtime/core/random.h"
+#include "runtime/eval/evaluate.h"
+#include "runtime/model/zoo.h"
+#include "runtime/model/zoo_two_tower.h"
+
+namespace perturb::lang {
+namespace {
+
+Value model_value(ModelPtr model) {
+  return Value(ObjectPtr(std::make_shared<ModelObject>(std::move(model))));
+}
+
+BuiltinImpl zoo_constructor(const std::string& architecture) {
+  return [architecture](CallArgs& args) -> Value {
+    ZooOptions options;
+    options.classes = args.integer("classes");
+    options.channels = args.integer("channels");
+    options.height = args.integer("size");
+    options.width = options.height;
+    if (architecture == "wrn") {
+      options.depth = args.integer("depth");
+      options.widen = args.integer("widen");
+    }
+    // Without an explicit seed the weights come from the script's generator, so --seed decides
+    // them.
+    uint64_t seed = args.has("seed") ? static_cast<uint64_t>(args.integer("seed"))
+                                     : next_seed(args.interp.generator());
+    ModelPtr model = make_zoo_model(architecture, options, seed);
+    model->to(args.interp.device());
+    return model_value(model);
+  };
+}
+
+// A classifier or a two-tower written to path (atomic); false for any other value.
+bool save_model(const Value& value, const std::string& path) {
+  if (auto model = value.object<ModelObject>()) {
+    model->model->save(path);
+  } else if (auto tower = value.object<TwoTowerObject>()) {
+    tower->model->save(path);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+Value save_value(CallArgs& args) {
+  const Value& value = args.get("value");
+  const std::string& path = args.string("path");
+  if (save_model(value, path)) {
+  } else if (auto report = value.object<ReportObject>()) {
+    write_file_atomic(path, report->report.json() + "\n");
+  } else if (value.is<torch::Tensor>()) {
+    torch::Tensor t = value.as<torch::Tensor>().detach().to(torch::kCPU);
+    write_atomic(path, [&](const std::string& temp) { torch::save(t, temp); });
+  } else if (value.is<std::string>()) {
+    write_file_atomic(path, value.as<std::string>());
+  } else if (save_certificate(value, path)) {  // JSON, or TSV for a .tsv path
+  } else {
+    args.fail("save writes a model, a report, a certificate, a tensor or a string, got " +
+              kind_with_article(value.kind()));
+  }
+  return Value();
+}
+
+// m.save(path): a text encoder is a model too, but only saved inside its two-tower.
+Value model_save(CallArgs& args) {
+  if (!save_model(args.get("model"), args.string("path"))) {
+    args.fail("this model cannot be saved on its own; save the two-tower model it is part of");
+  }
+  return Value();
+}
+
+Value accuracy_of(CallArgs& args) {
+  auto model = args.object<ModelObject>("model", Kind::kModel)->model;
+  auto [x, y] = args.labelled_batch();
+  return Value(accuracy(*model, x, y));
+}
+
+}  // namespace
+
+void register_model_builtins(BuiltinTable& t) {
+  const std::string g = "models";
+  for (const std::string& arch : zoo_architectures()) {
+    std::vector<ParamSpec> params = {optional("classes", bits(Kind::kNumber), Value(10)),
+                                     optional("channels", bits(Kind::kNumber), Value(1)),
+                                     optional("size", bits(Kind::kNumber), Value(28))};
+    if (arch == "wrn") {
+      params.push_back(optional("depth", bits(Kind::kNumber), Value(28)));
+      params.push_back(optional("widen", bits(Kind::kNumber), Value(10)));
+    }
+    params.push_back(optional_auto("seed", bits(Kind::kNumber), "from --seed"));
+    t.add({"zoo." + arch,
+           g,
+           {std::move(params), false, false, bits(Kind::kModel)},
+           "A freshly initialised " + arch + " (" + zoo_layers(arch) +
+               ", ReLU) for size×size images with the given channels and classes.",
+           arch == "wrn" ? "zoo.wrn(classes: 10, channels: 3, size: 32, depth: 16, widen: 4)"
+                         : "zoo." + arch + "(classes: 10)",
+           zoo_constructor(arch)});
+  }
+  t.add({"load",
+         g,
+         {{required("path", bits(Kind::kString))}, false, false, bits(Kind::kModel)},
+         "A model from a TorchScript file exported from PyTorch or a model saved by Perturb (a "
+         "saved two-tower comes back as a two-tower).",
+         "load(\"model.ts\")",
+         [](CallArgs& a) {
+           // A two-tower saved by Perturb comes back as a two-tower (builtins/multimodal.cpp).
+           if (auto tower = load_two_tower_file(a.string("path"), a.interp.device()))
+             return Value(ObjectPtr(std::make_shared<TwoTowerObject>(tower)));
+           return model_value(load_model(a.string("path"), a.interp.device()));
+         }});
+  t.add({"save",
+         g,
+         {{required("value", kAnyKind), required("path", bits(Kind::kString))},
+          false,
+          false,
+          bits(Kind::kNone)},
+         "Writes a model, report (JSON), tensor or string to path, atomically (temp file, then "
+         "rename).",
+         "save(report, \"runs/eval.json\")",
+         save_value});
+  t.add({"model.save",
+         g,
+         {{required("model", bits(Kind::kModel)), required("path", bits(Kind::kString))},
+          false,
+          false,
+          bits(Kind::kNone)},
+         "Writes the model to path atomically (as save(model, path)); load(path) reads it back.",
+         "zoo.small_cnn(classes: 10).save(\"runs/net.pt\")",
+         model_save});
+  t.add({"accuracy",
+         g,
+         {{required("model", bits(Kind::kModel)), required("x", bits(Kind::kTensor)),
+           required("y", bits(Kind::kTensor))},
+          false,
+          false,
+          bits(Kind::kNumber)},
+         "Fraction of correct top-1 predictions of model on (x, y).",
+         "accuracy(net, test_set.x, test_set.y)",
+         accuracy_of});
+}
+
+}  // namespace perturb::lang

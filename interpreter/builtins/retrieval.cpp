@@ -1,0 +1,134 @@
+// Retrieval and re-identification: feature (embedding) models and the retrieval metrics
+// Recall@K, CMC and mAP, clean or under a query attack (runtime/eval/retrieval.h). The feature
+// attacks themselves are the gradient attacks with objective: "feature" (builtins/attack.cpp,
+// runtime/attack/feature.h).
+
+#include "interpreter/builtins/table.h"
+#include "interpreter/builtins/binding.h"
+#include "interpreter/eval.h"
+#include "interpreter/builtins/objects.h"
+#include "runtime/eval/retrieval.h"
+#include "runtime/model/features.h"
+
+namespace perturb::lang {
+namespace {
+
+Value features_of(CallArgs& args) {
+  auto model = args.object<ModelObject>("model", Kind::kModel)->model;
+  return Value(ObjectPtr(std::make_shared<ModelObject>(make_feature_model(model))));
+}
+
+std::vector<int64_t> k_list(CallArgs& args) {
+  std::vector<int64_t> ks;
+  const Value& k = args.get("k");
+  if (k.is<double>()) {
+    ks.push_back(args.integer("k"));
+  } else {
+    for (const auto& item : *k.as<ListPtr>()) {
+      if (!item.is<double>() || item.as<double>() != static_cast<int64_t>(item.as<double>())) {
+        throw_runtime_error(args.span_of("k"),
+                            "retrieval's k must be a list of whole numbers, found " +
+                                (item.is<double>() ? format_number(item.as<double>())
+                                                   : kind_with_article(item.kind())));
+      }
+      ks.push_back(static_cast<int64_t>(item.as<double>()));
+    }
+  }
+  for (int64_t value : ks) {
+    if (value < 1) {
+      throw_runtime_error(args.span_of("k"),
+                          "retrieval's k must be at least 1, got " + std::to_string(value));
+    }
+  }
+  if (ks.empty()) throw_runtime_error(args.span_of("k"), "retrieval's k must not be empty");
+  return ks;
+}
+
+Value numbers(const std::vector<double>& values) {
+  std::vector<Value> items;
+  for (double v : values) items.emplace_back(v);
+  return make_list(std::move(items));
+}
+
+RecordPtr metrics_record(const RetrievalResult& r) {
+  auto record = std::make_shared<Record>();
+  std::vector<Value> ks;
+  for (int64_t k : r.ks) ks.emplace_back(k);
+  record->set("k", make_list(std::move(ks)));
+  record->set("recall", numbers(r.recall));
+  record->set("cmc", numbers(r.cmc));
+  record->set("map", Value(r.map));
+  record->set("queries", Value(r.queries));
+  record->set("unmatched", Value(r.unmatched));
+  return record;
+}
+
+Value retrieval_of(CallArgs& args) {
+  auto model = args.object<ModelObject>("model", Kind::kModel)->model;
+  const Dataset& queries = args.object<DatasetObject>("queries", Kind::kDataset)->data;
+  torch::Tensor gallery_x, gallery_y;
+  if (args.has("gallery") && !args.get("gallery").is_none()) {
+    const Dataset& gallery = args.object<DatasetObject>("gallery", Kind::kDataset)->data;
+    gallery_x = gallery.x;
+    gallery_y = gallery.y;
+  }
+  RetrievalOptions options;
+  options.ks = k_list(args);
+  options.metric = args.string("metric");
+  if (options.metric != "euclidean" && options.metric != "cosine") {
+    throw_runtime_error(
+        args.span_of("metric"),
+        "retrieval's metric must be \"euclidean\" or \"cosine\", got \"" + options.metric + "\"");
+  }
+  options.batch = args.integer("batch");
+  if (options.batch < 1) {
+    throw_runtime_error(args.span_of("batch"), "retrieval's batch must be at least 1, got " +
+                                                   std::to_string(options.batch));
+  }
+  AttackPtr attack;
+  if (args.has("attack") && !args.get("attack").is_none()) {
+    attack = args.object<AttackObject>("attack", Kind::kAttack)->attack;
+  }
+  const RetrievalResult r = evaluate_retrieval(*model, queries.x, queries.y, gallery_x, gallery_y,
+                                               options, attack.get(), &args.interp.generator());
+  RecordPtr record = metrics_record(r);
+  if (attack) {
+    // Before and after in one call: the clean metrics beside the attacked ones.
+    record->set("clean", Value(metrics_record(evaluate_retrieval(*model, queries.x, queries.y,
+                                                                 gallery_x, gallery_y, options))));
+  }
+  return Value(record);
+}
+
+}  // namespace
+
+void register_retrieval_builtins(BuiltinTable& t) {
+  const std::string g = "retrieval";
+  t.add({"features",
+         g,
+         {{required("model", bits(Kind::kModel))}, false, false, bits(Kind::kModel)},
+         "The model's embedding: a zoo model up to its last Linear layer (the penultimate "
+         "features), or a TorchScript module's features()/embed() method; shares the weights.",
+         "let f = features(net)",
+         features_of});
+  t.add({"retrieval",
+         g,
+         {{required("model", bits(Kind::kModel)), required("queries", bits(Kind::kDataset)),
+           optional("gallery", Kind::kDataset | Kind::kNone, Value()),
+           optional("k", Kind::kList | Kind::kNumber, make_list({Value(1), Value(5), Value(10)})),
+           optional("metric", bits(Kind::kString), Value("euclidean")),
+           optional("attack", Kind::kAttack | Kind::kNone, Value()),
+           optional("batch", bits(Kind::kNumber), Value(256))},
+          false,
+          false,
+          bits(Kind::kRecord)},
+         "Retrieval metrics of the model's outputs as embeddings: {k, recall (Recall@K per k), "
+         "cmc (ranks 1..max k), map, queries, unmatched}; same label = match; no gallery = "
+         "leave-one-out; attack: perturbs the queries (the gallery stays clean) and adds the "
+         "clean metrics as .clean.",
+         "let r = retrieval(features(net), fashion_mnist(split: \"test\", limit: 100),\n"
+         "                  fashion_mnist(split: \"train\", limit: 500), k: [1, 5], attack: pgd)",
+         retrieval_of});
+}
+
+}  // namespace perturb::lang

@@ -1,0 +1,333 @@
+#include "interpreter/builtins/table.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "interpreter/builtins/binding.h"
+#include "interpreter/diagnostics.h"
+#include "interpreter/eval.h"
+#include "interpreter/operators.h"
+
+namespace perturb::lang {
+
+void BuiltinTable::add(Builtin builtin) {
+  std::string name = builtin.name;
+  entries_[name] = std::move(builtin);
+}
+
+const Builtin* BuiltinTable::find(const std::string& name) const {
+  auto it = entries_.find(name);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> BuiltinTable::global_names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : entries_) {
+    if (name.find('.') == std::string::npos) names.push_back(name);
+  }
+  return names;
+}
+
+std::vector<std::string> BuiltinTable::members(const std::string& prefix) const {
+  std::vector<std::string> names;
+  const std::string head = prefix + ".";
+  for (const auto& [name, entry] : entries_) {
+    if (name.compare(0, head.size(), head) == 0) names.push_back(name.substr(head.size()));
+  }
+  return names;
+}
+
+const BuiltinTable& builtins() {
+  static const BuiltinTable table = [] {
+    BuiltinTable t;
+    register_core_builtins(t);
+    register_tensor_builtins(t);
+    register_data_builtins(t);
+    register_model_builtins(t);
+    register_threat_builtins(t);
+    register_attack_builtins(t);
+    register_train_builtins(t);
+    register_policy_builtins(t);
+    register_certify_builtins(t);
+    register_bounds_builtins(t);
+    register_denoise_builtins(t);
+    register_schedule_builtins(t);
+    register_image_builtins(t);
+    register_retrieval_builtins(t);
+    register_text_builtins(t);
+    register_multimodal_builtins(t);
+    register_mmattack_builtins(t);
+    register_ma2t_builtins(t);
+    register_cmda_builtins(t);
+    return t;
+  }();
+  return table;
+}
+
+const std::vector<std::string>& builtin_modules() {
+  static const std::vector<std::string> modules = {"zoo"};
+  return modules;
+}
+
+ParamSpec required(std::string name, Kinds kinds) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kinds = kinds;
+  return p;
+}
+
+ParamSpec optional(std::string name, Kinds kinds, Value default_value) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kinds = kinds;
+  p.optional = true;
+  if (!default_value.is_none()) p.default_value = std::move(default_value);
+  return p;
+}
+
+ParamSpec optional_auto(std::string name, Kinds kinds, std::string default_text) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.kinds = kinds;
+  p.optional = true;
+  p.default_text = std::move(default_text);
+  return p;
+}
+
+std::string display_name(const Builtin& builtin) {
+  auto dot = builtin.name.find('.');
+  bool method =
+      dot != std::string::npos && std::find(builtin_modules().begin(), builtin_modules().end(),
+                                            builtin.name.substr(0, dot)) == builtin_modules().end();
+  return method ? builtin.name.substr(dot + 1) : builtin.name;
+}
+
+const char* ordinal(size_t index) {
+  static const char* kOrdinals[] = {"first", "second",  "third",  "fourth", "fifth",
+                                    "sixth", "seventh", "eighth", "ninth",  "tenth"};
+  return index < 10 ? kOrdinals[index] : "next";
+}
+
+std::string signature_text(const Builtin& builtin) {
+  std::string text = builtin.name + "(";
+  const auto& params = builtin.signature.params;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto& p = params[i];
+    text += (i ? ", " : "") + p.name;
+    if (p.kinds != kAnyKind) {
+      std::string kinds;
+      for (Kind k : kinds_in(p.kinds))
+        kinds += (kinds.empty() ? "" : "|") + std::string(kind_name(k));
+      text += ": " + kinds;
+    }
+    if (p.default_value) {
+      text += " = " + format_value(*p.default_value, true);
+    } else if (!p.default_text.empty()) {
+      text += " = " + p.default_text;
+    } else if (p.optional) {
+      text += " = none";
+    }
+  }
+  if (builtin.signature.variadic) text += params.empty() ? "..." : ", ...";
+  if (builtin.signature.open_named) text += params.empty() ? "name: value..." : ", name: value...";
+  text += ")";
+  if (builtin.signature.returns != kAnyKind) {
+    std::string kinds;
+    for (Kind k : kinds_in(builtin.signature.returns))
+      kinds += (kinds.empty() ? "" : "|") + std::string(kind_name(k));
+    text += " -> " + kinds;
+  }
+  return text;
+}
+
+Binding bind_arguments(const Builtin& builtin, size_t positional_count,
+                       const std::vector<std::string>& named, bool has_receiver) {
+  const auto& sig = builtin.signature;
+  const std::string who = display_name(builtin);
+  size_t offset = has_receiver ? 1 : 0;
+  Binding binding;
+  binding.slot.assign(positional_count + named.size(), -1);
+  std::vector<bool> bound(sig.params.size(), false);
+  for (size_t i = 0; i < positional_count; ++i) {
+    if (i < sig.params.size()) {
+      binding.slot[i] = static_cast<int>(i);
+      bound[i] = true;
+    } else if (!sig.variadic) {
+      size_t most = sig.params.size() - offset;
+      binding.error = who + " takes at most " + std::to_string(most) + " positional argument" +
+                      (most == 1 ? "" : "s") + ", got " + std::to_string(positional_count - offset);
+      binding.error_arg = static_cast<int>(i);
+      return binding;
+    }
+  }
+  std::vector<std::string> names;
+  for (size_t p = offset; p < sig.params.size(); ++p) names.push_back(sig.params[p].name);
+  for (size_t j = 0; j < named.size(); ++j) {
+    size_t arg = positional_count + j;
+    auto it = std::find(names.begin(), names.end(), named[j]);
+    if (it == names.end()) {
+      if (sig.open_named) continue;
+      std::string hint = closest_match(named[j], names);
+      binding.error = who + " has no parameter '" + named[j] + "'" +
+                      (hint.empty() ? "" : "; did you mean '" + hint + "'?");
+      binding.error_arg = static_cast<int>(arg);
+      return binding;
+    }
+    size_t p = offset + static_cast<size_t>(it - names.begin());
+    if (bound[p]) {
+      binding.error = who + " got '" + named[j] + "' twice";
+      binding.error_arg = static_cast<int>(arg);
+      return binding;
+    }
+    bound[p] = true;
+    binding.slot[arg] = static_cast<int>(p);
+  }
+  for (size_t p = offset; p < sig.params.size(); ++p) {
+    if (!bound[p] && !sig.params[p].optional) {
+      binding.error = who + " is missing its argument '" + sig.params[p].name + "'";
+      return binding;
+    }
+  }
+  return binding;
+}
+
+std::string kind_mismatch_message(const Builtin& builtin, size_t param_index, Kind got,
+                                  const std::string& variable, bool has_receiver, bool by_name) {
+  const ParamSpec& p = builtin.signature.params[param_index];
+  std::string got_text = kind_with_article(got) + (variable.empty() ? "" : " '" + variable + "'");
+  size_t position = param_index - (has_receiver ? 1 : 0);
+  if (!by_name && !(has_receiver && param_index == 0)) {
+    return display_name(builtin) + " expects " + kinds_text(p.kinds) + " as its " +
+           ordinal(position) + " argument, got " + got_text;
+  }
+  return display_name(builtin) + " expects " + kinds_text(p.kinds) + " for '" + p.name + "', got " +
+         got_text;
+}
+
+size_t CallArgs::index(const std::string& name) const {
+  const auto& params = builtin.signature.params;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i].name == name) return i;
+  }
+  throw std::logic_error("builtin " + builtin.name + " has no parameter " + name);
+}
+
+bool CallArgs::has(const std::string& name) const {
+  const auto& v = values[index(name)];
+  return v.has_value() && !v->is_none();
+}
+
+const Value& CallArgs::get(const std::string& name) const {
+  const auto& v = values[index(name)];
+  if (!v) fail(display_name(builtin) + " is missing its argument '" + name + "'");
+  return *v;
+}
+
+const Span& CallArgs::span_of(const std::string& name) const {
+  return spans[index(name)];
+}
+
+namespace {
+
+// What a builtin wants when the value has the right kind but is of another sort: an image
+// classifier rather than a two-tower model, an image threat rather than a text threat...
+std::string sort_wanted(Kind kind) {
+  switch (kind) {
+    case Kind::kModel:
+      return "an image classifier";
+    case Kind::kThreat:
+      return "an image threat (Linf, L2, a transformation...)";
+    case Kind::kAttack:
+      return "an attack on image classifiers";
+    default:
+      return "another " + std::string(kind_name(kind));
+  }
+}
+
+}  // namespace
+
+void CallArgs::fail_kind(const std::string& name, Kind expected) const {
+  Kind got = get(name).kind();
+  if (got == expected) {
+    std::string value = format_value(get(name));
+    value = value.substr(0, value.find('\n'));
+    throw_runtime_error(span_of(name), display_name(builtin) + " expects " + sort_wanted(expected) +
+                                           " for '" + name + "', got " + value);
+  }
+  throw_runtime_error(span_of(name), display_name(builtin) + " expects " +
+                                         kind_with_article(expected) + " for '" + name + "', got " +
+                                         kind_with_article(got));
+}
+
+void CallArgs::fail(const std::string& message) const {
+  throw_runtime_error(span, message);
+}
+
+std::vector<double> CallArgs::numbers(const std::string& name) const {
+  std::vector<double> out;
+  for (const auto& item : *get(name).as<ListPtr>()) {
+    if (!item.is<double>()) {
+      throw_runtime_error(span_of(name), name + " must be a list of numbers, found " +
+                                             kind_with_article(item.kind()));
+    }
+    out.push_back(item.as<double>());
+  }
+  return out;
+}
+
+uint64_t CallArgs::seed() const {
+  return has("seed") && !get("seed").is_none() ? static_cast<uint64_t>(integer("seed"))
+                                               : interp.options().seed;
+}
+
+double CallArgs::number(const std::string& name) const {
+  const Value& v = get(name);
+  if (v.is<double>()) return v.as<double>();
+  if (v.is<bool>()) return v.as<bool>() ? 1 : 0;
+  if (v.is<torch::Tensor>() && v.as<torch::Tensor>().numel() == 1) {
+    return v.as<torch::Tensor>().item<double>();
+  }
+  fail_kind(name, Kind::kNumber);
+}
+
+int64_t CallArgs::integer(const std::string& name) const {
+  double x = number(name);
+  if (x != std::floor(x) || std::abs(x) > 9.0e15) {
+    throw_runtime_error(span_of(name), display_name(builtin) + " expects a whole number for '" +
+                                           name + "', got " + format_number(x));
+  }
+  return static_cast<int64_t>(x);
+}
+
+bool CallArgs::boolean(const std::string& name) const {
+  const Value& v = get(name);
+  if (!v.is<bool>()) fail_kind(name, Kind::kBool);
+  return v.as<bool>();
+}
+
+const std::string& CallArgs::string(const std::string& name) const {
+  const Value& v = get(name);
+  if (!v.is<std::string>()) fail_kind(name, Kind::kString);
+  return v.as<std::string>();
+}
+
+torch::Tensor CallArgs::tensor(const std::string& name) const {
+  const Value& v = get(name);
+  if (v.is<torch::Tensor>()) return v.as<torch::Tensor>();
+  if (v.is<double>()) {
+    return torch::tensor(v.as<double>(),
+                         torch::TensorOptions().dtype(torch::kFloat32).device(interp.device()));
+  }
+  fail_kind(name, Kind::kTensor);
+}
+
+std::pair<torch::Tensor, torch::Tensor> CallArgs::labelled_batch() const {
+  torch::Tensor x = tensor("x"), y = tensor("y");
+  if (x.dim() < 2 || y.dim() != 1 || x.size(0) != y.size(0)) {
+    fail(display_name(builtin) + " expects inputs N×... and N labels, got " + shape_string(x) +
+         " and " + shape_string(y));
+  }
+  return {x, y};
+}
+
+}  // namespace perturb::lang
