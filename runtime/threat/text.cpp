@@ -1,4 +1,4 @@
-#include "runtime/attack/multimodal/attack.h"
+#include "runtime/threat/text.h"
 
 namespace perturb {
 
