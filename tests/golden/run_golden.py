@@ -5,12 +5,13 @@ usage: run_golden.py PERTURB SCRIPT   (run from the repository root)
 
 Comments a script may carry:
   # expect: TEXT                the next line of stdout is exactly TEXT
-  # expect value: CHECK, ...    the next line of stdout holds one number per CHECK, each
-                                satisfying it (see "Value checks" below)
+  # expect value: CHECK, ...    the next line of stdout holds one word per CHECK: a number
+                                satisfying it, or a word without x as written (`true`)
   # expect error: MESSAGE       `perturb` exits 65 and reports MESSAGE (a substring)
   # expect runtime error: MSG   `perturb` exits 70 and reports MSG
   # expect exit: N              overrides the exit code (74 for I/O errors)
   # expect stderr: TEXT         stderr contains TEXT (e.g. a traceback line)
+  # reference: FILE.json        value checks may name FILE's numbers by path (accuracy.clean)
   # args: ARGS                  extra command-line arguments
   # mode: check                 runs `perturb check` instead of `perturb run`
 An error comment written after code on a line expects the diagnostic at that line
@@ -31,14 +32,17 @@ the bound, written as Perturb would compare it, with `x` for the printed number:
   print(acc)                    # expect value: x > 0.5
   print(mean(a))                # expect value: abs(x - 0.5) < 0.05
   print(min(p), max(p))         # expect value: x >= 0, x <= 1
+  print(clean, robust < clean)  # expect value: x > 0.7, true
 A check is one or more comparisons of `x` or `abs(x - C)` with a constant (`+ - * /` of
 numbers allowed), joined by `and`; `abs(...)` only from above. So each check holds on one
-interval of numbers. `print` shows six significant digits: a check passes only if every
+interval of numbers. A constant may be a number of the `# reference:` file, named by its
+path (`abs(x - accuracy.clean) <= 0.02`), so a reference number lives in one file only. `print` shows six significant digits: a check passes only if every
 number that prints as the printed text satisfies it, so it is never weaker than the
 comparison made in the script; a value within print rounding of its bound fails (keep such
 a check a boolean).
 """
 import ast
+import json
 import math
 import os
 import re
@@ -48,7 +52,7 @@ import tempfile
 from fractions import Fraction
 
 DIRECTIVE = re.compile(
-    r"#\s*(expect(?: runtime)?(?: error)?|expect value|expect exit|expect stderr|args|mode):\s?(.*)$")
+    r"#\s*(expect(?: runtime)?(?: error)?|expect value|expect exit|expect stderr|reference|args|mode):\s?(.*)$")
 CHUNK_SEPARATOR = re.compile(r"^#\s*---\s*$")
 DIAGNOSTIC = re.compile(r"^(.*?):(\d+):\d+: error: (.*)$")
 PRINTED_DIGITS = 6  # format_number in interpreter/value.cpp prints "%.6g"
@@ -66,7 +70,8 @@ def split_chunks(text):
 
 
 def parse_expectations(lines):
-    spec = {"stdout": [], "errors": [], "exit": None, "stderr": [], "args": [], "mode": "run"}
+    spec = {"stdout": [], "errors": [], "exit": None, "stderr": [], "args": [], "mode": "run",
+            "reference": {}}
     for number, line in enumerate(lines, start=1):
         match = DIRECTIVE.search(line)
         if not match:
@@ -76,7 +81,7 @@ def parse_expectations(lines):
         if kind == "expect":
             spec["stdout"].append(value)
         elif kind == "expect value":
-            spec["stdout"].append(ValueChecks(value, number))
+            spec["stdout"].append(ValueChecks(value, number, spec["reference"]))
         elif kind in ("expect error", "expect runtime error"):
             spec["errors"].append((number if trailing else None, value))
             if spec["exit"] is None:
@@ -85,6 +90,9 @@ def parse_expectations(lines):
             spec["exit"] = int(value)
         elif kind == "expect stderr":
             spec["stderr"].append(value)
+        elif kind == "reference":
+            with open(value.strip(), encoding="utf-8") as reference:
+                spec["reference"] = json.load(reference)
         elif kind == "args":
             spec["args"] += value.split()
         elif kind == "mode":
@@ -97,22 +105,33 @@ def parse_expectations(lines):
 class ValueChecks:
     """The checks of one `# expect value:` line, one per printed number."""
 
-    def __init__(self, text, line):
+    def __init__(self, text, line, reference):
         self.text = text
-        self.checks = [compile_check(part.strip(), line) for part in text.split(",")]
+        self.sources = [part.strip() for part in text.split(",")]
+        self.checks = [None if is_literal(source) else compile_check(source, line, reference)
+                       for source in self.sources]
 
     def failure(self, printed):
         words = printed.split()
         if len(words) != len(self.checks):
-            return f"printed {printed!r}, expected {len(self.checks)} numbers for {self.text!r}"
-        for word, check, source in zip(words, self.checks, self.text.split(",")):
+            return f"printed {printed!r}, expected {len(self.checks)} words for {self.text!r}"
+        for word, check, source in zip(words, self.checks, self.sources):
+            if check is None:
+                if word != source:
+                    return f"printed {word!r} where {source!r} was expected"
+                continue
             lowest, highest = printed_range(word)
             if lowest is None:
-                return f"printed {word!r}, not a number, for {source.strip()!r}"
+                return f"printed {word!r}, not a number, for {source!r}"
             if not check(lowest) or not check(highest):
-                return f"printed {word}, which fails {source.strip()!r}" + (
+                return f"printed {word}, which fails {source!r}" + (
                     " at six significant digits" if check(float(word)) else "")
         return None
+
+
+def is_literal(source):
+    """A word without x (`true`, `darkness`) is printed as it stands."""
+    return re.search(r"\bx\b", source) is None
 
 
 def printed_range(word):
@@ -143,10 +162,11 @@ def double_at_most(exact):
     return nearest if Fraction(nearest) <= exact else math.nextafter(nearest, -math.inf)
 
 
-def compile_check(text, line):
+def compile_check(text, line, reference):
     """A function of x for one check; refuses a check that is not one interval of numbers."""
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = ast.fix_missing_locations(ReferenceNumbers(reference, line).visit(
+            ast.parse(text, mode="eval")))
     except SyntaxError as error:
         raise SystemExit(f"line {line}: cannot read value check {text!r}: {error.msg}")
     comparisons = tree.body.values if isinstance(tree.body, ast.BoolOp) else [tree.body]
@@ -159,6 +179,30 @@ def compile_check(text, line):
                 "abs(x - C) (from above) with constants")
     code = compile(tree, f"<value check, line {line}>", "eval")
     return lambda x: bool(eval(code, {"__builtins__": {}}, {"x": x, "abs": abs}))
+
+
+class ReferenceNumbers(ast.NodeTransformer):
+    """Replaces each path into the reference file (accuracy.clean) by its number."""
+
+    def __init__(self, reference, line):
+        self.reference, self.line = reference, line
+
+    def visit_Name(self, node):
+        return node if node.id in ("x", "abs") else self.number_at(node)
+
+    def visit_Attribute(self, node):
+        return self.number_at(node)
+
+    def number_at(self, node):
+        value = self.reference
+        for key in ast.unparse(node).split("."):
+            if not isinstance(value, dict) or key not in value:
+                raise SystemExit(f"line {self.line}: the reference has no number "
+                                 f"{ast.unparse(node)!r}")
+            value = value[key]
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise SystemExit(f"line {self.line}: {ast.unparse(node)!r} is not a number")
+        return ast.copy_location(ast.Constant(value), node)
 
 
 def is_interval_comparison(node):
