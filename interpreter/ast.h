@@ -130,6 +130,7 @@ enum class BinaryOp {
   kRange,      // a..b
 };
 
+// The operator as a script writes it ("**", "and"), for diagnostics.
 const char* binary_op_text(BinaryOp op);
 
 struct BinaryExpr : Expr {

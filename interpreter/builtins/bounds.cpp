@@ -1,4 +1,4 @@
-// Bound propagation (issue 5): IBP(threat, method:) as a certification method for `certify`,
+// Bound propagation: IBP(threat, method:) as a certification method for `certify`,
 // and bounds(model, x, threat) for the logit bounds themselves. runtime/certify/bounds.h has
 // the algorithms; docs/bounds.md the semantics.
 

@@ -1,4 +1,4 @@
-// CMDA (issue 7, cross-modal-data-augmentation paper): the CMDA policy and its latent space,
+// CMDA (cross-modal-data-augmentation paper): the CMDA policy and its latent space,
 // classifiers trained on paired data (the captions feed the policy as the teacher modality),
 // Gaussian mixtures with AIC/BIC, and the anomaly-detection evaluation of the paper's Table I
 // (Mahalanobis scores, AUROC, AUPR, mean ± 95% CI). docs/multimodal.md "## CMDA".

@@ -1,4 +1,4 @@
-// Denoised and black-box smoothing (issue 5, thesis ch. 6): zoo.dncnn, zoo.rdunet,
+// Denoised and black-box smoothing (thesis ch. 6): zoo.dncnn, zoo.rdunet,
 // zoo.autoencoder, train_denoiser, and `den >> classifier`. runtime/model/denoiser.h and
 // denoiser_train.h have the algorithms; docs/certify.md ("Denoised smoothing") the semantics.
 

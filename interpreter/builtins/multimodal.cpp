@@ -1,4 +1,4 @@
-// Two-tower image–text models (issue 7): the built-in text encoder and two-tower, TorchScript
+// Two-tower image–text models: the built-in text encoder and two-tower, TorchScript
 // two-towers, contrastive / TeCoA / MAT training (train() dispatches here for a two-tower) and
 // image–text retrieval Recall@K (docs/multimodal.md, "Two-tower models and contrastive
 // training").

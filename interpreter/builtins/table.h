@@ -123,7 +123,7 @@ void register_denoise_builtins(BuiltinTable& table);
 void register_schedule_builtins(BuiltinTable& table);
 void register_image_builtins(BuiltinTable& table);
 void register_retrieval_builtins(BuiltinTable& table);
-// Image–text (issue 7): captioned data and text; two-tower models and contrastive training;
+// Image–text: captioned data and text; two-tower models and contrastive training;
 // multimodal threats and attacks; MA²T augmentation and analysis; CMDA.
 void register_text_builtins(BuiltinTable& table);
 void register_multimodal_builtins(BuiltinTable& table);

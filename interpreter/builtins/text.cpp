@@ -1,4 +1,4 @@
-// Captioned data and text (issue 7): fashion_captions, pairs(...) from a folder and a captions
+// Captioned data and text: fashion_captions, pairs(...) from a folder and a captions
 // file, the paired data's methods, WordNet synonyms and EDA.
 #include <sstream>
 

@@ -434,81 +434,72 @@ torch::Tensor CmdaPolicy::apply(const torch::Tensor&, at::Generator&) const {
       "captions: use it on paired data, train(model, pairs, augment: cm)");
 }
 
-AugmentBatch CmdaPolicy::apply(AugmentBatch batch, at::Generator& gen) const {
-  torch::Tensor x = augment_detail::as_batch(batch.x, "CMDA");
+namespace {
+
+void check_cmda_batch(const AugmentBatch& batch, int64_t n, bool has_space) {
   if (!batch.teacher.defined()) {
     throw Error(
         "CMDA needs the teacher modality (the captions) of every image, and this batch has images "
         "only: train on paired data, train(model, pairs, augment: cm), with CMDA as the policy "
         "itself (not inside >>, | or OneOf)");
   }
-  if (!space_) {
+  if (!has_space) {
     throw Error(
         "CMDA has no latent space: give it one, CMDA(teacher: \"text\", space: m), or use it in "
         "train(model, pairs, augment: cm), which learns one from the pairs (eq. 7)");
   }
-  const int64_t n = x.size(0);
   if (batch.teacher.size(0) != n) {
     throw Error("CMDA: the batch has " + std::to_string(n) + " images but " +
                 std::to_string(batch.teacher.size(0)) + " teacher samples");
   }
-  if (n < 2 || options_.p <= 0) return batch;
-  at::Generator cpu_gen = gen.device().is_cpu() ? gen : make_generator(next_seed(gen));
-  // One of each image's captions (the teacher sample z_i^t of eq. 10).
-  torch::Tensor t = batch.teacher.detach().to(torch::kCPU);
-  if (options_.joint) {
-    if (!captions_ || !optimizer_ || t.is_floating_point() || t.dim() != 2) {
-      throw Error(
-          "CMDA(joint: true) learns its space with the classifier: use it directly in "
-          "train(model, pairs, augment: cm)");
-    }
-    auto k = torch::randint(t.size(1), {n}, cpu_gen, torch::TensorOptions().dtype(torch::kInt64));
-    auto idx = t.to(torch::kInt64).index({torch::arange(n), k});
-    std::vector<std::string> caps;
-    auto iv = idx.accessor<int64_t, 1>();
-    for (int64_t i = 0; i < n; ++i) caps.push_back((*captions_)[static_cast<size_t>(iv[i])]);
-    joint_step(x, batch.y, caps);
-    torch::NoGradGuard no_grad;
-    TwoTowerModeGuard mode(*space_, false);
-    t = space_->encode_text(caps).to(torch::kCPU, torch::kFloat32);
-  } else {
-    t = t.to(torch::kFloat32);
-    if (t.dim() == 3) {
-      auto k = torch::randint(t.size(1), {n}, cpu_gen, torch::TensorOptions().dtype(torch::kInt64));
-      t = t.index({torch::arange(n), k});
-    }
-  }
-  if (t.dim() != 2) throw Error("CMDA: teacher latents must be [N, d] or [N, K, d]");
-  t = unit_rows(t);
-  // Student latents ẑ_j = g^(s)(x̂_j) (Algorithm 1 line 9).
-  torch::Tensor s;
-  {
-    torch::NoGradGuard no_grad;
-    TwoTowerModeGuard mode(*space_, false);
-    s = unit_rows(space_->encode_image(x.to(space_->device())).to(torch::kCPU, torch::kFloat32));
-  }
+}
+
+// Row i of t [N, K, ...] at a column drawn uniformly from its K: one of each image's captions.
+torch::Tensor one_per_sample(const torch::Tensor& t, at::Generator& gen) {
+  const int64_t n = t.size(0);
+  auto k = torch::randint(t.size(1), {n}, gen, torch::TensorOptions().dtype(torch::kInt64));
+  return t.index({torch::arange(n), k});
+}
+
+// Student latents ẑ_j = g^(s)(x̂_j) (Algorithm 1 line 9), unit rows.
+torch::Tensor student_latents(TwoTower& space, const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  TwoTowerModeGuard mode(space, false);
+  return unit_rows(space.encode_image(x.to(space.device())).to(torch::kCPU, torch::kFloat32));
+}
+
+// Intra-modal relations: a mixture fitted to this batch (Algorithm 1 line 5).
+Gmm batch_mixture(const torch::Tensor& points, const CmdaOptions& options, at::Generator& gen) {
+  const int64_t n = points.size(0);
+  if (options.clusters == 0)
+    return select_gmm(points, std::min<int64_t>(6, n), options.gmm, gen).model;
+  GmmOptions g = options.gmm;
+  g.components = std::min(options.clusters, n);
+  return fit_gmm(points, g, gen);
+}
+
+// The DCA weights [n, n] float64 of eq. 10–11 from teacher t and student s latents.
+torch::Tensor batch_dca_weights(const torch::Tensor& t, const torch::Tensor& s,
+                                const CmdaOptions& options, at::Generator& gen) {
   if (s.size(1) != t.size(1)) {
     throw Error("CMDA: the teacher latents have " + std::to_string(t.size(1)) +
                 " dimensions and the space's image embeddings " + std::to_string(s.size(1)));
   }
-  auto inter = inter_modal_weights(t, s, options_.samples);
-  // Intra-modal relations: a mixture fitted to this batch (Algorithm 1 line 5).
-  const auto& points = options_.cluster_on == "teacher" ? t : s;
-  Gmm gmm;
-  if (options_.clusters == 0) {
-    gmm = select_gmm(points, std::min<int64_t>(6, n), options_.gmm, cpu_gen).model;
-  } else {
-    GmmOptions g = options_.gmm;
-    g.components = std::min(options_.clusters, n);
-    gmm = fit_gmm(points, g, cpu_gen);
-  }
-  auto intra = intra_modal_weights(gmm.responsibilities(points));
-  auto w = dca_weights(inter, intra);  // [n, n] float64
+  auto inter = inter_modal_weights(t, s, options.samples);
+  const auto& points = options.cluster_on == "teacher" ? t : s;
+  auto intra = intra_modal_weights(batch_mixture(points, options, gen).responsibilities(points));
+  return dca_weights(inter, intra);
+}
+
+// Each sample, with chance p, becomes its interpolation x_new of eq. 11, with its soft labels
+// mixed by the same weights.
+AugmentBatch replace_selected(AugmentBatch batch, const torch::Tensor& x, const torch::Tensor& w,
+                              double p, at::Generator& gen) {
+  const int64_t n = x.size(0);
   auto mixed = interpolate_raw(x, w).clamp(0, 1);
   torch::Tensor selected =
-      options_.p >= 1
-          ? torch::ones({n}, torch::kBool)
-          : torch::rand({n}, cpu_gen, torch::TensorOptions().dtype(torch::kFloat64)).lt(options_.p);
+      p >= 1 ? torch::ones({n}, torch::kBool)
+             : torch::rand({n}, gen, torch::TensorOptions().dtype(torch::kFloat64)).lt(p);
   auto sel_x = selected.to(x.device()).view({-1, 1, 1, 1});
   auto out = torch::where(sel_x, mixed.to(x.scalar_type()), x);
   batch.x = batch.x.dim() == 3 ? out.squeeze(0) : out;
@@ -520,6 +511,52 @@ AugmentBatch CmdaPolicy::apply(AugmentBatch batch, at::Generator& gen) const {
     batch.soft_y = torch::where(selected.to(soft.device()).view({-1, 1}), soft_mixed, soft);
   }
   return batch;
+}
+
+}  // namespace
+
+torch::Tensor CmdaPolicy::joint_teacher_latents(const torch::Tensor& caption_ids,
+                                                const torch::Tensor& x, const torch::Tensor& y,
+                                                at::Generator& gen) const {
+  if (!captions_ || !optimizer_ || caption_ids.is_floating_point() || caption_ids.dim() != 2) {
+    throw Error(
+        "CMDA(joint: true) learns its space with the classifier: use it directly in "
+        "train(model, pairs, augment: cm)");
+  }
+  auto idx = one_per_sample(caption_ids.to(torch::kInt64), gen);
+  std::vector<std::string> caps;
+  auto iv = idx.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < idx.size(0); ++i) {
+    caps.push_back((*captions_)[static_cast<size_t>(iv[i])]);
+  }
+  joint_step(x, y, caps);
+  torch::NoGradGuard no_grad;
+  TwoTowerModeGuard mode(*space_, false);
+  return space_->encode_text(caps).to(torch::kCPU, torch::kFloat32);
+}
+
+torch::Tensor CmdaPolicy::teacher_latents(const AugmentBatch& batch, const torch::Tensor& x,
+                                          at::Generator& gen) const {
+  torch::Tensor t = batch.teacher.detach().to(torch::kCPU);
+  if (options_.joint) {
+    t = joint_teacher_latents(t, x, batch.y, gen);
+  } else {
+    t = t.to(torch::kFloat32);
+    if (t.dim() == 3) t = one_per_sample(t, gen);
+  }
+  if (t.dim() != 2) throw Error("CMDA: teacher latents must be [N, d] or [N, K, d]");
+  return unit_rows(t);
+}
+
+AugmentBatch CmdaPolicy::apply(AugmentBatch batch, at::Generator& gen) const {
+  torch::Tensor x = augment_detail::as_batch(batch.x, "CMDA");
+  check_cmda_batch(batch, x.size(0), space_ != nullptr);
+  if (x.size(0) < 2 || options_.p <= 0) return batch;
+  at::Generator cpu_gen = gen.device().is_cpu() ? gen : make_generator(next_seed(gen));
+  const torch::Tensor t = teacher_latents(batch, x, cpu_gen);
+  const torch::Tensor s = student_latents(*space_, x);
+  const torch::Tensor w = batch_dca_weights(t, s, options_, cpu_gen);
+  return replace_selected(std::move(batch), x, w, options_.p, cpu_gen);
 }
 
 }  // namespace perturb

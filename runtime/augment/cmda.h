@@ -18,9 +18,9 @@
 
 #include <torch/torch.h>
 
+#include "runtime/augment/gmm.h"
 #include "runtime/augment/policy.h"
 #include "runtime/data/pairs.h"
-#include "runtime/augment/gmm.h"
 #include "runtime/model/two_tower.h"
 
 namespace perturb {
@@ -149,6 +149,14 @@ class CmdaPolicy : public Policy {
   // eq. 9's latent-space step on this batch of images and their chosen captions (joint mode).
   void joint_step(const torch::Tensor& x, const torch::Tensor& y,
                   const std::vector<std::string>& captions) const;
+  // The batch's teacher latents z_i^t of eq. 10 [N, d], unit rows: one of each image's
+  // captions, drawn from `gen` when it has several.
+  torch::Tensor teacher_latents(const AugmentBatch& batch, const torch::Tensor& x,
+                                at::Generator& gen) const;
+  // Joint mode: the embeddings of captions drawn from the batch's indices, after the space's
+  // step on them (eq. 9).
+  torch::Tensor joint_teacher_latents(const torch::Tensor& caption_ids, const torch::Tensor& x,
+                                      const torch::Tensor& y, at::Generator& gen) const;
   CmdaOptions options_;
   TwoTowerPtr space_;
   std::shared_ptr<const std::vector<std::string>> captions_;

@@ -3,16 +3,16 @@
 // per-sample random parameters from the caller's at::Generator (same generator state → same
 // output), keeps values in [0, 1], and takes a probability `p` of being applied to each sample.
 //
-// How a training loop uses a policy (helper 4b, `train(..., augment: policy)`):
+// A script hands a policy to training, `train(net, data, augment: Flip() >> Mixup(alpha: 0.2))`,
+// and the loop (runtime/train/train.cpp) runs it on every batch:
 //
-//   perturb::AugmentBatch batch{x, y};          // x [N,C,H,W] in [0,1], y [N] int64
-//   batch.classes = num_classes;                // needed only when the policy mixes labels
+//   perturb::AugmentBatch batch{x, y};  // x [N,C,H,W] in [0,1], y [N] int64
+//   batch.classes = num_classes;        // needed only when the policy mixes labels
 //   batch = policy->apply(std::move(batch), gen);
 //   torch::Tensor logits = model.forward(batch.x);
-//   torch::Tensor loss = batch.soft_y.defined()
-//       ? perturb::soft_cross_entropy(logits, batch.soft_y)   //
-//       -(soft_y·log_softmax).sum(1).mean() : torch::nn::functional::cross_entropy(logits,
-//       batch.y);
+//   torch::Tensor loss =  // soft labels: −(soft_y · log_softmax(logits)).sum(1).mean()
+//       batch.soft_y.defined() ? perturb::soft_label_cross_entropy(logits, batch.soft_y)
+//                              : torch::nn::functional::cross_entropy(logits, batch.y);
 //
 // soft_y is defined only after a mixing op (Mixup, CutMix) ran on at least one sample; it then
 // holds a row-stochastic [N, classes] float tensor for the whole batch (one-hot rows for samples

@@ -61,6 +61,18 @@ std::string dims_text(const std::vector<int64_t>& v) {
   return v.size() == 1 ? out : "[" + out + "]";
 }
 
+// A 2-d layer's kernel, stride, padding or dilation given as one number for both dimensions.
+std::vector<int64_t> both_dims(std::vector<int64_t> v) {
+  if (v.size() == 1) v.push_back(v[0]);
+  return v;
+}
+
+// The rank of a batch after flatten(start, end) merged dimensions start..end into one.
+int64_t rank_after_flatten(int64_t rank, int64_t start, int64_t end) {
+  const int64_t s = start < 0 ? start + rank : start, e = end < 0 ? end + rank : end;
+  return rank - (e - s);
+}
+
 BoundLayer linear_layer(const torch::Tensor& w, const torch::Tensor& b) {
   BoundLayer l{LayerKind::kLinear};
   l.weight = w;
@@ -75,13 +87,9 @@ BoundLayer conv_layer(const torch::Tensor& w, const torch::Tensor& b, std::vecto
   l.weight = w;
   l.bias = b;
   l.kernel = {w.size(2), w.size(3)};
-  auto expand = [](std::vector<int64_t> v) {
-    if (v.size() == 1) v.push_back(v[0]);
-    return v;
-  };
-  l.stride = expand(std::move(stride));
-  l.padding = expand(std::move(padding));
-  l.dilation = expand(std::move(dilation));
+  l.stride = both_dims(std::move(stride));
+  l.padding = both_dims(std::move(padding));
+  l.dilation = both_dims(std::move(dilation));
   l.groups = groups;
   l.name = "Conv2d(" + std::to_string(w.size(1) * groups) + ", " + std::to_string(w.size(0)) +
            ", " + dims_text(l.kernel) + ")";
@@ -122,15 +130,11 @@ BoundLayer relu_layer() {
 BoundLayer maxpool_layer(std::vector<int64_t> kernel, std::vector<int64_t> stride,
                          std::vector<int64_t> padding, std::vector<int64_t> dilation,
                          bool ceil_mode) {
-  auto expand = [](std::vector<int64_t> v) {
-    if (v.size() == 1) v.push_back(v[0]);
-    return v;
-  };
   BoundLayer l{LayerKind::kMaxPool2d};
-  l.kernel = expand(std::move(kernel));
-  l.stride = stride.empty() ? l.kernel : expand(std::move(stride));
-  l.padding = expand(std::move(padding));
-  l.dilation = expand(std::move(dilation));
+  l.kernel = both_dims(std::move(kernel));
+  l.stride = stride.empty() ? l.kernel : both_dims(std::move(stride));
+  l.padding = both_dims(std::move(padding));
+  l.dilation = both_dims(std::move(dilation));
   l.ceil_mode = ceil_mode;
   l.name = "MaxPool2d(" + dims_text(l.kernel) + ")";
   return l;
@@ -139,14 +143,10 @@ BoundLayer maxpool_layer(std::vector<int64_t> kernel, std::vector<int64_t> strid
 BoundLayer avgpool_layer(std::vector<int64_t> kernel, std::vector<int64_t> stride,
                          std::vector<int64_t> padding, bool ceil_mode, bool count_include_pad,
                          c10::optional<int64_t> divisor) {
-  auto expand = [](std::vector<int64_t> v) {
-    if (v.size() == 1) v.push_back(v[0]);
-    return v;
-  };
   BoundLayer l{LayerKind::kAvgPool2d};
-  l.kernel = expand(std::move(kernel));
-  l.stride = stride.empty() ? l.kernel : expand(std::move(stride));
-  l.padding = expand(std::move(padding));
+  l.kernel = both_dims(std::move(kernel));
+  l.stride = stride.empty() ? l.kernel : both_dims(std::move(stride));
+  l.padding = both_dims(std::move(padding));
   l.dilation = {1, 1};
   l.ceil_mode = ceil_mode;
   l.count_include_pad = count_include_pad;
@@ -185,8 +185,7 @@ BoundNetwork read_sequential(const nn::Sequential& seq, const std::string& model
     } else if (auto m = std::dynamic_pointer_cast<nn::FlattenImpl>(child)) {
       int64_t start = m->options.start_dim(), end = m->options.end_dim();
       net.layers.push_back(flatten_layer(start, end));
-      const int64_t s = start < 0 ? start + rank : start, e = end < 0 ? end + rank : end;
-      rank -= e - s;
+      rank = rank_after_flatten(rank, start, end);
     } else if (auto m = std::dynamic_pointer_cast<nn::MaxPool2dImpl>(child)) {
       const auto& o = m->options;
       net.layers.push_back(maxpool_layer(vec2(*o.kernel_size()), vec2(*o.stride()),
@@ -339,119 +338,149 @@ class GraphReader {
     const auto kind = node->kind();
     if (kind == c10::prim::Constant) {
       if (auto v = torch::jit::toIValue(node->output())) known_[node->output()] = *v;
-      return;
-    }
-    if (kind == c10::prim::GetAttr) {
+    } else if (kind == c10::prim::GetAttr) {
       const c10::IValue* obj = find(node->input(0));
       if (obj && obj->isObject()) {
         known_[node->output()] = obj->toObjectRef().getAttr(node->s(c10::attr::name));
       }
-      return;
+    } else if (uses_act(node)) {
+      read_layer(node, kind.toQualString());
+    } else if (derived(node)) {
+      mark_derived(node);
     }
-    if (!uses_act(node)) {
-      if (derived(node)) {
-        for (const Value* v : node->outputs()) derived_.insert(v);
-      }
-      return;
-    }
-    const std::string op = kind.toQualString();
-    if (op == "aten::size" || op == "aten::dim" || op == "prim::shape" || op == "aten::numel") {
-      for (const Value* v : node->outputs()) derived_.insert(v);
-    } else if (op == "prim::TupleConstruct" || op == "prim::ListConstruct") {
-      for (const Value* v : node->outputs()) derived_.insert(v);
+  }
+
+  // Values computed from the activation (its size, a tuple holding it) are not constants that
+  // a later layer could take as a parameter.
+  void mark_derived(const Node* node) {
+    for (const Value* v : node->outputs()) derived_.insert(v);
+  }
+
+  // A node that takes the activation: one layer of the chain, or an error naming the op.
+  void read_layer(Node* node, const std::string& op) {
+    if (op == "aten::size" || op == "aten::dim" || op == "prim::shape" || op == "aten::numel" ||
+        op == "prim::TupleConstruct" || op == "prim::ListConstruct") {
+      mark_derived(node);
     } else if (op == "aten::linear") {
       push(linear_layer(tensor(node->input(1), "weight"), tensor(node->input(2), "bias")), node);
     } else if (op == "aten::_convolution" || op == "aten::conv2d") {
-      torch::Tensor w = tensor(node->input(1), "weight");
-      if (w.dim() != 4)
-        unsupported(op + " with a " + std::to_string(w.dim()) + "-d kernel", model_);
-      int64_t groups = 1;
-      if (op == "aten::_convolution") {
-        if (boolean(node->input(6))) unsupported("ConvTranspose2d", model_);
-        groups = static_cast<int64_t>(number(node->input(8)));
-      } else {
-        groups = static_cast<int64_t>(number(node->input(6)));
-      }
-      push(conv_layer(w, tensor(node->input(2), "bias"), need_ints(node->input(3), "stride"),
-                      need_ints(node->input(4), "padding"), need_ints(node->input(5), "dilation"),
-                      groups),
-           node);
+      read_conv(node, op);
     } else if (op == "aten::relu" || op == "aten::relu_") {
       push(relu_layer(), node);
     } else if (op == "aten::flatten") {
-      int64_t start = static_cast<int64_t>(number(node->input(1)));
-      int64_t end = static_cast<int64_t>(number(node->input(2)));
-      push(flatten_layer(start, end), node);
-      const int64_t s = start < 0 ? start + rank_ : start, e = end < 0 ? end + rank_ : end;
-      rank_ -= e - s;
+      read_flatten(node);
     } else if (op == "aten::view" || op == "aten::reshape") {
-      // x.view(x.size(0), -1): a 2-D reshape keeping the batch is a flatten.
-      const Node* shape = node->input(1)->node();
-      auto list = ints(node->input(1));
-      const size_t n =
-          list ? list->size()
-               : (shape->kind() == c10::prim::ListConstruct ? shape->inputs().size() : 0);
-      if (n != 2) unsupported(op + " to a shape other than (batch, -1)", model_);
-      push(flatten_layer(1, -1), node);
-      rank_ = 2;
+      read_view(node, op);
     } else if (op == "aten::max_pool2d") {
-      push(maxpool_layer(need_ints(node->input(1), "kernel size"),
-                         need_ints(node->input(2), "stride"), need_ints(node->input(3), "padding"),
-                         need_ints(node->input(4), "dilation"), boolean(node->input(5))),
-           node);
+      read_max_pool(node);
     } else if (op == "aten::avg_pool2d") {
-      c10::optional<int64_t> divisor;
-      if (const c10::IValue* d = find(node->input(6)); d && d->isInt()) divisor = d->toInt();
-      push(avgpool_layer(need_ints(node->input(1), "kernel size"),
-                         need_ints(node->input(2), "stride"), need_ints(node->input(3), "padding"),
-                         boolean(node->input(4)), boolean(node->input(5)), divisor),
-           node);
+      read_avg_pool(node);
     } else if (op == "aten::batch_norm") {
-      if (boolean(node->input(5))) {
-        unsupported("BatchNorm in training mode (certify in eval mode)", model_);
-      }
-      push(batchnorm_layer(tensor(node->input(1), "weight"), tensor(node->input(2), "bias"),
-                           tensor(node->input(3), "running mean"),
-                           tensor(node->input(4), "running variance"), number(node->input(7)),
-                           rank_),
-           node);
+      read_batch_norm(node);
     } else if (op == "aten::add" || op == "aten::sub" || op == "aten::add_" || op == "aten::sub_" ||
                op == "aten::rsub") {
-      const bool first = node->input(0) == act_;
-      if (node->input(1) == act_ && first)
-        unsupported(op + " of the activation with itself", model_);
-      torch::Tensor other = operand(first ? node->input(1) : node->input(0));
-      double alpha = node->inputs().size() > 2 ? number(node->input(2)) : 1.0;
-      const bool sub = op.rfind("aten::sub", 0) == 0, rsub = op == "aten::rsub";
-      // add: x + α·c | c + α·x; sub: x − α·c | c − α·x; rsub(x, c, α) = c − α·x
-      torch::Tensor scale, shift;
-      if (rsub) {
-        if (!first) unsupported("rsub with the activation second", model_);
-        scale = torch::tensor(-alpha);
-        shift = other;
-      } else if (first) {
-        scale = torch::tensor(1.0);
-        shift = (sub ? -alpha : alpha) * other;
-      } else {
-        scale = torch::tensor(sub ? -alpha : alpha);
-        shift = other;
-      }
-      affine(scale, shift, node, "Affine");
+      read_add_sub(node, op);
     } else if (op == "aten::mul" || op == "aten::mul_" || op == "aten::div" || op == "aten::div_") {
-      const bool first = node->input(0) == act_;
-      if (node->input(1) == act_ && first)
-        unsupported(op + " of the activation with itself", model_);
-      const bool div = op.rfind("aten::div", 0) == 0;
-      if (div && !first) unsupported("division by the activation", model_);
-      if (div && node->inputs().size() > 2) unsupported("division with rounding", model_);
-      torch::Tensor other = operand(first ? node->input(1) : node->input(0));
-      affine(div ? 1.0 / other : other, torch::tensor(0.0), node, "Affine");
+      read_mul_div(node, op);
     } else if (op == "aten::dropout" || op == "aten::dropout_" || op == "aten::feature_dropout" ||
                op == "aten::contiguous" || op == "aten::detach" || op == "aten::clone") {
       advance(node);
     } else {
       unsupported("'" + op + "'", model_);
     }
+  }
+
+  void read_conv(Node* node, const std::string& op) {
+    torch::Tensor w = tensor(node->input(1), "weight");
+    if (w.dim() != 4) unsupported(op + " with a " + std::to_string(w.dim()) + "-d kernel", model_);
+    int64_t groups = 1;
+    if (op == "aten::_convolution") {
+      if (boolean(node->input(6))) unsupported("ConvTranspose2d", model_);
+      groups = static_cast<int64_t>(number(node->input(8)));
+    } else {
+      groups = static_cast<int64_t>(number(node->input(6)));
+    }
+    push(conv_layer(w, tensor(node->input(2), "bias"), need_ints(node->input(3), "stride"),
+                    need_ints(node->input(4), "padding"), need_ints(node->input(5), "dilation"),
+                    groups),
+         node);
+  }
+
+  void read_flatten(Node* node) {
+    int64_t start = static_cast<int64_t>(number(node->input(1)));
+    int64_t end = static_cast<int64_t>(number(node->input(2)));
+    push(flatten_layer(start, end), node);
+    rank_ = rank_after_flatten(rank_, start, end);
+  }
+
+  // x.view(x.size(0), -1): a 2-D reshape keeping the batch is a flatten.
+  void read_view(Node* node, const std::string& op) {
+    const Node* shape = node->input(1)->node();
+    auto list = ints(node->input(1));
+    const size_t n = list
+                         ? list->size()
+                         : (shape->kind() == c10::prim::ListConstruct ? shape->inputs().size() : 0);
+    if (n != 2) unsupported(op + " to a shape other than (batch, -1)", model_);
+    push(flatten_layer(1, -1), node);
+    rank_ = 2;
+  }
+
+  void read_max_pool(Node* node) {
+    push(maxpool_layer(need_ints(node->input(1), "kernel size"),
+                       need_ints(node->input(2), "stride"), need_ints(node->input(3), "padding"),
+                       need_ints(node->input(4), "dilation"), boolean(node->input(5))),
+         node);
+  }
+
+  void read_avg_pool(Node* node) {
+    c10::optional<int64_t> divisor;
+    if (const c10::IValue* d = find(node->input(6)); d && d->isInt()) divisor = d->toInt();
+    push(avgpool_layer(need_ints(node->input(1), "kernel size"),
+                       need_ints(node->input(2), "stride"), need_ints(node->input(3), "padding"),
+                       boolean(node->input(4)), boolean(node->input(5)), divisor),
+         node);
+  }
+
+  void read_batch_norm(Node* node) {
+    if (boolean(node->input(5))) {
+      unsupported("BatchNorm in training mode (certify in eval mode)", model_);
+    }
+    push(batchnorm_layer(tensor(node->input(1), "weight"), tensor(node->input(2), "bias"),
+                         tensor(node->input(3), "running mean"),
+                         tensor(node->input(4), "running variance"), number(node->input(7)), rank_),
+         node);
+  }
+
+  // add: x + α·c | c + α·x; sub: x − α·c | c − α·x; rsub(x, c, α) = c − α·x
+  void read_add_sub(Node* node, const std::string& op) {
+    const bool first = node->input(0) == act_;
+    if (node->input(1) == act_ && first) unsupported(op + " of the activation with itself", model_);
+    torch::Tensor other = operand(first ? node->input(1) : node->input(0));
+    double alpha = node->inputs().size() > 2 ? number(node->input(2)) : 1.0;
+    const bool sub = op.rfind("aten::sub", 0) == 0, rsub = op == "aten::rsub";
+    torch::Tensor scale, shift;
+    if (rsub) {
+      if (!first) unsupported("rsub with the activation second", model_);
+      scale = torch::tensor(-alpha);
+      shift = other;
+    } else if (first) {
+      scale = torch::tensor(1.0);
+      shift = (sub ? -alpha : alpha) * other;
+    } else {
+      scale = torch::tensor(sub ? -alpha : alpha);
+      shift = other;
+    }
+    affine(scale, shift, node, "Affine");
+  }
+
+  void read_mul_div(Node* node, const std::string& op) {
+    const bool first = node->input(0) == act_;
+    if (node->input(1) == act_ && first) unsupported(op + " of the activation with itself", model_);
+    const bool div = op.rfind("aten::div", 0) == 0;
+    if (div && !first) unsupported("division by the activation", model_);
+    if (div && node->inputs().size() > 2) unsupported("division with rounding", model_);
+    torch::Tensor other = operand(first ? node->input(1) : node->input(0));
+    affine(div ? 1.0 / other : other, torch::tensor(0.0), node, "Affine");
   }
 
   const torch::jit::Module& module_;

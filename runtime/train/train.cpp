@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
+#include <tuple>
 
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/error.h"
@@ -74,7 +75,7 @@ StepResult method_loss(Model& model, const torch::Tensor& x, const torch::Tensor
   return {hard_or_soft_ce(logits, y, soft_y) + options.trades_beta * robust, logits, y};
 }
 
-void check_schedule(const LrSchedule& s, int64_t epochs) {
+void check_schedule(const LrSchedule& s) {
   const auto& k = s.kind;
   if (k != "constant" && k != "step" && k != "cosine" && k != "onecycle") {
     throw Error("unknown learning-rate schedule '" + k +
@@ -90,7 +91,6 @@ void check_schedule(const LrSchedule& s, int64_t epochs) {
   if (!(s.div_factor > 0) || !(s.final_div_factor > 0)) {
     throw Error("one-cycle div factors must be positive");
   }
-  (void)epochs;
 }
 
 void check_options(const TrainOptions& options, const Dataset& data) {
@@ -124,7 +124,7 @@ void check_options(const TrainOptions& options, const Dataset& data) {
     throw Error("checkpoint_every needs a checkpoint path (checkpoint: \"runs/x.ckpt\")");
   }
   if (options.trades_beta < 0) throw Error("TRADES beta must not be negative");
-  check_schedule(options.lr_schedule, options.epochs);
+  check_schedule(options.lr_schedule);
 }
 
 // The settings that must agree between a checkpoint and the run resuming from it.
@@ -178,6 +178,276 @@ Dataset slice(const Dataset& d, int64_t begin, int64_t end, const std::string& n
   part.name = name;
   return part;
 }
+
+struct DataSplit {
+  Dataset training;
+  std::optional<Dataset> validation;
+};
+
+// The held-out split, fixed by the seed and independent of the training stream.
+DataSplit split_validation(const Dataset& all_data, const TrainOptions& options) {
+  if (options.val || options.val_split <= 0) return {all_data, options.val};
+  const int64_t n = all_data.size();
+  const int64_t n_val = std::max<int64_t>(
+      1, static_cast<int64_t>(std::llround(options.val_split * static_cast<double>(n))));
+  if (n_val >= n) throw Error("val_split leaves no training data");
+  const Dataset mixed = all_data.shuffle(mix_seed(options.seed, kValSplitSalt));
+  return {slice(mixed, n_val, n, all_data.name + " (training split)"),
+          slice(mixed, 0, n_val, all_data.name + " (validation split)")};
+}
+
+AttackPtr validation_attack(const TrainOptions& options) {
+  if (options.val_attack || !options.adversary) return options.val_attack;
+  PgdOptions pgd;
+  pgd.steps = kValidationPgdSteps;
+  return make_pgd(options.adversary->threat(), pgd);
+}
+
+// Soft labels (Mixup, CutMix) need the class count of the whole run, not of one batch (a
+// batch may miss the last class and give soft labels narrower than the logits).
+int64_t class_count(const TrainOptions& options, const Dataset& all_data) {
+  if (options.classes < 0) throw Error("classes must be positive");
+  return options.classes > 0 ? options.classes : all_data.y.max().item<int64_t>() + 1;
+}
+
+at::Generator restored_generator(const torch::Tensor& state) {
+  auto generator = make_generator(0);
+  generator.set_state(state);
+  return generator;
+}
+
+// An epoch in progress: what its batches add up, and what a mid-epoch checkpoint saves.
+struct EpochState {
+  int64_t epoch = 0;
+  uint64_t shuffle_seed = 0;
+  at::Generator attack_gen;
+  at::Generator augment_gen;
+  int64_t first_batch = 0;
+  double lr = 0;  // of the latest batch
+  double loss_sum = 0;
+  int64_t correct = 0;
+  int64_t seen = 0;
+  double earlier_seconds = 0;  // spent before a resume
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+  double seconds() const {
+    return earlier_seconds +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  double mean_loss() const { return loss_sum / static_cast<double>(std::max<int64_t>(seen, 1)); }
+  double accuracy() const {
+    return static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
+  }
+};
+
+std::unique_ptr<Progress> epoch_progress(const EpochState& epoch, const TrainOptions& options,
+                                         int64_t samples) {
+  if (options.quiet) return nullptr;
+  auto progress = std::make_unique<Progress>(
+      "epoch " + std::to_string(epoch.epoch) + "/" + std::to_string(options.epochs), samples);
+  progress->advance(epoch.seen);
+  return progress;
+}
+
+void show_batch(Progress* progress, const EpochState& epoch, int64_t batch_size) {
+  if (!progress) return;
+  char status[96];
+  std::snprintf(status, sizeof status, "loss %.4f acc %.2f%% lr %.3g", epoch.loss_sum / epoch.seen,
+                100.0 * epoch.correct / epoch.seen, epoch.lr);
+  progress->advance(batch_size, status);
+}
+
+void report_epoch(const EpochStats& stats, int64_t epochs, Progress* progress) {
+  if (progress) {
+    char status[160];
+    std::snprintf(status, sizeof status, "loss %.4f acc %.2f%% | val clean %s robust %s",
+                  stats.loss, 100 * stats.accuracy, percent(stats.val_clean).c_str(),
+                  percent(stats.val_robust).c_str());
+    progress->advance(0, status);
+    progress->finish();
+  }
+  spdlog::info(
+      "epoch {}/{}: lr {:.4g}, loss {:.4f}, accuracy {:.2f}%, val clean {}, val robust "
+      "{}, {:.1f}s",
+      stats.epoch, epochs, stats.lr, stats.loss, 100 * stats.accuracy, percent(stats.val_clean),
+      percent(stats.val_robust), stats.seconds);
+}
+
+// One call of train(): the run's fixed parts, its root generator, and the steps of an epoch.
+class TrainingRun {
+ public:
+  TrainingRun(Model& model, const Dataset& all_data, const TrainOptions& options)
+      : model_(model),
+        options_(options),
+        params_(model.parameters()),
+        optimizer_(make_optimizer(options.optimizer, params_)),
+        split_(split_validation(all_data, options)),
+        val_attack_(validation_attack(options)),
+        classes_(class_count(options, all_data)),
+        batches_((split_.training.size() + options.batch - 1) / options.batch),
+        fingerprint_(fingerprint(options, split_.training, model)),
+        // One root generator: each epoch's shuffle seed, attack generator and augmentation
+        // generator derive from it, so the whole run is fixed by options.seed.
+        root_(make_generator(options.seed)) {}
+
+  TrainResult run() {
+    const int64_t first_epoch = restore();
+    ModeGuard training(model_, /*training=*/true);
+    for (int64_t epoch = first_epoch; epoch <= options_.epochs; ++epoch) run_epoch(epoch);
+    return std::move(result_);
+  }
+
+ private:
+  // Continues a killed run from its checkpoint, when asked to and there is one: weights,
+  // optimizer, root generator and log; an unfinished epoch is kept for begin_epoch. Returns the
+  // epoch to start from.
+  int64_t restore() {
+    if (!options_.resume || !std::filesystem::exists(options_.checkpoint_path)) return 1;
+    TrainCheckpoint saved = load_checkpoint(options_.checkpoint_path, params_, *optimizer_);
+    if (saved.fingerprint != fingerprint_) {
+      throw Error("checkpoint '" + options_.checkpoint_path +
+                  "' was written by a run with other settings; it has\n  " + saved.fingerprint +
+                  "\nand this run has\n  " + fingerprint_);
+    }
+    root_.set_state(saved.root_state);
+    log_rows_ = saved.log_rows;
+    result_.resumed = true;
+    result_.resumed_epoch = saved.epoch;
+    result_.resumed_batch = saved.batch;
+    spdlog::info("resuming from {} at epoch {}, batch {}", options_.checkpoint_path, saved.epoch,
+                 saved.batch);
+    const int64_t first_epoch = saved.epoch;
+    if (saved.batch > 0) unfinished_epoch_ = std::move(saved);
+    return first_epoch;
+  }
+
+  void run_epoch(int64_t number) {
+    EpochState epoch = begin_epoch(number);
+    const Dataset shuffled = split_.training.shuffle(epoch.shuffle_seed);
+    const auto parts = shuffled.batches(options_.batch);
+    const auto progress = epoch_progress(epoch, options_, split_.training.size());
+    for (int64_t b = epoch.first_batch; b < batches_; ++b) {
+      train_batch(epoch, parts[static_cast<size_t>(b)], b, progress.get());
+      if (options_.checkpoint_every > 0 && (b + 1) % options_.checkpoint_every == 0 &&
+          b + 1 < batches_) {
+        checkpoint(epoch, number, b + 1);
+      }
+    }
+    const EpochStats stats = epoch_stats(epoch);
+    report_epoch(stats, options_.epochs, progress.get());
+    log_rows_.push_back(csv_row(stats));
+    if (!options_.log_path.empty()) write_log(options_.log_path, log_rows_);
+    if (!options_.checkpoint_path.empty()) checkpoint(epoch, number + 1, 0);
+    result_.epochs.push_back(stats);
+    if (options_.on_epoch) options_.on_epoch(stats);
+  }
+
+  // A fresh epoch draws its shuffle and generators from the root; the epoch a checkpoint left
+  // unfinished takes them, and its running sums, from the checkpoint.
+  EpochState begin_epoch(int64_t number) {
+    EpochState epoch;
+    epoch.epoch = number;
+    epoch.lr = options_.optimizer.lr;
+    if (unfinished_epoch_) {
+      const TrainCheckpoint& saved = *unfinished_epoch_;
+      epoch.shuffle_seed = saved.shuffle_seed;
+      epoch.attack_gen = restored_generator(saved.attack_state);
+      if (options_.augment) epoch.augment_gen = restored_generator(saved.augment_state);
+      epoch.first_batch = saved.batch;
+      epoch.loss_sum = saved.loss_sum;
+      epoch.correct = saved.correct;
+      epoch.seen = saved.seen;
+      epoch.earlier_seconds = saved.seconds;
+      unfinished_epoch_.reset();
+      return epoch;
+    }
+    epoch.shuffle_seed = next_seed(root_);
+    epoch.attack_gen = make_generator(next_seed(root_));
+    // Drawn only with a policy, so runs without one keep their historical stream.
+    if (options_.augment) epoch.augment_gen = make_generator(next_seed(root_));
+    return epoch;
+  }
+
+  // The batch on the model's device, through the augmentation policy when there is one.
+  AugmentBatch device_batch(const Dataset& part, at::Generator& augment_gen) const {
+    AugmentBatch batch{part.x.to(model_.device()), part.y.to(model_.device()), {}, classes_};
+    if (!options_.augment) return batch;
+    // The teacher modality of paired data (CMDA), on the model's device like the images.
+    if (part.teacher.defined()) batch.teacher = part.teacher.to(model_.device());
+    return options_.augment->apply(std::move(batch), augment_gen);
+  }
+
+  void train_batch(EpochState& epoch, const Dataset& part, int64_t b, Progress* progress) {
+    const AugmentBatch batch = device_batch(part, epoch.augment_gen);
+    epoch.lr = scheduled_lr(options_.lr_schedule, options_.optimizer.lr, options_.epochs, batches_,
+                            epoch.epoch, b);
+    set_learning_rate(*optimizer_, epoch.lr);
+    const BatchPosition position{epoch.epoch, b, batches_, epoch.lr};
+    const StepResult step =
+        options_.batch_loss
+            ? options_.batch_loss(model_, batch.x, batch.y, epoch.attack_gen, position)
+            : method_loss(model_, batch.x, batch.y, batch.soft_y, options_, epoch.attack_gen);
+    optimizer_->zero_grad();
+    step.loss.backward();
+    optimizer_->step();
+    const auto& counted = step.y.defined() ? step.y : batch.y;
+    epoch.loss_sum += step.loss.item<double>() * static_cast<double>(part.size());
+    epoch.correct += (step.logits.argmax(1) == counted).sum().item<int64_t>();
+    epoch.seen += part.size();
+    show_batch(progress, epoch, part.size());
+    if (options_.on_batch) options_.on_batch(position);
+  }
+
+  // The epoch's means, and its accuracy on the held-out set when there is one.
+  EpochStats epoch_stats(const EpochState& epoch) {
+    EpochStats stats;
+    stats.epoch = epoch.epoch;
+    stats.lr = epoch.lr;
+    stats.loss = epoch.mean_loss();
+    stats.accuracy = epoch.accuracy();
+    if (split_.validation) {
+      auto val_gen = make_generator(mix_seed(options_.seed, kValAttackSalt + epoch.epoch));
+      std::tie(stats.val_clean, stats.val_robust) =
+          validate(model_, *split_.validation, val_attack_, options_.batch, val_gen);
+    }
+    stats.seconds = epoch.seconds();
+    return stats;
+  }
+
+  // next_batch 0: the epoch is done and `next_epoch` starts afresh from the root generator.
+  void checkpoint(const EpochState& epoch, int64_t next_epoch, int64_t next_batch) const {
+    TrainCheckpoint state;
+    state.fingerprint = fingerprint_;
+    state.epoch = next_epoch;
+    state.batch = next_batch;
+    state.shuffle_seed = epoch.shuffle_seed;
+    state.root_state = root_.get_state();
+    if (next_batch > 0) {
+      state.attack_state = epoch.attack_gen.get_state();
+      if (options_.augment) state.augment_state = epoch.augment_gen.get_state();
+    }
+    state.loss_sum = epoch.loss_sum;
+    state.correct = epoch.correct;
+    state.seen = epoch.seen;
+    state.seconds = epoch.seconds();
+    state.log_rows = log_rows_;
+    save_checkpoint(options_.checkpoint_path, params_, *optimizer_, state);
+  }
+
+  Model& model_;
+  const TrainOptions& options_;
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  DataSplit split_;
+  AttackPtr val_attack_;
+  int64_t classes_;
+  int64_t batches_;
+  std::string fingerprint_;
+  at::Generator root_;
+  std::optional<TrainCheckpoint> unfinished_epoch_;
+  std::vector<std::string> log_rows_;
+  TrainResult result_;
+};
 
 }  // namespace
 
@@ -246,200 +516,7 @@ TrainResult train(Model& model, const Dataset& all_data, const TrainOptions& opt
   check_options(options, all_data);
   // Callers (the interpreter) may run in no-grad mode; training always needs gradients.
   torch::AutoGradMode enable_grad(true);
-  auto params = model.parameters();
-  auto optimizer = make_optimizer(options.optimizer, params);
-
-  // The held-out split, fixed by the seed and independent of the training stream.
-  Dataset data = all_data;
-  std::optional<Dataset> val = options.val;
-  if (!val && options.val_split > 0) {
-    const int64_t n = all_data.size();
-    const int64_t n_val = std::max<int64_t>(
-        1, static_cast<int64_t>(std::llround(options.val_split * static_cast<double>(n))));
-    if (n_val >= n) throw Error("val_split leaves no training data");
-    const Dataset mixed = all_data.shuffle(mix_seed(options.seed, kValSplitSalt));
-    val = slice(mixed, 0, n_val, all_data.name + " (validation split)");
-    data = slice(mixed, n_val, n, all_data.name + " (training split)");
-  }
-  AttackPtr val_attack = options.val_attack;
-  if (!val_attack && options.adversary) {
-    PgdOptions pgd;
-    pgd.steps = kValidationPgdSteps;
-    val_attack = make_pgd(options.adversary->threat(), pgd);
-  }
-
-  // Soft labels (Mixup, CutMix) need the class count of the whole run, not of one batch (a
-  // batch may miss the last class and give soft labels narrower than the logits).
-  const int64_t classes =
-      options.classes > 0 ? options.classes : all_data.y.max().item<int64_t>() + 1;
-  if (options.classes < 0) throw Error("classes must be positive");
-
-  const int64_t batches = (data.size() + options.batch - 1) / options.batch;
-  const std::string print = fingerprint(options, data, model);
-  TrainResult result;
-
-  // One root generator: each epoch's shuffle seed, attack generator and augmentation generator
-  // derive from it, so the whole run is fixed by options.seed.
-  auto root = make_generator(options.seed);
-  TrainCheckpoint saved;
-  bool mid_epoch = false;
-  std::vector<std::string> log_rows;
-  int64_t first_epoch = 1;
-  if (options.resume && std::filesystem::exists(options.checkpoint_path)) {
-    saved = load_checkpoint(options.checkpoint_path, params, *optimizer);
-    if (saved.fingerprint != print) {
-      throw Error("checkpoint '" + options.checkpoint_path +
-                  "' was written by a run with other settings; it has\n  " + saved.fingerprint +
-                  "\nand this run has\n  " + print);
-    }
-    root.set_state(saved.root_state);
-    first_epoch = saved.epoch;
-    mid_epoch = saved.batch > 0;
-    log_rows = saved.log_rows;
-    result.resumed = true;
-    result.resumed_epoch = saved.epoch;
-    result.resumed_batch = saved.batch;
-    spdlog::info("resuming from {} at epoch {}, batch {}", options.checkpoint_path, saved.epoch,
-                 saved.batch);
-  }
-
-  ModeGuard training(model, /*training=*/true);
-  for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
-    uint64_t shuffle_seed = 0;
-    at::Generator attack_gen;
-    at::Generator augment_gen;
-    int64_t first_batch = 0;
-    double loss_sum = 0;
-    int64_t correct = 0;
-    int64_t seen = 0;
-    double earlier_seconds = 0;
-    if (mid_epoch) {
-      shuffle_seed = saved.shuffle_seed;
-      attack_gen = make_generator(0);
-      attack_gen.set_state(saved.attack_state);
-      if (options.augment) {
-        augment_gen = make_generator(0);
-        augment_gen.set_state(saved.augment_state);
-      }
-      first_batch = saved.batch;
-      loss_sum = saved.loss_sum;
-      correct = saved.correct;
-      seen = saved.seen;
-      earlier_seconds = saved.seconds;
-      mid_epoch = false;
-    } else {
-      shuffle_seed = next_seed(root);
-      attack_gen = make_generator(next_seed(root));
-      // Drawn only with a policy, so runs without one keep their historical stream.
-      if (options.augment) augment_gen = make_generator(next_seed(root));
-    }
-    const Dataset shuffled = data.shuffle(shuffle_seed);
-    const auto parts = shuffled.batches(options.batch);
-
-    auto checkpoint = [&](int64_t next_epoch, int64_t next_batch) {
-      TrainCheckpoint state;
-      state.fingerprint = print;
-      state.epoch = next_epoch;
-      state.batch = next_batch;
-      state.shuffle_seed = shuffle_seed;
-      state.root_state = root.get_state();
-      if (next_batch > 0) {
-        state.attack_state = attack_gen.get_state();
-        if (options.augment) state.augment_state = augment_gen.get_state();
-      }
-      state.loss_sum = loss_sum;
-      state.correct = correct;
-      state.seen = seen;
-      state.seconds =
-          earlier_seconds +
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      state.log_rows = log_rows;
-      save_checkpoint(options.checkpoint_path, params, *optimizer, state);
-    };
-
-    std::unique_ptr<Progress> progress;
-    if (!options.quiet) {
-      progress = std::make_unique<Progress>(
-          "epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs), data.size());
-      progress->advance(seen);
-    }
-    double lr = options.optimizer.lr;
-    for (int64_t b = first_batch; b < batches; ++b) {
-      const auto& part = parts[static_cast<size_t>(b)];
-      auto x = part.x.to(model.device());
-      auto y = part.y.to(model.device());
-      torch::Tensor soft_y;
-      if (options.augment) {
-        AugmentBatch augmented{x, y, {}, classes};
-        // The teacher modality of paired data (CMDA), on the model's device like the images.
-        if (part.teacher.defined()) augmented.teacher = part.teacher.to(model.device());
-        augmented = options.augment->apply(std::move(augmented), augment_gen);
-        x = augmented.x;
-        y = augmented.y;
-        soft_y = augmented.soft_y;
-      }
-      lr = scheduled_lr(options.lr_schedule, options.optimizer.lr, options.epochs, batches, epoch,
-                        b);
-      set_learning_rate(*optimizer, lr);
-      const BatchPosition position{epoch, b, batches, lr};
-      const StepResult step = options.batch_loss
-                                  ? options.batch_loss(model, x, y, attack_gen, position)
-                                  : method_loss(model, x, y, soft_y, options, attack_gen);
-      optimizer->zero_grad();
-      step.loss.backward();
-      optimizer->step();
-      const double loss = step.loss.item<double>();
-      const auto& counted = step.y.defined() ? step.y : y;
-      loss_sum += loss * static_cast<double>(part.size());
-      correct += (step.logits.argmax(1) == counted).sum().item<int64_t>();
-      seen += part.size();
-      if (progress) {
-        char status[96];
-        std::snprintf(status, sizeof status, "loss %.4f acc %.2f%% lr %.3g", loss_sum / seen,
-                      100.0 * correct / seen, lr);
-        progress->advance(part.size(), status);
-      }
-      if (options.on_batch) options.on_batch(position);
-      if (options.checkpoint_every > 0 && (b + 1) % options.checkpoint_every == 0 &&
-          b + 1 < batches) {
-        checkpoint(epoch, b + 1);
-      }
-    }
-
-    EpochStats stats;
-    stats.epoch = epoch;
-    stats.lr = lr;
-    stats.loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
-    stats.accuracy = static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
-    if (val) {
-      auto val_gen = make_generator(mix_seed(options.seed, kValAttackSalt + epoch));
-      const auto [clean, robust] = validate(model, *val, val_attack, options.batch, val_gen);
-      stats.val_clean = clean;
-      stats.val_robust = robust;
-    }
-    stats.seconds = earlier_seconds +
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (progress) {
-      char status[160];
-      std::snprintf(status, sizeof status, "loss %.4f acc %.2f%% | val clean %s robust %s",
-                    stats.loss, 100 * stats.accuracy, percent(stats.val_clean).c_str(),
-                    percent(stats.val_robust).c_str());
-      progress->advance(0, status);
-      progress->finish();
-    }
-    spdlog::info(
-        "epoch {}/{}: lr {:.4g}, loss {:.4f}, accuracy {:.2f}%, val clean {}, val robust "
-        "{}, {:.1f}s",
-        epoch, options.epochs, stats.lr, stats.loss, 100 * stats.accuracy, percent(stats.val_clean),
-        percent(stats.val_robust), stats.seconds);
-    log_rows.push_back(csv_row(stats));
-    if (!options.log_path.empty()) write_log(options.log_path, log_rows);
-    if (!options.checkpoint_path.empty()) checkpoint(epoch + 1, 0);
-    result.epochs.push_back(stats);
-    if (options.on_epoch) options.on_epoch(stats);
-  }
-  return result;
+  return TrainingRun(model, all_data, options).run();
 }
 
 }  // namespace perturb

@@ -60,7 +60,7 @@ struct EpochStats {
   double seconds = 0;  // wall time of the epoch (training + validation), across a resume
 };
 
-// One batch's training loss; 4c's schedules may replace the method with their own.
+// One batch's training loss; a schedule (TrainOptions::batch_loss) may replace the method's.
 struct StepResult {
   torch::Tensor loss;    // scalar to minimise
   torch::Tensor logits;  // the logits accuracy is measured on

@@ -1,4 +1,4 @@
-// Text and captioned data (issue 7): WordNet synonyms, the word and CLIP BPE tokenizers, EDA,
+// Text and captioned data: WordNet synonyms, the word and CLIP BPE tokenizers, EDA,
 // fashion_captions and load_pairs.
 #include <algorithm>
 #include <chrono>

@@ -1,4 +1,4 @@
-// Property tests of the threat sets beyond Linf/L2 (issue 3): L1 and L0 projections land inside,
+// Property tests of the threat sets beyond Linf/L2: L1 and L0 projections land inside,
 // are idempotent and are the nearest point (brute force on tiny inputs); the projected-Sinkhorn
 // Wasserstein projection meets its transport constraint; Haze is the identity at beta = 0 and
 // moves every pixel monotonically towards the airlight; parametric threats and compositions

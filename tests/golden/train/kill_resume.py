@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A training run killed with SIGKILL in the middle of an epoch and resumed ends with the same
-weights as an uninterrupted run with the same seed (issue #4), through the command line.
+weights as an uninterrupted run with the same seed, through the command line.
 
 usage: kill_resume.py PERTURB   (run from the repository root; CTest does)
 
