@@ -13,6 +13,7 @@
 #include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/policy.h"
+#include "interpreter/builtins/cmda.h"
 #include "interpreter/builtins/train.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"

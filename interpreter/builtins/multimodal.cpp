@@ -11,7 +11,7 @@
 #include "interpreter/eval.h"
 #include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/multimodal_objects.h"
-#include "interpreter/builtins/train.h"
+#include "interpreter/builtins/multimodal.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/model/zoo_model.h"

@@ -7,6 +7,8 @@
 #include "interpreter/builtins/policy.h"
 #include "interpreter/builtins/schedule.h"
 #include "interpreter/builtins/train.h"
+#include "interpreter/builtins/cmda.h"
+#include "interpreter/builtins/multimodal.h"
 #include "runtime/core/error.h"
 #include "runtime/train/train.h"
 
