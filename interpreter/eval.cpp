@@ -513,6 +513,7 @@ Value Interpreter::call_builtin(const BuiltinFunction& fn, std::vector<Value>& p
                                                 fn.receiver.has_value(), given_by_name[i]));
     }
   }
+  args.check_value_rules();
   if (!builtin.planned.empty()) {
     throw_runtime_error(at, display_name(builtin) + " is not available in this build yet (" +
                                 builtin.planned + ")");

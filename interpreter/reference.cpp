@@ -35,6 +35,14 @@ std::string default_of(const ParamSpec& p) {
   return "";
 }
 
+// A parameter's value rules and its doc line, "" when it has neither:
+// "a whole number, at least 1; iterations".
+std::string notes_of(const ParamSpec& p) {
+  std::string rules = rules_text(p);
+  if (rules.empty() || p.summary.empty()) return rules + p.summary;
+  return rules + "; " + p.summary;
+}
+
 bool is_receiver(const Builtin& b, size_t index) {
   return index == 0 && b.signature.params[0].name == "self";
 }
@@ -172,15 +180,16 @@ std::string reference_markdown() {
       bool any = false;
       for (size_t i = 0; i < params.size(); ++i) any = any || !is_receiver(*b, i);
       if (any) {
-        out << "| parameter | kind | default |\n| --- | --- | --- |\n";
+        out << "| parameter | kind | default | rules |\n| --- | --- | --- | --- |\n";
         for (size_t i = 0; i < params.size(); ++i) {
           if (is_receiver(*b, i)) continue;
           std::string d = default_of(params[i]);
           out << "| `" << params[i].name << "` | " << escape_table_cell(kinds_list(params[i].kinds))
-              << " | " << (d.empty() ? "required" : "`" + escape_table_cell(d) + "`") << " |\n";
+              << " | " << (d.empty() ? "required" : "`" + escape_table_cell(d) + "`") << " | "
+              << escape_table_cell(notes_of(params[i])) << " |\n";
         }
-        if (b->signature.variadic) out << "| … | any | more positional arguments |\n";
-        if (b->signature.open_named) out << "| `name: value` … | any | any named argument |\n";
+        if (b->signature.variadic) out << "| … | any | more positional arguments | |\n";
+        if (b->signature.open_named) out << "| `name: value` … | any | any named argument | |\n";
         out << "\n";
       }
       if (!b->example.empty()) out << "Example:\n\n```perturb\n" << b->example << "\n```\n\n";
@@ -210,8 +219,10 @@ std::string reference_entry_text(const Builtin& b) {
     if (!header) out << "  parameters:\n";
     header = true;
     std::string d = default_of(params[i]);
+    std::string notes = notes_of(params[i]);
     out << "    " << params[i].name << std::string(width - params[i].name.size() + 2, ' ')
-        << kinds_list(params[i].kinds) << (d.empty() ? "  (required)" : "  = " + d) << "\n";
+        << kinds_list(params[i].kinds) << (d.empty() ? "  (required)" : "  = " + d)
+        << (notes.empty() ? "" : "  — " + notes) << "\n";
   }
   if (!b.example.empty()) out << "  example:\n    " << b.example << "\n";
   out << "  group: " << b.group << "\n";
@@ -240,7 +251,9 @@ std::string reference_json() {
       out << (i ? ", " : "") << "{\"name\": " << json::quote(p.name)
           << ", \"kinds\": " << json::quote(kinds_list(p.kinds))
           << ", \"default\": " << json::quote(d)
-          << ", \"required\": " << (d.empty() ? "true" : "false") << "}";
+          << ", \"required\": " << (d.empty() ? "true" : "false")
+          << ", \"rules\": " << json::quote(rules_text(p))
+          << ", \"doc\": " << json::quote(p.summary) << "}";
     }
     out << "]}";
     first = false;

@@ -1,12 +1,12 @@
 // Attacks (LANGUAGE.md §2) and evaluation (§3). Semantics and defaults follow torchattacks;
 // the runtime documents each attack's equations.
 
-#include "interpreter/builtins/table.h"
-#include "interpreter/builtins/params.h"
 #include "interpreter/builtins/binding.h"
-#include "interpreter/eval.h"
 #include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/params.h"
 #include "interpreter/builtins/schedule.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/eval.h"
 #include "interpreter/operators.h"
 #include "runtime/attack/attacks.h"
 #include "runtime/attack/feature.h"
@@ -29,45 +29,14 @@ ThreatPtr threat_arg(CallArgs& args) {
   return args.object<ThreatObject>("threat", Kind::kThreat)->threat;
 }
 
-int64_t positive(CallArgs& args, const std::string& name) {
-  int64_t n = args.integer(name);
-  if (n < 1) {
-    throw_runtime_error(args.span_of(name), display_name(args.builtin) + "'s " + name +
-                                                " must be at least 1, got " + std::to_string(n));
-  }
-  return n;
-}
-
-// target: a class index, "random" or "least_likely" (none: untargeted).
+// target: a class index, "random" or "least_likely" (none: untargeted); the table checks which.
 TargetSpec target_option(CallArgs& args) {
-  TargetSpec spec;
-  if (args.has("target") && args.get("target").kind() != Kind::kNone) {
-    const Value& target = args.get("target");
-    if (target.kind() == Kind::kString) {
-      const std::string& mode = args.string("target");
-      if (mode == "random") {
-        spec.mode = TargetSpec::Mode::kRandom;
-      } else if (mode == "least_likely") {
-        spec.mode = TargetSpec::Mode::kLeastLikely;
-      } else {
-        throw_runtime_error(args.span_of("target"),
-                            display_name(args.builtin) +
-                                "'s target must be a class index, \"random\" or "
-                                "\"least_likely\", got \"" +
-                                mode + "\"");
-      }
-    } else {
-      const int64_t label = args.integer("target");
-      if (label < 0) {
-        throw_runtime_error(args.span_of("target"), display_name(args.builtin) +
-                                                        "'s target must be a class index ≥ 0, "
-                                                        "got " +
-                                                        std::to_string(label));
-      }
-      spec = {TargetSpec::Mode::kLabel, label};
-    }
+  if (!args.has("target")) return {};
+  if (args.get("target").kind() == Kind::kString) {
+    return {args.string("target") == "random" ? TargetSpec::Mode::kRandom
+                                              : TargetSpec::Mode::kLeastLikely};
   }
-  return spec;
+  return {TargetSpec::Mode::kLabel, args.integer("target")};
 }
 
 // loss:, kappa:, target: and eot:, accepted by every gradient attack (runtime/attack/loss.h).
@@ -87,35 +56,14 @@ GradientOptions gradient_options(CallArgs& args) {
       };
     } else {
       options.loss = args.string("loss");
-      if (options.loss != "ce" && options.loss != "cw" && options.loss != "dlr") {
-        throw_runtime_error(args.span_of("loss"), display_name(args.builtin) +
-                                                      "'s loss must be \"ce\", \"cw\", "
-                                                      "\"dlr\" or a function, got \"" +
-                                                      options.loss + "\"");
-      }
     }
   }
   if (args.has("kappa")) options.kappa = args.number("kappa");
-  if (args.has("eot")) {
-    options.eot = args.integer("eot");
-    if (options.eot < 1) {
-      throw_runtime_error(args.span_of("eot"), display_name(args.builtin) +
-                                                   "'s eot must be at least 1, got " +
-                                                   std::to_string(options.eot));
-    }
-  }
+  if (args.has("eot")) options.eot = args.integer("eot");
   options.target = target_option(args);
   // objective: "feature" and gallery: (thesis ch. 4, eq. 4.3; runtime/attack/feature.h).
-  if (args.has("objective")) {
-    options.objective = args.string("objective");
-    if (options.objective != "class" && options.objective != "feature") {
-      throw_runtime_error(args.span_of("objective"),
-                          display_name(args.builtin) +
-                              "'s objective must be \"class\" or \"feature\", got \"" +
-                              options.objective + "\"");
-    }
-  }
-  if (args.has("gallery") && !args.get("gallery").is_none()) {
+  if (args.has("objective")) options.objective = args.string("objective");
+  if (args.has("gallery")) {
     const Dataset& data = args.object<DatasetObject>("gallery", Kind::kDataset)->data;
     options.gallery = std::make_shared<FeatureGallery>(FeatureGallery{data.x, data.y});
   }
@@ -125,10 +73,10 @@ GradientOptions gradient_options(CallArgs& args) {
 Value make_pgd_attack(CallArgs& args) {
   PgdOptions options;
   options.gradient = gradient_options(args);
-  options.steps = positive(args, "steps");
+  options.steps = args.integer("steps");
   if (args.has("step")) options.step = args.number("step");
   options.random_start = args.boolean("random_start");
-  options.restarts = positive(args, "restarts");
+  options.restarts = args.integer("restarts");
   return attack_value(make_pgd(threat_arg(args), options));
 }
 
@@ -136,12 +84,12 @@ Value make_momentum_attack(CallArgs& args, const std::string& kind) {
   MomentumOptions options;
   options.kind = kind;
   options.gradient = gradient_options(args);
-  options.steps = positive(args, "steps");
+  options.steps = args.integer("steps");
   if (args.has("step")) options.step = args.number("step");
   options.decay = args.number("decay");
   options.random_start = args.boolean("random_start");
   // Only SINIFGSM declares scales:, only DIFGSM resize_rate: and diversity_prob:.
-  if (kind == "SINIFGSM") options.scales = positive(args, "scales");
+  if (kind == "SINIFGSM") options.scales = args.integer("scales");
   if (kind == "DIFGSM") {
     options.resize_rate = args.number("resize_rate");
     options.diversity_prob = args.number("diversity_prob");
@@ -153,9 +101,9 @@ Value make_cw_attack(CallArgs& args) {
   CwOptions options;
   options.c = args.number("c");
   options.kappa = args.number("kappa");
-  options.steps = positive(args, "steps");
+  options.steps = args.integer("steps");
   options.lr = args.number("lr");
-  options.search_steps = positive(args, "search_steps");
+  options.search_steps = args.integer("search_steps");
   options.target = target_option(args);
   return attack_value(make_cw(threat_arg(args), options));
 }
@@ -163,8 +111,8 @@ Value make_cw_attack(CallArgs& args) {
 Value make_apgd_attack(CallArgs& args) {
   ApgdOptions options;
   options.gradient = gradient_options(args);
-  options.steps = positive(args, "steps");
-  options.restarts = positive(args, "restarts");
+  options.steps = args.integer("steps");
+  options.restarts = args.integer("restarts");
   options.rho = args.number("rho");
   options.targets = args.integer("targets");
   return attack_value(make_apgd(threat_arg(args), options));
@@ -172,8 +120,8 @@ Value make_apgd_attack(CallArgs& args) {
 
 Value make_fab_attack(CallArgs& args) {
   FabOptions options;
-  options.steps = positive(args, "steps");
-  options.restarts = positive(args, "restarts");
+  options.steps = args.integer("steps");
+  options.restarts = args.integer("restarts");
   options.targets = args.integer("targets");
   options.alpha_max = args.number("alpha_max");
   options.eta = args.number("eta");
@@ -183,15 +131,15 @@ Value make_fab_attack(CallArgs& args) {
 
 Value make_square_attack(CallArgs& args) {
   SquareOptions options;
-  options.queries = positive(args, "queries");
+  options.queries = args.integer("queries");
   options.p_init = args.number("p_init");
-  options.restarts = positive(args, "restarts");
+  options.restarts = args.integer("restarts");
   return attack_value(make_square(threat_arg(args), options));
 }
 
 Value make_iterative_attack(CallArgs& args) {
   IterativeOptions options;
-  options.steps = positive(args, "steps");
+  options.steps = args.integer("steps");
   options.random_start = args.boolean("random_start");
   Value update = args.get("update");
   Interpreter* interp = &args.interp;
@@ -212,8 +160,8 @@ AttackPtr receiver(CallArgs& args) {
 Value make_uap_attack(CallArgs& args) {
   UapOptions options;
   options.gradient = gradient_options(args);
-  options.epochs = positive(args, "epochs");
-  options.batch = positive(args, "batch");
+  options.epochs = args.integer("epochs");
+  options.batch = args.integer("batch");
   if (args.has("step")) options.step = args.number("step");
   options.beta = args.number("beta");
   return attack_value(make_uap(threat_arg(args), options));
@@ -224,9 +172,8 @@ std::shared_ptr<const Uap> universal_receiver(CallArgs& args, const std::string&
   auto self = args.object<AttackObject>("self", Kind::kAttack);
   auto uap = std::dynamic_pointer_cast<const Uap>(self->attack);
   if (!uap) {
-    throw_runtime_error(args.span, method + " is for universal perturbations (UAP); " +
-                                       self->attack->name() +
-                                       " perturbs each input separately (use run)");
+    args.fail(method + " is for universal perturbations (UAP); " + self->attack->name() +
+              " perturbs each input separately (use run)");
   }
   return uap;
 }
@@ -250,7 +197,7 @@ Value attack_fooling_rate(CallArgs& args) {
   AttackPtr attack = receiver(args);
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
   const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
-  const int64_t batch = positive(args, "batch");
+  const int64_t batch = args.integer("batch");
   at::Generator& gen = args.interp.generator();
   if (auto uap = std::dynamic_pointer_cast<const Uap>(attack); uap && !uap->fitted()) {
     attack = uap->fit(*model, data.x, data.y, gen);
@@ -285,25 +232,22 @@ Value evaluate_model(CallArgs& args) {
   for (const auto& item : *args.get("attacks").as<ListPtr>()) {
     auto attack = item.object<AttackObject>();
     if (!attack && item.kind() == Kind::kAttack) {
-      throw_runtime_error(args.span_of("attacks"),
-                          "evaluate takes attacks on image classifiers; " + format_value(item) +
-                              " attacks image-text models: use itr or itr_table");
+      args.fail_at("attacks", "evaluate takes attacks on image classifiers; " + format_value(item) +
+                                  " attacks image-text models: use itr or itr_table");
     }
     if (!attack) {
-      throw_runtime_error(
-          args.span_of("attacks"),
-          "evaluate's attacks must be a list of attacks, found " + kind_with_article(item.kind()));
+      args.fail_at("attacks", "evaluate's attacks must be a list of attacks, found " +
+                                  kind_with_article(item.kind()));
     }
     attacks.push_back({attack->name, attack->attack});
   }
-  int64_t batch = positive(args, "batch");
+  int64_t batch = args.integer("batch");
   if (args.has("eps")) {  // a sweep of the threat size: one cascade per eps (runtime/eval)
     std::vector<double> eps;
     for (const auto& item : *args.get("eps").as<ListPtr>()) {
       if (!item.is<double>()) {
-        throw_runtime_error(
-            args.span_of("eps"),
-            "evaluate's eps must be a list of numbers, found " + kind_with_article(item.kind()));
+        args.fail_at("eps", "evaluate's eps must be a list of numbers, found " +
+                                kind_with_article(item.kind()));
       }
       eps.push_back(item.as<double>());
     }
@@ -314,222 +258,206 @@ Value evaluate_model(CallArgs& args) {
   return Value(ObjectPtr(std::make_shared<ReportObject>(std::move(report))));
 }
 
+ParamSpec target_param() {
+  return optional("target", Kind::kNumber | Kind::kString | Kind::kNone, Value())
+      .whole()
+      .at_least(0)
+      .one_of({"random", "least_likely"})
+      .doc("a class to reach, or the way to pick one; none: untargeted");
+}
+
 // The parameters every gradient attack shares: loss, kappa (cw), target, eot.
 std::vector<ParamSpec> with_gradient_params(std::vector<ParamSpec> params) {
-  params.push_back(optional("loss", Kind::kString | Kind::kFunction, Value("ce")));
-  params.push_back(optional("kappa", bits(Kind::kNumber), Value(0)));
-  params.push_back(optional("target", Kind::kNumber | Kind::kString | Kind::kNone, Value()));
-  params.push_back(optional("eot", bits(Kind::kNumber), Value(1)));
-  params.push_back(optional("objective", bits(Kind::kString), Value("class")));
-  params.push_back(optional("gallery", Kind::kDataset | Kind::kNone, Value()));
+  params.push_back(optional("loss", Kind::kString | Kind::kFunction, Value("ce"))
+                       .one_of(loss_names())
+                       .doc("what the attack ascends; a function takes (logits, labels)"));
+  params.push_back(optional("kappa", bits(Kind::kNumber), Value(0))
+                       .at_least(0)
+                       .doc("the cw loss saturates once the margin exceeds kappa"));
+  params.push_back(target_param());
+  params.push_back(optional("eot", bits(Kind::kNumber), Value(1))
+                       .whole()
+                       .at_least(1)
+                       .doc("gradients averaged over this many passes (expectation over "
+                            "transformation)"));
+  params.push_back(optional("objective", bits(Kind::kString), Value("class"))
+                       .one_of(objective_names())
+                       .doc("\"feature\": the model's output is an embedding to move away"));
+  params.push_back(optional("gallery", Kind::kDataset | Kind::kNone, Value())
+                       .doc("for objective: \"feature\", the identities to match against"));
   return params;
 }
 
 std::vector<ParamSpec> gradient_attack_params(int64_t steps) {
-  return with_gradient_params({required("threat", kThreatKind),
-                               optional("steps", bits(Kind::kNumber), Value(steps)),
-                               optional_auto("step", bits(Kind::kNumber), "2.5*eps/steps"),
-                               optional("random_start", bits(Kind::kBool), Value(true)),
-                               optional("restarts", bits(Kind::kNumber), Value(1))});
+  return with_gradient_params(
+      {required("threat", kThreatKind),
+       optional("steps", bits(Kind::kNumber), Value(steps)).whole().at_least(1).doc("iterations"),
+       optional_auto("step", bits(Kind::kNumber), "2.5*eps/steps").doc("the size of each step"),
+       optional("random_start", bits(Kind::kBool), Value(true))
+           .doc("start from a random point of the threat"),
+       optional("restarts", bits(Kind::kNumber), Value(1))
+           .whole()
+           .at_least(1)
+           .doc("runs from fresh starts; each sample keeps its first success")});
 }
 
 }  // namespace
 
 void register_attack_builtins(BuiltinTable& t) {
   const std::string g = "attacks";
-  t.add({"FGSM",
-         g,
-         {with_gradient_params({required("threat", kThreatKind)}), false, false, kAttackKind},
+  t.add({"FGSM", g,
+         Signature{with_gradient_params({required("threat", kThreatKind)})}.returning(kAttackKind),
          "Fast gradient sign method: one step of size eps along the threat's steepest ascent "
          "(Goodfellow et al. 2015).",
          "attack fgsm = FGSM(linf)",
          [](CallArgs& a) { return attack_value(make_fgsm(threat_arg(a), gradient_options(a))); }});
-  t.add({"PGD",
-         g,
-         {gradient_attack_params(10), false, false, kAttackKind},
+  t.add({"PGD", g, Signature{gradient_attack_params(10)}.returning(kAttackKind),
          "Projected gradient descent on the cross-entropy (Madry et al. 2018) with a random start; "
          "restarts keep the first success per sample.",
-         "attack pgd = PGD(linf, steps: 20, step: 0.01)",
-         make_pgd_attack});
+         "attack pgd = PGD(linf, steps: 20, step: 0.01)", make_pgd_attack});
   auto momentum_params = [](double decay, std::vector<ParamSpec> extra) {
-    std::vector<ParamSpec> ps = {required("threat", kThreatKind),
-                                 optional("steps", bits(Kind::kNumber), Value(10)),
-                                 optional_auto("step", bits(Kind::kNumber), "2.5*eps/steps"),
-                                 optional("decay", bits(Kind::kNumber), Value(decay)),
-                                 optional("random_start", bits(Kind::kBool), Value(false))};
+    std::vector<ParamSpec> ps = {
+        required("threat", kThreatKind),
+        optional("steps", bits(Kind::kNumber), Value(10)).whole().at_least(1),
+        optional_auto("step", bits(Kind::kNumber), "2.5*eps/steps"),
+        optional("decay", bits(Kind::kNumber), Value(decay)),
+        optional("random_start", bits(Kind::kBool), Value(false))};
     ps.insert(ps.end(), extra.begin(), extra.end());
     return with_gradient_params(ps);
   };
   t.add(
-      {"MIFGSM",
-       g,
-       {momentum_params(1.0, {}), false, false, kAttackKind},
+      {"MIFGSM", g, Signature{momentum_params(1.0, {})}.returning(kAttackKind),
        "Momentum iterative FGSM (Dong et al. 2018): g ← decay·g + ∇/mean|∇|, x ← x + step·sign(g).",
        "attack mi = MIFGSM(linf, steps: 10, decay: 1.0)",
        [](CallArgs& a) { return make_momentum_attack(a, "MIFGSM"); }});
-  t.add({"NIFGSM",
-         g,
-         {momentum_params(1.0, {}), false, false, kAttackKind},
+  t.add({"NIFGSM", g, Signature{momentum_params(1.0, {})}.returning(kAttackKind),
          "Nesterov iterative FGSM (Lin et al. 2020): MI-FGSM with the gradient at the look-ahead "
          "x + decay·step·g.",
          "attack ni = NIFGSM(linf)",
          [](CallArgs& a) { return make_momentum_attack(a, "NIFGSM"); }});
-  t.add({"SINIFGSM",
-         g,
-         {momentum_params(1.0, {optional("scales", bits(Kind::kNumber), Value(5))}), false, false,
-          kAttackKind},
-         "Scale-invariant NI-FGSM (Lin et al. 2020): the gradient averaged over x/2^i, i < scales.",
-         "attack sini = SINIFGSM(linf, scales: 5)",
-         [](CallArgs& a) { return make_momentum_attack(a, "SINIFGSM"); }});
-  t.add({"DIFGSM",
-         g,
-         {momentum_params(0.0, {optional("resize_rate", bits(Kind::kNumber), Value(0.9)),
-                                optional("diversity_prob", bits(Kind::kNumber), Value(0.5))}),
-          false, false, kAttackKind},
+  t.add(
+      {"SINIFGSM", g,
+       Signature{momentum_params(
+                     1.0, {optional("scales", bits(Kind::kNumber), Value(5)).whole().at_least(1)})}
+           .returning(kAttackKind),
+       "Scale-invariant NI-FGSM (Lin et al. 2020): the gradient averaged over x/2^i, i < scales.",
+       "attack sini = SINIFGSM(linf, scales: 5)",
+       [](CallArgs& a) { return make_momentum_attack(a, "SINIFGSM"); }});
+  t.add({"DIFGSM", g,
+         Signature{
+             momentum_params(0.0, {optional("resize_rate", bits(Kind::kNumber), Value(0.9)),
+                                   optional("diversity_prob", bits(Kind::kNumber), Value(0.5))})}
+             .returning(kAttackKind),
          "Diverse-inputs iterative FGSM (Xie et al. 2019): gradients through a random "
          "resize-and-pad; decay > 0 adds momentum.",
          "attack di = DIFGSM(linf, resize_rate: 0.9, diversity_prob: 0.5)",
          [](CallArgs& a) { return make_momentum_attack(a, "DIFGSM"); }});
-  t.add({"CW",
-         g,
-         {{required("threat", kThreatKind), optional("c", bits(Kind::kNumber), Value(1)),
-           optional("kappa", bits(Kind::kNumber), Value(0)),
-           optional("steps", bits(Kind::kNumber), Value(50)),
-           optional("lr", bits(Kind::kNumber), Value(0.01)),
-           optional("search_steps", bits(Kind::kNumber), Value(1)),
-           optional("target", Kind::kNumber | Kind::kString | Kind::kNone, Value())},
-          false,
-          false,
-          kAttackKind},
+  t.add({"CW", g,
+         Signature{{required("threat", kThreatKind), optional("c", bits(Kind::kNumber), Value(1)),
+                    optional("kappa", bits(Kind::kNumber), Value(0)),
+                    optional("steps", bits(Kind::kNumber), Value(50)).whole().at_least(1),
+                    optional("lr", bits(Kind::kNumber), Value(0.01)),
+                    optional("search_steps", bits(Kind::kNumber), Value(1)).whole().at_least(1),
+                    target_param()}}
+             .returning(kAttackKind),
          "Carlini-Wagner L2 (2017): Adam in tanh space on |d|^2 + c*margin; search_steps > 1 "
          "binary-searches c; the result is projected onto the threat.",
-         "attack cw = CW(l2, c: 1, steps: 100)",
-         make_cw_attack});
-  t.add({"APGD",
-         g,
-         {with_gradient_params({required("threat", kThreatKind),
-                                optional("steps", bits(Kind::kNumber), Value(100)),
-                                optional("restarts", bits(Kind::kNumber), Value(1)),
-                                optional("rho", bits(Kind::kNumber), Value(0.75)),
-                                optional("targets", bits(Kind::kNumber), Value(0))}),
-          false, false, kAttackKind},
+         "attack cw = CW(l2, c: 1, steps: 100)", make_cw_attack});
+  t.add({"APGD", g,
+         Signature{with_gradient_params(
+                       {required("threat", kThreatKind),
+                        optional("steps", bits(Kind::kNumber), Value(100)).whole().at_least(1),
+                        optional("restarts", bits(Kind::kNumber), Value(1)).whole().at_least(1),
+                        optional("rho", bits(Kind::kNumber), Value(0.75)),
+                        optional("targets", bits(Kind::kNumber), Value(0)).whole().at_least(0)})}
+             .returning(kAttackKind),
          "Auto-PGD (Croce and Hein 2020) with AutoAttack's step-size schedule, checkpoints and "
          "momentum; loss \"ce\" or \"dlr\"; targets: 9 is APGD-T.",
-         "attack apgd = APGD(linf, loss: \"dlr\", steps: 100)",
-         make_apgd_attack});
-  t.add({"FAB",
-         g,
-         {{required("threat", kThreatKind), optional("steps", bits(Kind::kNumber), Value(100)),
-           optional("restarts", bits(Kind::kNumber), Value(1)),
-           optional("targets", bits(Kind::kNumber), Value(9)),
-           optional("alpha_max", bits(Kind::kNumber), Value(0.1)),
-           optional("eta", bits(Kind::kNumber), Value(1.05)),
-           optional("beta", bits(Kind::kNumber), Value(0.9))},
-          false,
-          false,
-          kAttackKind},
+         "attack apgd = APGD(linf, loss: \"dlr\", steps: 100)", make_apgd_attack});
+  t.add({"FAB", g,
+         Signature{{required("threat", kThreatKind),
+                    optional("steps", bits(Kind::kNumber), Value(100)).whole().at_least(1),
+                    optional("restarts", bits(Kind::kNumber), Value(1)).whole().at_least(1),
+                    optional("targets", bits(Kind::kNumber), Value(9)).whole().at_least(0),
+                    optional("alpha_max", bits(Kind::kNumber), Value(0.1)),
+                    optional("eta", bits(Kind::kNumber), Value(1.05)),
+                    optional("beta", bits(Kind::kNumber), Value(0.9))}}
+             .returning(kAttackKind),
          "Fast adaptive boundary attack (Croce and Hein 2020), Linf or L2: minimal perturbations "
          "by projections onto the linearised boundary; targets: 9 is FAB-T as in AutoAttack, "
          "targets: 0 the untargeted FAB. Only successes within eps count.",
-         "attack fab = FAB(linf, targets: 9)",
-         make_fab_attack});
-  t.add({"Square",
-         g,
-         {{required("threat", kThreatKind), optional("queries", bits(Kind::kNumber), Value(5000)),
-           optional("p_init", bits(Kind::kNumber), Value(0.8)),
-           optional("restarts", bits(Kind::kNumber), Value(1))},
-          false,
-          false,
-          kAttackKind},
+         "attack fab = FAB(linf, targets: 9)", make_fab_attack});
+  t.add({"Square", g,
+         Signature{{required("threat", kThreatKind),
+                    optional("queries", bits(Kind::kNumber), Value(5000)).whole().at_least(1),
+                    optional("p_init", bits(Kind::kNumber), Value(0.8)),
+                    optional("restarts", bits(Kind::kNumber), Value(1)).whole().at_least(1)}}
+             .returning(kAttackKind),
          "Square attack (Andriushchenko et al. 2020): black-box, scores only, counts queries.",
-         "attack sq = Square(linf, queries: 5000)",
-         make_square_attack});
-  t.add({"Iterative",
-         g,
-         {{required("threat", kThreatKind), optional("steps", bits(Kind::kNumber), Value(10)),
-           required("update", bits(Kind::kFunction)),
-           optional("random_start", bits(Kind::kBool), Value(false))},
-          false,
-          false,
-          kAttackKind},
+         "attack sq = Square(linf, queries: 5000)", make_square_attack});
+  t.add({"Iterative", g,
+         Signature{{required("threat", kThreatKind),
+                    optional("steps", bits(Kind::kNumber), Value(10)).whole().at_least(1),
+                    required("update", bits(Kind::kFunction)),
+                    optional("random_start", bits(Kind::kBool), Value(false))}}
+             .returning(kAttackKind),
          "An iterative attack whose step is a Perturb function update(x, g); each result is "
          "projected onto the threat.",
          "Iterative(linf, steps: 10, update: fn(x, g) { x + 0.01 * sign(g) })",
          make_iterative_attack});
-  t.add({"UAP",
-         g,
-         {with_gradient_params({required("threat", kThreatKind),
-                                optional("epochs", bits(Kind::kNumber), Value(5)),
-                                optional("batch", bits(Kind::kNumber), Value(128)),
-                                optional_auto("step", bits(Kind::kNumber), "eps/2"),
-                                optional("beta", bits(Kind::kNumber), Value(9))}),
-          false, false, kAttackKind},
+  t.add({"UAP", g,
+         Signature{with_gradient_params(
+                       {required("threat", kThreatKind),
+                        optional("epochs", bits(Kind::kNumber), Value(5)).whole().at_least(1),
+                        optional("batch", bits(Kind::kNumber), Value(128)).whole().at_least(1),
+                        optional_auto("step", bits(Kind::kNumber), "eps/2"),
+                        optional("beta", bits(Kind::kNumber), Value(9))})}
+             .returning(kAttackKind),
          "Universal adversarial perturbation (Moosavi-Dezfooli et al. 2017) by the SGD solver of "
          "Shafahi et al. 2020: one delta for every input, projected steps on the loss clipped at "
          "beta over minibatches, epoch by epoch. u.fit(model, data) learns it (run on a batch "
          "fits it on that batch, as ART's generate); applying it gives clamp(x + delta).",
-         "attack uap = UAP(linf, epochs: 5).fit(net, train_set)",
-         make_uap_attack});
-  t.add({"attack.fit",
-         g,
-         {{required("self", kAttackKind), required("model", bits(Kind::kModel)),
-           required("data", bits(Kind::kDataset))},
-          false,
-          false,
-          kAttackKind},
+         "attack uap = UAP(linf, epochs: 5).fit(net, train_set)", make_uap_attack});
+  t.add({"attack.fit", g,
+         Signature{{required("self", kAttackKind), required("model", bits(Kind::kModel)),
+                    required("data", bits(Kind::kDataset))}}
+             .returning(kAttackKind),
          "A UAP fitted on a dataset: the one perturbation it then adds to every input; printing "
          "it shows the fooling rate on that data.",
-         "attack fitted = UAP(linf).fit(net, train_set.take(2000))",
-         uap_fit});
-  t.add({"attack.perturbation",
-         g,
-         {{required("self", kAttackKind)}, false, false, bits(Kind::kTensor)},
+         "attack fitted = UAP(linf).fit(net, train_set.take(2000))", uap_fit});
+  t.add({"attack.perturbation", g,
+         Signature{{required("self", kAttackKind)}}.returning(bits(Kind::kTensor)),
          "A fitted UAP's perturbation delta, shaped like one input with a batch of 1 [1, C, H, W].",
-         "let delta = UAP(linf).fit(net, train_set.take(2000)).perturbation()",
-         uap_perturbation});
-  t.add({"attack.fooling_rate",
-         g,
-         {{required("self", kAttackKind), required("model", bits(Kind::kModel)),
-           required("data", bits(Kind::kDataset)),
-           optional("batch", bits(Kind::kNumber), Value(256))},
-          false,
-          false,
-          bits(Kind::kNumber)},
+         "let delta = UAP(linf).fit(net, train_set.take(2000)).perturbation()", uap_perturbation});
+  t.add({"attack.fooling_rate", g,
+         Signature{{required("self", kAttackKind), required("model", bits(Kind::kModel)),
+                    required("data", bits(Kind::kDataset)),
+                    optional("batch", bits(Kind::kNumber), Value(256)).whole().at_least(1)}}
+             .returning(bits(Kind::kNumber)),
          "The fraction of inputs whose predicted class the attack changes (ART's fooling rate); "
          "an unfitted UAP is fitted on the data first.",
-         "print(pgd.fooling_rate(net, test_set))",
-         attack_fooling_rate});
-  t.add({"attack.run",
-         g,
-         {{required("self", kAttackKind), required("model", bits(Kind::kModel)),
-           required("x", bits(Kind::kTensor)), required("y", bits(Kind::kTensor))},
-          false,
-          false,
-          bits(Kind::kTensor)},
+         "print(pgd.fooling_rate(net, test_set))", attack_fooling_rate});
+  t.add({"attack.run", g,
+         Signature{{required("self", kAttackKind), required("model", bits(Kind::kModel)),
+                    required("x", bits(Kind::kTensor)), required("y", bits(Kind::kTensor))}}
+             .returning(bits(Kind::kTensor)),
          "Adversarial examples for (x, y) against model, inside the attack's threat; the model "
          "runs in eval mode.",
-         "let x_adv = pgd.run(model, x, y)",
-         run_attack});
-  t.add({"attack.with",
-         g,
-         {{required("self", kAttackKind)}, false, true, kAttackKind},
-         "A copy with some attack or threat parameters changed.",
-         "pgd.with(eps: 0.05, steps: 40)",
+         "let x_adv = pgd.run(model, x, y)", run_attack});
+  t.add({"attack.with", g,
+         Signature{{required("self", kAttackKind)}}.takes_any_named().returning(kAttackKind),
+         "A copy with some attack or threat parameters changed.", "pgd.with(eps: 0.05, steps: 40)",
          attack_with});
-  t.add({"evaluate",
-         g,
-         {{required("model", bits(Kind::kModel)), required("data", bits(Kind::kDataset)),
-           optional("attacks", bits(Kind::kList), make_list({})),
-           optional("batch", bits(Kind::kNumber), Value(256)),
-           optional("eps", Kind::kList | Kind::kNone, Value())},
-          false,
-          false,
-          bits(Kind::kReport)},
+  t.add({"evaluate", g,
+         Signature{{required("model", bits(Kind::kModel)), required("data", bits(Kind::kDataset)),
+                    optional("attacks", bits(Kind::kList), make_list({})),
+                    optional("batch", bits(Kind::kNumber), Value(256)).whole().at_least(1),
+                    optional("eps", Kind::kList | Kind::kNone, Value())}}
+             .returning(bits(Kind::kReport)),
          "Clean and robust accuracy; attacks run in a per-sample cascade like AutoAttack's (each "
          "only on samples still robust); eps: [...] repeats it per threat size (a sweep; plot "
          "draws it).",
-         "let report = evaluate(net, test_set, attacks: [fgsm, pgd])",
-         evaluate_model});
+         "let report = evaluate(net, test_set, attacks: [fgsm, pgd])", evaluate_model});
 }
 
 }  // namespace perturb::lang

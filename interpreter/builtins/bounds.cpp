@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "interpreter/builtins/certify.h"
+#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
-#include "interpreter/builtins/certify.h"
 #include "runtime/certify/bounds.h"
 #include "runtime/certify/bounds_train.h"
 #include "runtime/core/error.h"
@@ -29,7 +29,7 @@ BoundMethod method_of(CallArgs& args) {
   try {
     return parse_bound_method(args.string("method"));
   } catch (const Error& e) {
-    throw_runtime_error(args.span_of("method"), e.what());
+    args.fail_at("method", e.what());
   }
 }
 
@@ -91,7 +91,7 @@ Value make_verifier(CallArgs& args) {
   try {
     (void)input_set(*threat, torch::zeros({1, 1}));
   } catch (const Error& e) {
-    throw_runtime_error(args.span_of("threat"), e.what());
+    args.fail_at("threat", e.what());
   }
   return Value(ObjectPtr(std::make_shared<VerifierObject>(threat, method)));
 }
@@ -116,12 +116,11 @@ Value bounds_value(CallArgs& args) {
   }
   std::vector<torch::Tensor> lowers, uppers, margins, verified_parts;
   torch::Tensor y;
-  if (args.has("y") && !args.get("y").is_none()) {
+  if (args.has("y")) {
     y = args.tensor("y").to(model->device(), torch::kLong).reshape({-1});
     if (y.size(0) != x.size(0)) {
-      throw_runtime_error(args.span_of("y"), "bounds got " + std::to_string(x.size(0)) +
-                                                 " inputs and " + std::to_string(y.size(0)) +
-                                                 " labels");
+      args.fail_at("y", "bounds got " + std::to_string(x.size(0)) + " inputs and " +
+                            std::to_string(y.size(0)) + " labels");
     }
   }
   for (int64_t s = 0; s < x.size(0); s += kMaxBoundBatch) {
@@ -158,8 +157,6 @@ Value train_certified_value(CallArgs& args) {
   TrainOptions options;
   options.epochs = args.integer("epochs");
   options.batch = args.integer("batch");
-  if (options.epochs < 1 || options.batch < 1)
-    args.fail("train_certified needs at least 1 epoch and a batch of at least 1");
   options.optimizer = args.has("optimizer")
                           ? args.object<OptimizerObject>("optimizer", Kind::kOptimizer)->spec
                           : OptimizerSpec{"adam", 0.001};
@@ -186,43 +183,34 @@ Value train_certified_value(CallArgs& args) {
 
 void register_bounds_builtins(BuiltinTable& t) {
   const std::string g = "certification";
-  t.add({"IBP",
-         g,
-         {{required("threat", bits(Kind::kThreat)),
-           optional("method", bits(Kind::kString), Value("ibp"))},
-          false,
-          false,
-          bits(Kind::kVerifier)},
+  t.add({"IBP", g,
+         Signature{{required("threat", bits(Kind::kThreat)),
+                    optional("method", bits(Kind::kString), Value("ibp"))}}
+             .returning(bits(Kind::kVerifier)),
          "Verification by bound propagation over an Linf or L2 threat: \"ibp\" (interval bound "
          "propagation, Gowal et al. 2018) or \"crown_ibp\" (Zhang et al. 2020); certify gives "
          "radius eps to inputs whose margins are all verified.",
-         "certify(net, test_set.take(100), IBP(linf, method: \"crown_ibp\"))",
-         make_verifier});
-  t.add({"bounds",
-         g,
-         {{required("model", bits(Kind::kModel)), required("x", bits(Kind::kTensor)),
-           required("threat", bits(Kind::kThreat)),
-           optional("method", bits(Kind::kString), Value("crown_ibp")),
-           optional("y", Kind::kTensor | Kind::kNone, Value())},
-          false,
-          false,
-          bits(Kind::kRecord)},
+         "certify(net, test_set.take(100), IBP(linf, method: \"crown_ibp\"))", make_verifier});
+  t.add({"bounds", g,
+         Signature{{required("model", bits(Kind::kModel)), required("x", bits(Kind::kTensor)),
+                    required("threat", bits(Kind::kThreat)),
+                    optional("method", bits(Kind::kString), Value("crown_ibp")),
+                    optional("y", Kind::kTensor | Kind::kNone, Value())}}
+             .returning(bits(Kind::kRecord)),
          "Sound lower and upper bounds of the model's logits over the threat's set around each "
          "input ({lower, upper}); with labels y also the margin bounds and which are verified.",
-         "bounds(net, test_set.x[0], linf).lower",
-         bounds_value});
-  t.add({"train_certified",
-         "training",
-         {{required("model", bits(Kind::kModel)), required("data", bits(Kind::kDataset)),
-           required("verifier", bits(Kind::kVerifier)), optional("epochs", kNum, Value(1)),
-           optional("batch", kNum, Value(128)),
-           optional_auto("optimizer", bits(Kind::kOptimizer), "Adam(lr: 0.001)"),
-           optional_auto("seed", kNum, "from --seed"), optional("warmup", kNum, Value(0.0)),
-           optional("ramp", kNum, Value(0.5)), optional("kappa", kNum, Value(0.5)),
-           optional("beta", kNum, Value(0.0)), optional("log", bits(Kind::kString), Value(""))},
-          false,
-          false,
-          bits(Kind::kModel)},
+         "bounds(net, test_set.x[0], linf).lower", bounds_value});
+  t.add({"train_certified", "training",
+         Signature{{required("model", bits(Kind::kModel)), required("data", bits(Kind::kDataset)),
+                    required("verifier", bits(Kind::kVerifier)),
+                    optional("epochs", kNum, Value(1)).whole().at_least(1),
+                    optional("batch", kNum, Value(128)).whole().at_least(1),
+                    optional_auto("optimizer", bits(Kind::kOptimizer), "Adam(lr: 0.001)"),
+                    optional_auto("seed", kNum, "from --seed"),
+                    optional("warmup", kNum, Value(0.0)), optional("ramp", kNum, Value(0.5)),
+                    optional("kappa", kNum, Value(0.5)), optional("beta", kNum, Value(0.0)),
+                    optional("log", bits(Kind::kString), Value(""))}}
+             .returning(bits(Kind::kModel)),
          "Certified training (Gowal et al. 2018; Zhang et al. 2020): kappa·CE + (1 − kappa)·CE "
          "of the worst-case logits from the verifier's IBP or CROWN-IBP margin bounds; eps rises "
          "from 0 over the `ramp` fraction of the run after a clean `warmup` fraction, kappa from 1 "

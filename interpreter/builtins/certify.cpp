@@ -3,11 +3,11 @@
 
 #include <algorithm>
 
+#include "interpreter/builtins/certify.h"
+#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
-#include "interpreter/builtins/certify.h"
 #include "runtime/core/random.h"
 #include "runtime/report/format.h"
 #include "runtime/report/plot.h"
@@ -31,19 +31,12 @@ namespace {
 
 const Kinds kNum = bits(Kind::kNumber);
 
-int64_t at_least_one(CallArgs& args, const std::string& name) {
-  const int64_t v = args.integer(name);
-  if (v < 1)
-    throw_runtime_error(args.span_of(name), name + " must be at least 1, got " + std::to_string(v));
-  return v;
-}
-
 std::vector<double> numbers_of(CallArgs& args, const std::string& name) {
   std::vector<double> out;
   for (const Value& v : *args.get(name).as<ListPtr>()) {
     if (!v.is<double>())
-      throw_runtime_error(args.span_of(name), name + " must be a list of numbers, got " +
-                                                  kind_with_article(v.kind()) + " in it");
+      args.fail_at(
+          name, name + " must be a list of numbers, got " + kind_with_article(v.kind()) + " in it");
     out.push_back(v.as<double>());
   }
   return out;
@@ -58,24 +51,17 @@ at::Generator generator_for(CallArgs& args) {
 SmoothOptions smooth_options(CallArgs& args, double sigma) {
   SmoothOptions o;
   o.sigma = sigma;
-  if (args.builtin.name == "certify") o.n0 = at_least_one(args, "n0");
-  o.n = at_least_one(args, "n");
-  o.batch = at_least_one(args, "batch");
+  if (args.builtin.name == "certify") o.n0 = args.integer("n0");
+  o.n = args.integer("n");
+  o.batch = args.integer("batch");
   o.alpha = args.number("alpha");
-  if (!(o.alpha > 0 && o.alpha < 1))
-    throw_runtime_error(args.span_of("alpha"),
-                        "alpha must be between 0 and 1 (exclusive), got " + format_number(o.alpha));
   if (args.builtin.name == "certify") {
     o.sequential = args.boolean("sequential");
     if (args.has("radii")) {
-      if (!o.sequential)
-        throw_runtime_error(args.span_of("radii"),
-                            "radii: are the decision radii of sequential: true");
+      if (!o.sequential) args.fail_at("radii", "radii: are the decision radii of sequential: true");
       o.radii = numbers_of(args, "radii");
       for (double r : o.radii)
-        if (!(r >= 0))
-          throw_runtime_error(args.span_of("radii"),
-                              "radii must be non-negative, got " + format_number(r));
+        if (!(r >= 0)) args.fail_at("radii", "radii must be non-negative, got " + format_number(r));
     }
   }
   return o;
@@ -132,7 +118,7 @@ Value certify_value(CallArgs& args) {
   const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
   auto method = args.get("method").object<CertifyMethodObject>();
   if (!method) args.fail_kind("method", Kind::kSmoothing);
-  if (data.size() == 0) throw_runtime_error(args.span_of("data"), "certify got an empty dataset");
+  if (data.size() == 0) args.fail_at("data", "certify got an empty dataset");
   return Value(ObjectPtr(std::make_shared<CertificateObject>(method->certify(*model, data, args))));
 }
 
@@ -266,81 +252,86 @@ Value plot_value(CallArgs& args) {
                           kind_with_article(value.kind()));
 }
 
+// The sampling parameters certify and predict share (smooth_options reads them).
+ParamSpec samples_param() {
+  return optional("n", kNum, Value(100000))
+      .whole()
+      .at_least(1)
+      .doc("noisy samples that bound the top class's probability");
+}
+
+ParamSpec alpha_param() {
+  return optional("alpha", kNum, Value(0.001))
+      .above(0)
+      .below(1)
+      .doc("the answer is wrong with probability at most alpha");
+}
+
+ParamSpec batch_param() {
+  return optional("batch", kNum, Value(1000))
+      .whole()
+      .at_least(1)
+      .doc("noisy samples per forward pass");
+}
+
 }  // namespace
 
 void register_certify_builtins(BuiltinTable& t) {
   const std::string g = "certification";
-  t.add({"Smooth",
-         g,
-         {{required("sigma", kNum)}, false, false, bits(Kind::kSmoothing)},
+  t.add({"Smooth", g,
+         Signature{{required("sigma", kNum).above(0).doc("the noise's standard deviation")}}
+             .returning(bits(Kind::kSmoothing)),
          "Randomized smoothing with Gaussian noise N(0, sigma^2) added to the input (Cohen et al. "
          "2019).",
-         "Smooth(sigma: 0.25)",
-         [](CallArgs& a) -> Value {
-           const double sigma = a.number("sigma");
-           if (!(sigma > 0) || !std::isfinite(sigma))
-             throw_runtime_error(
-                 a.span_of("sigma"),
-                 "Smooth's sigma must be a positive number, got " + format_number(sigma));
-           return Value(ObjectPtr(std::make_shared<SmoothObject>(sigma)));
+         "Smooth(sigma: 0.25)", [](CallArgs& a) {
+           return Value(ObjectPtr(std::make_shared<SmoothObject>(a.number("sigma"))));
          }});
-  t.add({"certify",
-         g,
-         {{required("model", bits(Kind::kModel)), required("data", bits(Kind::kDataset)),
-           required("method", kCertifyMethodKinds), optional("n0", kNum, Value(100)),
-           optional("n", kNum, Value(100000)), optional("alpha", kNum, Value(0.001)),
-           optional("batch", kNum, Value(1000)),
-           optional("sequential", bits(Kind::kBool), Value(false)),
-           optional_auto("radii", bits(Kind::kList), "0 to 2·sigma by sigma/4"),
-           optional_auto("seed", kNum, "from --seed")},
-          false,
-          false,
-          bits(Kind::kCertificate)},
+  t.add({"certify", g,
+         Signature{{required("model", bits(Kind::kModel)), required("data", bits(Kind::kDataset)),
+                    required("method", kCertifyMethodKinds),
+                    optional("n0", kNum, Value(100))
+                        .whole()
+                        .at_least(1)
+                        .doc("noisy samples that pick the top class"),
+                    samples_param(), alpha_param(), batch_param(),
+                    optional("sequential", bits(Kind::kBool), Value(false)),
+                    optional_auto("radii", bits(Kind::kList), "0 to 2·sigma by sigma/4"),
+                    optional_auto("seed", kNum, "from --seed")}}
+             .returning(bits(Kind::kCertificate)),
          "Certified radii by Cohen et al.'s CERTIFY: the top class from n0 noisy samples, its "
          "count in n more, a Clopper-Pearson lower bound at 1 - alpha; sequential: true stops "
          "early once a confidence sequence settles each radius in radii.",
          "certify(net, test_set.take(100), Smooth(sigma: 0.25), n0: 100, n: 10000)",
          certify_value});
-  t.add({"predict",
-         g,
-         {{required("model", bits(Kind::kModel)), required("data", Kind::kDataset | Kind::kTensor),
-           required("method", bits(Kind::kSmoothing)), optional("n", kNum, Value(100000)),
-           optional("alpha", kNum, Value(0.001)), optional("batch", kNum, Value(1000)),
-           optional_auto("seed", kNum, "from --seed")},
-          false,
-          false,
-          bits(Kind::kTensor)},
+  t.add({"predict", g,
+         Signature{{required("model", bits(Kind::kModel)),
+                    required("data", Kind::kDataset | Kind::kTensor),
+                    required("method", bits(Kind::kSmoothing)), samples_param(), alpha_param(),
+                    batch_param(), optional_auto("seed", kNum, "from --seed")}}
+             .returning(bits(Kind::kTensor)),
          "The smoothed classifier's prediction by Cohen et al.'s PREDICT (-1 where the binomial "
          "test of the top two counts abstains).",
-         "predict(net, test_set.take(10), Smooth(sigma: 0.25), n: 1000)",
-         predict_value});
-  t.add({"certificate.accuracy_at",
-         g,
-         {{required("self", bits(Kind::kCertificate)),
-           required("radii", Kind::kList | Kind::kNumber)},
-          false,
-          false,
-          Kind::kList | Kind::kNumber},
+         "predict(net, test_set.take(10), Smooth(sigma: 0.25), n: 1000)", predict_value});
+  t.add({"certificate.accuracy_at", g,
+         Signature{{required("self", bits(Kind::kCertificate)),
+                    required("radii", Kind::kList | Kind::kNumber)}}
+             .returning(Kind::kList | Kind::kNumber),
          "Certified accuracy at each radius: the fraction of inputs predicted correctly with a "
          "certified radius of at least r.",
-         "cert.accuracy_at([0, 0.25, 0.5])",
-         accuracy_at_value});
-  t.add({"plot",
-         g,
-         {{required("value", Kind::kCertificate | Kind::kList | Kind::kRecord | Kind::kReport),
-           required("path", bits(Kind::kString)), optional("labels", bits(Kind::kList), Value()),
-           optional("title", bits(Kind::kString), Value()),
-           optional("xlabel", bits(Kind::kString), Value()),
-           optional("ylabel", bits(Kind::kString), Value())},
-          false,
-          false,
-          bits(Kind::kNone)},
+         "cert.accuracy_at([0, 0.25, 0.5])", accuracy_at_value});
+  t.add({"plot", g,
+         Signature{
+             {required("value", Kind::kCertificate | Kind::kList | Kind::kRecord | Kind::kReport),
+              required("path", bits(Kind::kString)), optional("labels", bits(Kind::kList), Value()),
+              optional("title", bits(Kind::kString), Value()),
+              optional("xlabel", bits(Kind::kString), Value()),
+              optional("ylabel", bits(Kind::kString), Value())}}
+             .returning(bits(Kind::kNone)),
          "Draws certified accuracy against radius for one or more certificates, a record "
          "{x: [...], name: [...], ...} as one line per field besides x, or accuracy against eps of "
          "an evaluate(..., eps: "
          "[...]) report, to a PNG (written atomically).",
-         "plot(cert, \"runs/certified.png\")",
-         plot_value});
+         "plot(cert, \"runs/certified.png\")", plot_value});
 }
 
 }  // namespace perturb::lang

@@ -8,17 +8,18 @@
 #include <cmath>
 #include <cstdio>
 
-#include "interpreter/builtins/table.h"
-#include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/cmda.h"
 #include "interpreter/builtins/multimodal_objects.h"
+#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/policy.h"
+#include "interpreter/builtins/table.h"
 #include "interpreter/builtins/train.h"
+#include "interpreter/eval.h"
+#include "runtime/augment/cmda.h"
+#include "runtime/augment/gmm.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/eval/anomaly.h"
-#include "runtime/augment/cmda.h"
-#include "runtime/augment/gmm.h"
 #include "runtime/train/train.h"
 
 namespace perturb::lang {
@@ -50,7 +51,7 @@ std::pair<torch::Tensor, torch::Tensor> images_of(const CallArgs& args, const st
 }
 
 TwoTowerPtr space_arg(const CallArgs& args, const std::string& name) {
-  if (!args.has(name) || args.get(name).is_none()) return nullptr;
+  if (!args.has(name)) return nullptr;
   auto tower = args.get(name).object<TwoTowerObject>();
   if (!tower) {
     args.fail(name + " must be a two-tower model (cmda_space(...) or zoo.two_tower(...)), got " +
@@ -85,10 +86,6 @@ Value cmda_policy(CallArgs& args) {
   o.space_lr = args.number("lr");
   o.tau = args.number("tau");
   const std::string& loss = args.string("loss");
-  if (loss != "unsupervised" && loss != "supervised") {
-    args.fail("loss must be \"unsupervised\" (eq. 7) or \"supervised\" (eq. 8), got \"" + loss +
-              "\"");
-  }
   o.supervised = loss == "supervised";
   return policy_value(std::make_shared<const CmdaPolicy>(o, space_arg(args, "space")));
 }
@@ -106,10 +103,6 @@ Value cmda_space(CallArgs& args) {
   to.tau = args.number("tau");
   to.seed = so.seed;
   const std::string& loss = args.string("loss");
-  if (loss != "unsupervised" && loss != "supervised") {
-    args.fail("loss must be \"unsupervised\" (eq. 7) or \"supervised\" (eq. 8), got \"" + loss +
-              "\"");
-  }
   to.supervised = loss == "supervised";
   auto space = make_cmda_space(data, so);
   train_common_space(*space, data, to);
@@ -259,6 +252,12 @@ Value anomaly_table_of(CallArgs& args) {
   return Value(out);
 }
 
+ParamSpec cmda_loss_param() {
+  return optional("loss", kStr, Value("unsupervised"))
+      .one_of({"unsupervised", "supervised"})
+      .doc("the common space's contrastive loss: eq. 7 (unsupervised) or eq. 8 (supervised)");
+}
+
 }  // namespace
 
 // train(classifier, pairs, ...): the images and labels train the classifier as train() does on a
@@ -294,117 +293,90 @@ Value train_classifier_on_pairs(CallArgs& args) {
 void register_cmda_builtins(BuiltinTable& t) {
   const std::string g = "cmda";
   const Kinds kData = Kind::kDataset | Kind::kPairs;
-  t.add({"CMDA",
-         "policies",
-         {{optional("teacher", kStr, Value("text")), optional("clusters", kNum, Value(2)),
-           optional("space", Kind::kModel | Kind::kNone, Value()), optional("p", kNum, Value(0.5)),
-           optional("samples", kNum, Value(0)), optional("cluster_on", kStr, Value("teacher")),
-           optional("joint", bits(Kind::kBool), Value(false)), optional("lambda", kNum, Value(0.1)),
-           optional("lr", kNum, Value(0.01)), optional("tau", kNum, Value(0.1)),
-           optional("loss", kStr, Value("unsupervised"))},
-          false,
-          false,
-          bits(Kind::kPolicy)},
+  t.add({"CMDA", "policies",
+         Signature{{optional("teacher", kStr, Value("text")), optional("clusters", kNum, Value(2)),
+                    optional("space", Kind::kModel | Kind::kNone, Value()),
+                    optional("p", kNum, Value(0.5)), optional("samples", kNum, Value(0)),
+                    optional("cluster_on", kStr, Value("teacher")),
+                    optional("joint", bits(Kind::kBool), Value(false)),
+                    optional("lambda", kNum, Value(0.1)), optional("lr", kNum, Value(0.01)),
+                    optional("tau", kNum, Value(0.1)), cmda_loss_param()}}
+             .returning(bits(Kind::kPolicy)),
          "Cross-modal Data Augmentation (eq. 10-11, Algorithm 1): with chance p an image becomes "
          "a raw-space interpolation of its batch, weighted by caption-image latent dot products "
          "times GMM intra-modal weights (clusters M; 0 = by BIC); needs paired data in train(); "
          "joint: true learns the space with the task (eq. 9, lambda).",
-         "policy cm = CMDA(teacher: \"text\", clusters: 2)",
-         cmda_policy});
-  t.add({"cmda_space",
-         g,
-         {{required("data", bits(Kind::kPairs)), optional("dim", kNum, Value(32)),
-           optional("hidden", kNum, Value(256)), optional("epochs", kNum, Value(5)),
-           optional("batch", kNum, Value(128)), optional("lr", kNum, Value(0.001)),
-           optional("tau", kNum, Value(0.1)), optional("loss", kStr, Value("unsupervised")),
-           optional_auto("seed", kNum, "from --seed")},
-          false,
-          false,
-          bits(Kind::kModel)},
+         "policy cm = CMDA(teacher: \"text\", clusters: 2)", cmda_policy});
+  t.add({"cmda_space", g,
+         Signature{{required("data", bits(Kind::kPairs)), optional("dim", kNum, Value(32)),
+                    optional("hidden", kNum, Value(256)), optional("epochs", kNum, Value(5)),
+                    optional("batch", kNum, Value(128)), optional("lr", kNum, Value(0.001)),
+                    optional("tau", kNum, Value(0.1)), cmda_loss_param(),
+                    optional_auto("seed", kNum, "from --seed")}}
+             .returning(bits(Kind::kModel)),
          "A two-tower common latent space (MLP image tower, bag-of-words text tower) learnt "
          "offline on paired data by the multi-modal contrastive loss, eq. 7 (\"unsupervised\") "
          "or eq. 8 (\"supervised\", by class).",
-         "let m = cmda_space(fashion_captions(limit: 200), epochs: 1)",
-         cmda_space});
-  t.add({"gmm_select",
-         g,
-         {{required("x", Kind::kTensor | Kind::kPairs), optional("max", kNum, Value(6)),
-           optional("space", Kind::kModel | Kind::kNone, Value()),
-           optional_auto("seed", kNum, "from --seed")},
-          false,
-          false,
-          bits(Kind::kRecord)},
+         "let m = cmda_space(fashion_captions(limit: 200), epochs: 1)", cmda_space});
+  t.add({"gmm_select", g,
+         Signature{{required("x", Kind::kTensor | Kind::kPairs), optional("max", kNum, Value(6)),
+                    optional("space", Kind::kModel | Kind::kNone, Value()),
+                    optional_auto("seed", kNum, "from --seed")}}
+             .returning(bits(Kind::kRecord)),
          "Gaussian mixtures (diagonal, EM: 100 iterations, tol 1e-3, reg 1e-6) with M = 1..max "
          "on points [N, d] (or paired data's caption latents in space:): {m, aic, bic, "
          "log_likelihood, best} (best = lowest BIC).",
-         "let g = gmm_select(randn([200, 2]), max: 3)",
-         gmm_select_of});
-  t.add({"auroc",
-         g,
-         {{required("scores", bits(Kind::kTensor)), required("labels", bits(Kind::kTensor))},
-          false,
-          false,
-          kNum},
-         "Area under the ROC curve of scores (higher = more abnormal) against labels (1 = "
-         "abnormal), ties counting one half (sklearn's roc_auc_score).",
-         "print(auroc(tensor([0.1, 0.8, 0.4]), tensor([0, 1, 0])))",
-         [](CallArgs& a) { return Value(auroc(a.tensor("scores"), a.tensor("labels"))); }});
-  t.add({"aupr",
-         g,
-         {{required("scores", bits(Kind::kTensor)), required("labels", bits(Kind::kTensor))},
-          false,
-          false,
-          kNum},
-         "Average precision of scores (higher = more abnormal) against labels (1 = abnormal), "
-         "as sklearn's average_precision_score.",
-         "print(aupr(tensor([0.1, 0.8, 0.4]), tensor([0, 1, 0])))",
-         [](CallArgs& a) { return Value(aupr(a.tensor("scores"), a.tensor("labels"))); }});
+         "let g = gmm_select(randn([200, 2]), max: 3)", gmm_select_of});
   t.add(
-      {"anomaly_scores",
-       g,
-       {{required("model", bits(Kind::kModel)), required("normal", kData),
-         required("test", kData | Kind::kTensor),
-         optional("classes", bits(Kind::kBool), Value(true)), optional("batch", kNum, Value(256))},
-        false,
-        false,
-        bits(Kind::kTensor)},
-       "SSD-style anomaly scores of the test images: Mahalanobis distance of the model's "
-       "(L2-normalised) outputs to the normal data's class means (one mean with classes: "
-       "false) under their pooled covariance; higher = more abnormal.",
-       "let s = anomaly_scores(features(zoo.small_cnn(classes: 3)),\n"
-       "                       keep_classes(fashion_mnist(limit: 100), classes: [0, 1, 2]),\n"
-       "                       fashion_mnist(split: \"test\", limit: 50))",
-       anomaly_scores_of});
-  t.add({"anomaly_labels",
-         g,
-         {{required("labels", bits(Kind::kTensor)), required("normal", bits(Kind::kList))},
-          false,
-          false,
-          bits(Kind::kTensor)},
+      {"auroc", g,
+       Signature{{required("scores", bits(Kind::kTensor)), required("labels", bits(Kind::kTensor))}}
+           .returning(kNum),
+       "Area under the ROC curve of scores (higher = more abnormal) against labels (1 = "
+       "abnormal), ties counting one half (sklearn's roc_auc_score).",
+       "print(auroc(tensor([0.1, 0.8, 0.4]), tensor([0, 1, 0])))",
+       [](CallArgs& a) { return Value(auroc(a.tensor("scores"), a.tensor("labels"))); }});
+  t.add(
+      {"aupr", g,
+       Signature{{required("scores", bits(Kind::kTensor)), required("labels", bits(Kind::kTensor))}}
+           .returning(kNum),
+       "Average precision of scores (higher = more abnormal) against labels (1 = abnormal), "
+       "as sklearn's average_precision_score.",
+       "print(aupr(tensor([0.1, 0.8, 0.4]), tensor([0, 1, 0])))",
+       [](CallArgs& a) { return Value(aupr(a.tensor("scores"), a.tensor("labels"))); }});
+  t.add({"anomaly_scores", g,
+         Signature{{required("model", bits(Kind::kModel)), required("normal", kData),
+                    required("test", kData | Kind::kTensor),
+                    optional("classes", bits(Kind::kBool), Value(true)),
+                    optional("batch", kNum, Value(256))}}
+             .returning(bits(Kind::kTensor)),
+         "SSD-style anomaly scores of the test images: Mahalanobis distance of the model's "
+         "(L2-normalised) outputs to the normal data's class means (one mean with classes: "
+         "false) under their pooled covariance; higher = more abnormal.",
+         "let s = anomaly_scores(features(zoo.small_cnn(classes: 3)),\n"
+         "                       keep_classes(fashion_mnist(limit: 100), classes: [0, 1, 2]),\n"
+         "                       fashion_mnist(split: \"test\", limit: 50))",
+         anomaly_scores_of});
+  t.add({"anomaly_labels", g,
+         Signature{{required("labels", bits(Kind::kTensor)), required("normal", bits(Kind::kList))}}
+             .returning(bits(Kind::kTensor)),
          "1 where a class label is not one of the normal classes (abnormal), else 0.",
          "let ab = anomaly_labels(fashion_mnist(split: \"test\", limit: 50).y, normal: [0, 1, 2])",
          anomaly_labels_of});
-  t.add({"keep_classes",
-         g,
-         {{required("data", kData), required("classes", bits(Kind::kList)),
-           optional("relabel", bits(Kind::kBool), Value(true))},
-          false,
-          false,
-          kData},
+  t.add({"keep_classes", g,
+         Signature{{required("data", kData), required("classes", bits(Kind::kList)),
+                    optional("relabel", bits(Kind::kBool), Value(true))}}
+             .returning(kData),
          "The samples (images with their captions, for paired data) of the listed classes; "
          "relabel: true numbers them 0, 1, ... in the order listed.",
          "let normal = keep_classes(fashion_mnist(limit: 100), classes: [0, 2, 4])",
          keep_classes_of});
-  t.add({"mean_ci",
-         g,
-         {{required("values", bits(Kind::kList))}, false, false, bits(Kind::kRecord)},
+  t.add({"mean_ci", g,
+         Signature{{required("values", bits(Kind::kList))}}.returning(bits(Kind::kRecord)),
          "{mean, ci, n}: the mean and the half-width of its 95% confidence interval (Student's "
          "t, as the ± of the CMDA paper's tables).",
-         "print(mean_ci([0.81, 0.84, 0.79]))",
-         mean_ci_of});
-  t.add({"anomaly_table",
-         g,
-         {{required("rows", bits(Kind::kList))}, false, false, bits(Kind::kString)},
+         "print(mean_ci([0.81, 0.84, 0.79]))", mean_ci_of});
+  t.add({"anomaly_table", g,
+         Signature{{required("rows", bits(Kind::kList))}}.returning(bits(Kind::kString)),
          "The CMDA paper's Table I layout: a line per row {method, auroc: [...], aupr: [...]} "
          "with each metric as mean ± 95% CI (over tasks or seeds), in percent.",
          "print(anomaly_table([{method: \"Base\", auroc: [0.8, 0.82], aupr: [0.9, 0.91]}]))",

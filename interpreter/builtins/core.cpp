@@ -60,7 +60,7 @@ Value environment_variable(CallArgs& args) {
   const char* value = std::getenv(name.c_str());
   if (value) return Value(std::string(value));
   if (args.has("default")) return args.get("default");
-  throw_runtime_error(args.span, "environment variable '" + name + "' is not set");
+  args.fail("environment variable '" + name + "' is not set");
 }
 
 // min/max/mean/sum over a list's numbers.
@@ -135,7 +135,7 @@ Value assert_true(CallArgs& args) {
   const Value& c = args.get("condition");
   if (!condition_value(c, args.span_of("condition"))) {
     std::string message = args.has("message") ? args.string("message") : "assertion failed";
-    throw_runtime_error(args.span, message);
+    args.fail(message);
   }
   return Value();
 }
@@ -145,55 +145,34 @@ Value type_of(CallArgs& args) {
 }
 
 Value raise_error(CallArgs& args) {
-  throw_runtime_error(args.span, args.string("message"));
+  args.fail(args.string("message"));
 }
 
 }  // namespace
 
 void register_core_builtins(BuiltinTable& t) {
-  t.add({"print",
-         "core",
-         {{}, true, false, bits(Kind::kNone)},
-         "Writes its arguments separated by spaces, then a newline.",
-         "print(\"eps\", 8/255)",
+  t.add({"print", "core", Signature{{}}.takes_more_positional().returning(bits(Kind::kNone)),
+         "Writes its arguments separated by spaces, then a newline.", "print(\"eps\", 8/255)",
          print_values});
-  t.add({"str",
-         "core",
-         {{required("x", kAnyKind)}, false, false, bits(Kind::kString)},
-         "The value as print would write it.",
-         "\"acc=\" + str(0.5)",
+  t.add({"str", "core", Signature{{required("x", kAnyKind)}}.returning(bits(Kind::kString)),
+         "The value as print would write it.", "\"acc=\" + str(0.5)",
          [](CallArgs& a) { return Value(format_value(a.get("x"))); }});
-  t.add({"len",
-         "core",
-         {{required("x", kAnyKind)}, false, false, bits(Kind::kNumber)},
-         "Length of a string, list, record, tensor (first dimension) or dataset.",
-         "len([1, 2, 3])",
+  t.add({"len", "core", Signature{{required("x", kAnyKind)}}.returning(bits(Kind::kNumber)),
+         "Length of a string, list, record, tensor (first dimension) or dataset.", "len([1, 2, 3])",
          length});
-  t.add({"range",
-         "core",
-         {{required("n", bits(Kind::kNumber)), optional("stop", bits(Kind::kNumber), Value()),
-           optional("step", bits(Kind::kNumber), Value(1))},
-          false,
-          false,
-          bits(Kind::kList)},
-         "The list [0, 1, ..., n-1]; range(a, b) starts at a.",
-         "for i in range(3) { print(i) }",
+  t.add({"range", "core",
+         Signature{{required("n", bits(Kind::kNumber)),
+                    optional("stop", bits(Kind::kNumber), Value()),
+                    optional("step", bits(Kind::kNumber), Value(1))}}
+             .returning(bits(Kind::kList)),
+         "The list [0, 1, ..., n-1]; range(a, b) starts at a.", "for i in range(3) { print(i) }",
          range_list});
-  t.add({"env",
-         "core",
-         {{required("name", bits(Kind::kString)), optional("default", kAnyKind, Value())},
-          false,
-          false,
-          kAnyKind},
+  t.add({"env", "core",
+         Signature{{required("name", bits(Kind::kString)), optional("default", kAnyKind, Value())}},
          "An environment variable; an error if it is unset and no default is given.",
-         "env(\"HOME\")",
-         environment_variable});
-  t.add({"abs",
-         "core",
-         {{required("x", kNumeric)}, false, false, kNumeric},
-         "Absolute value, elementwise on tensors.",
-         "abs(-2)",
-         elementwise_abs});
+         "env(\"HOME\")", environment_variable});
+  t.add({"abs", "core", Signature{{required("x", kNumeric)}}.returning(kNumeric),
+         "Absolute value, elementwise on tensors.", "abs(-2)", elementwise_abs});
   for (const std::string op : {"min", "max", "mean", "sum"}) {
     std::vector<ParamSpec> params = {required("x", kReducible), optional("y", kNumeric, Value()),
                                      optional("dim", bits(Kind::kNumber), Value())};
@@ -201,35 +180,24 @@ void register_core_builtins(BuiltinTable& t) {
     std::string doc = "The " + op +
                       " of a list or a whole tensor (a number); dim: reduces one axis" +
                       (op == "min" || op == "max" ? "; " + op + "(a, b) is elementwise." : ".");
-    t.add({op, "core", {params, false, false, kNumeric}, doc, op + "([1, 2, 3])", reduction(op)});
+    t.add({op, "core", Signature{params}.returning(kNumeric), doc, op + "([1, 2, 3])",
+           reduction(op)});
   }
-  t.add({"clock",
-         "core",
-         {{}, false, false, bits(Kind::kNumber)},
-         "Seconds on a monotonic clock, for timing parts of a script.",
-         "let t0 = clock()",
+  t.add({"clock", "core", Signature{{}}.returning(bits(Kind::kNumber)),
+         "Seconds on a monotonic clock, for timing parts of a script.", "let t0 = clock()",
          wall_clock});
-  t.add({"assert",
-         "core",
-         {{required("condition", kAnyKind), optional("message", bits(Kind::kString), Value())},
-          false,
-          false,
-          bits(Kind::kNone)},
+  t.add({"assert", "core",
+         Signature{
+             {required("condition", kAnyKind), optional("message", bits(Kind::kString), Value())}}
+             .returning(bits(Kind::kNone)),
          "Stops the script with a runtime error when the condition is false.",
-         "assert(acc > 0.5, \"model did not learn\")",
-         assert_true});
-  t.add({"error",
-         "core",
-         {{required("message", bits(Kind::kString))}, false, false, bits(Kind::kNone)},
-         "Stops the script with a runtime error and this message.",
-         "error(\"bad input\")",
+         "assert(acc > 0.5, \"model did not learn\")", assert_true});
+  t.add({"error", "core",
+         Signature{{required("message", bits(Kind::kString))}}.returning(bits(Kind::kNone)),
+         "Stops the script with a runtime error and this message.", "error(\"bad input\")",
          raise_error});
-  t.add({"type",
-         "core",
-         {{required("x", kAnyKind)}, false, false, bits(Kind::kString)},
-         "The kind of a value, with a tensor's shape and dtype.",
-         "type(8/255)",
-         type_of});
+  t.add({"type", "core", Signature{{required("x", kAnyKind)}}.returning(bits(Kind::kString)),
+         "The kind of a value, with a tensor's shape and dtype.", "type(8/255)", type_of});
 }
 
 }  // namespace perturb::lang

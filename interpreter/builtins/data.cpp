@@ -1,9 +1,9 @@
 // Datasets (LANGUAGE.md §3): Fashion-MNIST from the Debian package, IDX files, and the
 // in-memory dataset's methods.
 
+#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
 #include "runtime/data/dataset.h"
 
 namespace perturb::lang {
@@ -23,7 +23,6 @@ int64_t limit_of(CallArgs& args) {
 
 Value batches_of(CallArgs& args) {
   int64_t size = args.integer("size");
-  if (size <= 0) args.fail("batches needs a positive batch size, got " + std::to_string(size));
   std::vector<Value> items;
   for (auto& batch : receiver(args).batches(size)) {
     auto record = std::make_shared<Record>();
@@ -39,56 +38,41 @@ Value batches_of(CallArgs& args) {
 void register_data_builtins(BuiltinTable& t) {
   const std::string g = "data";
   const Kinds kData = bits(Kind::kDataset);
-  t.add({"fashion_mnist",
-         g,
-         {{optional("split", bits(Kind::kString), Value("train")),
-           optional("limit", bits(Kind::kNumber), Value())},
-          false,
-          false,
-          kData},
+  t.add({"fashion_mnist", g,
+         Signature{{optional("split", bits(Kind::kString), Value("train")),
+                    optional("limit", bits(Kind::kNumber), Value())}}
+             .returning(kData),
          "Fashion-MNIST (split \"train\" or \"test\") from /usr/share/datasets, images in [0, 1]; "
          "limit: keeps the first n.",
          "fashion_mnist(split: \"test\", limit: 1000)",
          [](CallArgs& a) { return dataset_value(fashion_mnist(a.string("split"), limit_of(a))); }});
-  t.add({"load_idx",
-         g,
-         {{required("images", bits(Kind::kString)), required("labels", bits(Kind::kString)),
-           optional("limit", bits(Kind::kNumber), Value())},
-          false,
-          false,
-          kData},
-         "A dataset from IDX image and label files (gzipped or not), like MNIST's.",
-         "load_idx(\"imgs.idx3-ubyte.gz\", \"labels.idx1-ubyte.gz\")",
-         [](CallArgs& a) {
-           return dataset_value(load_idx_dataset(a.string("images"), a.string("labels"),
-                                                 a.string("images"), limit_of(a)));
-         }});
-  t.add({"dataset.take",
-         g,
-         {{required("self", kData), required("n", bits(Kind::kNumber))}, false, false, kData},
-         "The first n samples.",
-         "test_set.take(100)",
+  t.add(
+      {"load_idx", g,
+       Signature{{required("images", bits(Kind::kString)), required("labels", bits(Kind::kString)),
+                  optional("limit", bits(Kind::kNumber), Value())}}
+           .returning(kData),
+       "A dataset from IDX image and label files (gzipped or not), like MNIST's.",
+       "load_idx(\"imgs.idx3-ubyte.gz\", \"labels.idx1-ubyte.gz\")", [](CallArgs& a) {
+         return dataset_value(load_idx_dataset(a.string("images"), a.string("labels"),
+                                               a.string("images"), limit_of(a)));
+       }});
+  t.add({"dataset.take", g,
+         Signature{{required("self", kData), required("n", bits(Kind::kNumber))}}.returning(kData),
+         "The first n samples.", "test_set.take(100)",
          [](CallArgs& a) { return dataset_value(receiver(a).take(a.integer("n"))); }});
-  t.add({"dataset.shuffle",
-         g,
-         {{required("self", kData), optional("seed", bits(Kind::kNumber), Value(0))},
-          false,
-          false,
-          kData},
-         "The samples in a random order drawn from seed.",
-         "train_set.shuffle(seed: 0)",
+  t.add({"dataset.shuffle", g,
+         Signature{{required("self", kData), optional("seed", bits(Kind::kNumber), Value(0))}}
+             .returning(kData),
+         "The samples in a random order drawn from seed.", "train_set.shuffle(seed: 0)",
          [](CallArgs& a) {
            return dataset_value(receiver(a).shuffle(static_cast<uint64_t>(a.integer("seed"))));
          }});
-  t.add({"dataset.batches",
-         g,
-         {{required("self", kData), required("size", bits(Kind::kNumber))},
-          false,
-          false,
-          bits(Kind::kList)},
+  t.add({"dataset.batches", g,
+         Signature{
+             {required("self", kData), required("size", bits(Kind::kNumber)).whole().at_least(1)}}
+             .returning(bits(Kind::kList)),
          "Consecutive batches as records with .x and .y; the last may be smaller.",
-         "for b in test_set.batches(128) { print(len(b.y)) }",
-         batches_of});
+         "for b in test_set.batches(128) { print(len(b.y)) }", batches_of});
 }
 
 }  // namespace perturb::lang

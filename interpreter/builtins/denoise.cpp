@@ -2,14 +2,14 @@
 // zoo.autoencoder, train_denoiser, and `den >> classifier`. runtime/model/denoiser.h and
 // denoiser_train.h have the algorithms; docs/certify.md ("Denoised smoothing") the semantics.
 
+#include "interpreter/builtins/denoise.h"
+#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
-#include "interpreter/builtins/denoise.h"
-#include "runtime/model/denoiser.h"
 #include "runtime/certify/denoiser_train.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
+#include "runtime/model/denoiser.h"
 #include "runtime/model/zoo.h"
 
 namespace perturb::lang {
@@ -49,7 +49,7 @@ BuiltinImpl denoiser_constructor(const std::string& base, std::vector<std::strin
 Value train_denoiser_value(CallArgs& args) {
   auto den = args.object<ModelObject>("denoiser", Kind::kModel);
   ModelPtr classifier;
-  if (args.has("classifier") && !args.get("classifier").is_none())
+  if (args.has("classifier"))
     classifier = args.object<ModelObject>("classifier", Kind::kModel)->model;
   const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
   DenoiserTrainOptions o;
@@ -65,7 +65,7 @@ Value train_denoiser_value(CallArgs& args) {
   o.zo = args.string("zo");
   o.q = args.integer("q");
   o.xi = args.number("xi");
-  if (args.has("autoencoder") && !args.get("autoencoder").is_none())
+  if (args.has("autoencoder"))
     o.autoencoder = args.object<ModelObject>("autoencoder", Kind::kModel)->model;
   DenoiserTrainResult r;
   try {
@@ -113,28 +113,23 @@ void register_denoise_builtins(BuiltinTable& t) {
       names.push_back(name);
     }
     params.push_back(optional_auto("seed", kNum, "from --seed"));
-    t.add({"zoo." + a.base,
-           "models",
-           {params, false, false, bits(Kind::kModel)},
-           a.doc,
-           "zoo." + a.base + "(channels: 1, size: 28)",
-           denoiser_constructor(a.base, names)});
+    t.add({"zoo." + a.base, "models", Signature{params}.returning(bits(Kind::kModel)), a.doc,
+           "zoo." + a.base + "(channels: 1, size: 28)", denoiser_constructor(a.base, names)});
   }
   t.add(
-      {"train_denoiser",
-       g,
-       {{required("denoiser", bits(Kind::kModel)),
-         required("classifier", Kind::kModel | Kind::kNone), required("data", bits(Kind::kDataset)),
-         optional("sigma", kNum, Value(0.25)), optional("loss", bits(Kind::kString), Value("mse")),
-         optional("lambda_cs", kNum, Value(1.0)), optional("lambda_mmd", kNum, Value(1.0)),
-         optional("epochs", kNum, Value(1)), optional("batch", kNum, Value(64)),
-         optional_auto("optimizer", bits(Kind::kOptimizer), "Adam(lr: 0.001)"),
-         optional_auto("seed", kNum, "from --seed"), optional("zo", bits(Kind::kString), Value("")),
-         optional("q", kNum, Value(20)), optional("xi", kNum, Value(0.005)),
-         optional("autoencoder", Kind::kModel | Kind::kNone, Value())},
-        false,
-        false,
-        bits(Kind::kRecord)},
+      {"train_denoiser", g,
+       Signature{{required("denoiser", bits(Kind::kModel)),
+                  required("classifier", Kind::kModel | Kind::kNone),
+                  required("data", bits(Kind::kDataset)), optional("sigma", kNum, Value(0.25)),
+                  optional("loss", bits(Kind::kString), Value("mse")),
+                  optional("lambda_cs", kNum, Value(1.0)), optional("lambda_mmd", kNum, Value(1.0)),
+                  optional("epochs", kNum, Value(1)), optional("batch", kNum, Value(64)),
+                  optional_auto("optimizer", bits(Kind::kOptimizer), "Adam(lr: 0.001)"),
+                  optional_auto("seed", kNum, "from --seed"),
+                  optional("zo", bits(Kind::kString), Value("")), optional("q", kNum, Value(20)),
+                  optional("xi", kNum, Value(0.005)),
+                  optional("autoencoder", Kind::kModel | Kind::kNone, Value())}}
+           .returning(bits(Kind::kRecord)),
        "Trains a denoiser in place on x + N(0, sigma²) in front of a fixed classifier; loss "
        "\"mse\", \"stability\" (Salman et al. 2020) or \"rdunet\" (thesis eq. 6.13: CE + "
        "lambda_cs·cosine + lambda_mmd·MMD). zo: \"rge\" (q directions) or \"cge\" treats the "

@@ -4,68 +4,51 @@
 // augment_pairs returns 1:1 pairs (one caption per entry), which train's 1:1 pairing uses as they
 // are.
 
-#include "interpreter/builtins/table.h"
 #include "interpreter/builtins/binding.h"
-#include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/multimodal_objects.h"
+#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/policy.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/eval.h"
+#include "runtime/augment/augment_pairs.h"
 #include "runtime/core/error.h"
 #include "runtime/eval/alignment.h"
-#include "runtime/augment/augment_pairs.h"
 #include "runtime/report/format.h"
 #include "runtime/text/eda.h"
 
 namespace perturb::lang {
 namespace {
 
-bool given(const CallArgs& args, const std::string& name) {
-  return args.has(name) && !args.get(name).is_none();
-}
-
 // text:, image:, copies:, alpha:, seed: as the runtime's options.
 AugmentPairsOptions augment_options(CallArgs& args) {
   AugmentPairsOptions o;
   const std::string who = display_name(args.builtin);
-  if (given(args, "text")) {
+  if (args.has("text")) {
     const std::string text = args.string("text");
     if (text == "human") {
       o.text = "human";
     } else if (text == "eda") {
       const double alpha = args.number("alpha");
-      if (!(alpha > 0 && alpha <= 1)) {
-        throw_runtime_error(args.span_of("alpha"),
-                            who + "'s alpha must be in (0, 1], got " + format_number(alpha));
-      }
       o.text = "function";
       o.text_augment = [alpha](const std::string& caption, at::Generator& gen) {
         return eda_augment(caption, alpha, gen);  // EDA (Wei and Zou 2019), the paper's α = 0.3
       };
       o.text_name = "eda(alpha: " + format_number(alpha) + ")";
     } else {
-      throw_runtime_error(args.span_of("text"), who +
-                                                    "'s text must be \"eda\" or \"human\" (the "
-                                                    "image's other captions) or none, got \"" +
-                                                    text + "\"");
+      args.fail_at("text", who +
+                               "'s text must be \"eda\" or \"human\" (the "
+                               "image's other captions) or none, got \"" +
+                               text + "\"");
     }
   }
-  if (given(args, "image")) o.image = policy_arg(args, "image");
+  if (args.has("image")) o.image = policy_arg(args, "image");
   if (o.text == "none" && !o.image) {
     args.fail(who +
               " needs text: \"eda\" | \"human\", image: a policy (e.g. RandAugment(n: 2, m: 5)) "
               "or both");
   }
   o.copies = args.integer("copies");
-  if (o.copies < 1) {
-    throw_runtime_error(args.span_of("copies"),
-                        who + "'s copies must be at least 1, got " + std::to_string(o.copies));
-  }
-  const int64_t seed = args.integer("seed");
-  if (seed < 0) {
-    throw_runtime_error(args.span_of("seed"),
-                        who + "'s seed must not be negative, got " + std::to_string(seed));
-  }
-  o.seed = static_cast<uint64_t>(seed);
+  o.seed = static_cast<uint64_t>(args.integer("seed"));
   return o;
 }
 
@@ -76,7 +59,7 @@ Value augment_pairs_of(CallArgs& args) {
   try {
     out = augment_pairs(data, options);
   } catch (const Error& e) {
-    throw_runtime_error(args.span, e.what());
+    args.fail(e.what());
   }
   return Value(ObjectPtr(std::make_shared<PairsObject>(std::move(out))));
 }
@@ -95,15 +78,11 @@ Value augment_analysis_of(CallArgs& args) {
   AlignmentOptions options;
   options.augment = augment_options(args);
   options.batch = args.integer("batch");
-  if (options.batch < 1) {
-    throw_runtime_error(args.span_of("batch"), "augment_analysis's batch must be at least 1, got " +
-                                                   std::to_string(options.batch));
-  }
   AlignmentReport report;
   try {
     report = analyse_augmentation(*model, data, options);
   } catch (const Error& e) {
-    throw_runtime_error(args.span, e.what());
+    args.fail(e.what());
   }
   auto record = std::make_shared<Record>();
   record->set("original", Value(report.mean_original));
@@ -119,12 +98,12 @@ Value augment_analysis_of(CallArgs& args) {
   record->set("diversity", Value(pairs > 0 ? div / pairs : 0.0));
   record->set("text", report.text ? Value(measures_record(*report.text)) : Value());
   record->set("image", report.image ? Value(measures_record(*report.image)) : Value());
-  if (given(args, "plot")) {
+  if (args.has("plot")) {
     const std::string path = args.string("plot");
     try {
       write_alignment_plot(path, report);
     } catch (const Error& e) {
-      throw_runtime_error(args.span_of("plot"), e.what());
+      args.fail_at("plot", e.what());
     }
     record->set("plot", Value(path));
   } else {
@@ -140,30 +119,28 @@ void register_ma2t_builtins(BuiltinTable& t) {
   const Kinds text_kinds = Kind::kString | Kind::kNone;
   const Kinds image_kinds = Kind::kPolicy | Kind::kThreat | Kind::kNone;
   const Kinds num = bits(Kind::kNumber);
-  t.add({"augment_pairs",
-         g,
-         {{required("data", bits(Kind::kPairs)), optional("text", text_kinds, Value()),
-           optional("image", image_kinds, Value()), optional("copies", num, Value(4)),
-           optional("alpha", num, Value(0.3)), optional("seed", num, Value(0))},
-          false,
-          false,
-          bits(Kind::kPairs)},
+  t.add({"augment_pairs", g,
+         Signature{{required("data", bits(Kind::kPairs)), optional("text", text_kinds, Value()),
+                    optional("image", image_kinds, Value()),
+                    optional("copies", num, Value(4)).whole().at_least(1),
+                    optional("alpha", num, Value(0.3)).above(0).at_most(1),
+                    optional("seed", num, Value(0)).whole().at_least(0)}}
+             .returning(bits(Kind::kPairs)),
          "MA²T's augmented pairs (Algorithm 1 lines 1-5): the 1:1 pairs (image, first caption) "
          "plus `copies` (I, T_aug) per image from text: \"human\" (its other captions) or \"eda\" "
          "(EDA, alpha) and `copies` (I_aug, T) from an image policy; never (I_aug, T_aug); one "
          "caption per entry, so train's 1:1 pairing trains on exactly these pairs.",
          "let aug = augment_pairs(fashion_captions(split: \"train\", limit: 100), text: \"human\")",
          augment_pairs_of});
-  t.add({"augment_analysis",
-         g,
-         {{required("model", bits(Kind::kModel)), required("data", bits(Kind::kPairs)),
-           optional("text", text_kinds, Value()), optional("image", image_kinds, Value()),
-           optional("plot", Kind::kString | Kind::kNone, Value()),
-           optional("copies", num, Value(4)), optional("alpha", num, Value(0.3)),
-           optional("seed", num, Value(0)), optional("batch", num, Value(256))},
-          false,
-          false,
-          bits(Kind::kRecord)},
+  t.add({"augment_analysis", g,
+         Signature{{required("model", bits(Kind::kModel)), required("data", bits(Kind::kPairs)),
+                    optional("text", text_kinds, Value()), optional("image", image_kinds, Value()),
+                    optional("plot", Kind::kString | Kind::kNone, Value()),
+                    optional("copies", num, Value(4)).whole().at_least(1),
+                    optional("alpha", num, Value(0.3)).above(0).at_most(1),
+                    optional("seed", num, Value(0)).whole().at_least(0),
+                    optional("batch", num, Value(256)).whole().at_least(1)}}
+             .returning(bits(Kind::kRecord)),
          "Alignment (mean cos of augmented image-text pairs) and diversity (mean L2 between "
          "unit embeddings before/after augmentation) in the model's space, the paper's Figures "
          "1-2: {original, alignment, diversity, text: {alignment, diversity, pairs}, image: "

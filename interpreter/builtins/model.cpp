@@ -1,10 +1,10 @@
 // Models (LANGUAGE.md §3): the zoo, TorchScript and Perturb model files, save and accuracy.
 
-#include "interpreter/builtins/table.h"
-#include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/certify.h"
 #include "interpreter/builtins/multimodal_objects.h"
+#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/eval.h"
 #include "interpreter/operators.h"
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/random.h"
@@ -98,56 +98,40 @@ void register_model_builtins(BuiltinTable& t) {
       params.push_back(optional("widen", bits(Kind::kNumber), Value(10)));
     }
     params.push_back(optional_auto("seed", bits(Kind::kNumber), "from --seed"));
-    t.add({"zoo." + arch,
-           g,
-           {std::move(params), false, false, bits(Kind::kModel)},
+    t.add({"zoo." + arch, g, Signature{std::move(params)}.returning(bits(Kind::kModel)),
            "A freshly initialised " + arch + " (" + zoo_layers(arch) +
                ", ReLU) for size×size images with the given channels and classes.",
            arch == "wrn" ? "zoo.wrn(classes: 10, channels: 3, size: 32, depth: 16, widen: 4)"
                          : "zoo." + arch + "(classes: 10)",
            zoo_constructor(arch)});
   }
-  t.add({"load",
-         g,
-         {{required("path", bits(Kind::kString))}, false, false, bits(Kind::kModel)},
+  t.add({"load", g,
+         Signature{{required("path", bits(Kind::kString))}}.returning(bits(Kind::kModel)),
          "A model from a TorchScript file exported from PyTorch or a model saved by Perturb (a "
          "saved two-tower comes back as a two-tower).",
-         "load(\"model.ts\")",
-         [](CallArgs& a) {
+         "load(\"model.ts\")", [](CallArgs& a) {
            // A two-tower saved by Perturb comes back as a two-tower (builtins/multimodal.cpp).
            if (auto tower = load_two_tower_file(a.string("path"), a.interp.device()))
              return Value(ObjectPtr(std::make_shared<TwoTowerObject>(tower)));
            return model_value(load_model(a.string("path"), a.interp.device()));
          }});
-  t.add({"save",
-         g,
-         {{required("value", kAnyKind), required("path", bits(Kind::kString))},
-          false,
-          false,
-          bits(Kind::kNone)},
+  t.add({"save", g,
+         Signature{{required("value", kAnyKind), required("path", bits(Kind::kString))}}.returning(
+             bits(Kind::kNone)),
          "Writes a model, report (JSON), tensor or string to path, atomically (temp file, then "
          "rename).",
-         "save(report, \"runs/eval.json\")",
-         save_value});
-  t.add({"model.save",
-         g,
-         {{required("model", bits(Kind::kModel)), required("path", bits(Kind::kString))},
-          false,
-          false,
-          bits(Kind::kNone)},
+         "save(report, \"runs/eval.json\")", save_value});
+  t.add({"model.save", g,
+         Signature{{required("model", bits(Kind::kModel)), required("path", bits(Kind::kString))}}
+             .returning(bits(Kind::kNone)),
          "Writes the model to path atomically (as save(model, path)); load(path) reads it back.",
-         "zoo.small_cnn(classes: 10).save(\"runs/net.pt\")",
-         model_save});
-  t.add({"accuracy",
-         g,
-         {{required("model", bits(Kind::kModel)), required("x", bits(Kind::kTensor)),
-           required("y", bits(Kind::kTensor))},
-          false,
-          false,
-          bits(Kind::kNumber)},
+         "zoo.small_cnn(classes: 10).save(\"runs/net.pt\")", model_save});
+  t.add({"accuracy", g,
+         Signature{{required("model", bits(Kind::kModel)), required("x", bits(Kind::kTensor)),
+                    required("y", bits(Kind::kTensor))}}
+             .returning(bits(Kind::kNumber)),
          "Fraction of correct top-1 predictions of model on (x, y).",
-         "accuracy(net, test_set.x, test_set.y)",
-         accuracy_of});
+         "accuracy(net, test_set.x, test_set.y)", accuracy_of});
 }
 
 }  // namespace perturb::lang

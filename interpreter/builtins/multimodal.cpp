@@ -5,21 +5,21 @@
 
 #include <fstream>
 
-#include "interpreter/builtins/table.h"
 #include "interpreter/builtins/binding.h"
+#include "interpreter/builtins/multimodal.h"
+#include "interpreter/builtins/multimodal_objects.h"
+#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
-#include "interpreter/builtins/multimodal_objects.h"
-#include "interpreter/builtins/train.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
-#include "runtime/model/zoo_model.h"
-#include "runtime/train/contrastive.h"
 #include "runtime/eval/itr.h"
 #include "runtime/model/text_encoder.h"
 #include "runtime/model/torchscript_two_tower.h"
+#include "runtime/model/zoo_model.h"
 #include "runtime/model/zoo_two_tower.h"
+#include "runtime/train/contrastive.h"
 
 namespace perturb::lang {
 namespace {
@@ -32,11 +32,6 @@ class TextEncoderObject : public Object {
   std::string describe() const override { return "model " + encoder->describe(); }
   TextEncoderPtr encoder;
 };
-
-// The argument was written and is not none.
-bool given(CallArgs& args, const std::string& name) {
-  return args.has(name) && !args.get(name).is_none();
-}
 
 Value tower_value(TwoTowerPtr model) {
   return Value(ObjectPtr(std::make_shared<TwoTowerObject>(std::move(model))));
@@ -77,8 +72,6 @@ Value text_encoder_of(CallArgs& args) {
   options.dim = args.integer("dim");
   options.width = args.integer("width");
   const int64_t length = args.integer("length");
-  if (length < 2)
-    args.fail("length must be at least 2 (start and end markers), got " + std::to_string(length));
   auto encoder =
       std::make_shared<TextEncoder>(tokenizer_arg(args, length), options, seed_arg(args));
   encoder->to(args.interp.device());
@@ -91,14 +84,14 @@ Value two_tower_of(CallArgs& args) {
   options.dim = args.integer("dim");
   options.temperature = args.number("temperature");
   std::shared_ptr<PairsObject> pairs;
-  if (given(args, "vocab")) pairs = args.get("vocab").object<PairsObject>();
+  if (args.has("vocab")) pairs = args.get("vocab").object<PairsObject>();
   if (pairs && pairs->data.images.defined() && pairs->data.images.dim() == 4) {
     options.channels = pairs->data.images.size(1);
     options.height = pairs->data.images.size(2);
     options.width = pairs->data.images.size(3);
   }
   TextEncoderPtr text;
-  if (given(args, "text")) {
+  if (args.has("text")) {
     auto given = args.get("text").object<TextEncoderObject>();
     if (!given) {
       args.fail("zoo.two_tower's text must be a text encoder (zoo.text_encoder(...)), got " +
@@ -106,7 +99,7 @@ Value two_tower_of(CallArgs& args) {
     }
     text = given->encoder;
   } else {
-    if (!given(args, "vocab")) {
+    if (!args.has("vocab")) {
       args.fail(
           "zoo.two_tower needs vocab: (captioned data or a vocabulary file) or text: (a "
           "text encoder)");
@@ -116,7 +109,7 @@ Value two_tower_of(CallArgs& args) {
     text = std::make_shared<TextEncoder>(tokenizer_arg(args, 0), text_options, seed + 1);
   }
   ModelPtr image;
-  if (given(args, "image")) {
+  if (args.has("image")) {
     auto given = args.get("image").object<ModelObject>();
     if (!given) {
       args.fail(
@@ -141,9 +134,9 @@ Value two_tower_of(CallArgs& args) {
 }
 
 Value load_two_tower_of(CallArgs& args) {
-  const bool one = given(args, "path");
-  const bool two = given(args, "image") || given(args, "text");
-  const int64_t length = given(args, "length") ? args.integer("length") : 0;
+  const bool one = args.has("path");
+  const bool two = args.has("image") || args.has("text");
+  const int64_t length = args.has("length") ? args.integer("length") : 0;
   if (one == two) {
     args.fail(
         "load_two_tower takes either one file (load_two_tower(\"model.ts\", vocab: ...)) or "
@@ -153,7 +146,7 @@ Value load_two_tower_of(CallArgs& args) {
     return tower_value(load_torchscript_two_tower(args.string("path"), tokenizer_arg(args, length),
                                                   args.interp.device()));
   }
-  if (!given(args, "image") || !given(args, "text")) {
+  if (!args.has("image") || !args.has("text")) {
     args.fail("load_two_tower needs both image: and text: TorchScript files");
   }
   return tower_value(load_torchscript_two_tower(args.string("image"), args.string("text"),
@@ -167,13 +160,12 @@ std::vector<int64_t> k_list(CallArgs& args) {
   for (const auto& item : *k.as<ListPtr>()) {
     if (!item.is<double>() || item.as<double>() != static_cast<int64_t>(item.as<double>()) ||
         item.as<double>() < 1) {
-      throw_runtime_error(
-          args.span_of("k"),
-          "k must be a list of whole numbers of at least 1, found " + format_value(item, true));
+      args.fail_at("k", "k must be a list of whole numbers of at least 1, found " +
+                            format_value(item, true));
     }
     ks.push_back(static_cast<int64_t>(item.as<double>()));
   }
-  if (ks.empty()) throw_runtime_error(args.span_of("k"), "k must not be empty");
+  if (ks.empty()) args.fail_at("k", "k must not be empty");
   return ks;
 }
 
@@ -208,9 +200,8 @@ Value itr_of(CallArgs& args) {
   TwoTowerPtr tower = two_tower_arg(args, "model");
   const PairedDataset& data = pairs_arg(args, "data");
   const int64_t batch = args.integer("batch");
-  if (batch < 1) args.fail("batch must be at least 1, got " + std::to_string(batch));
   MultimodalAttackPtr attack;
-  if (given(args, "attack")) {
+  if (args.has("attack")) {
     attack = multimodal_attack_arg(args, "attack");
   }
   return itr_record(
@@ -261,7 +252,7 @@ Value train_two_tower(CallArgs& args) {
   const PairedDataset& pairs = pairs_arg(args, "data");
   // train()'s classifier options that mean nothing for contrastive training.
   for (const char* name : {"fast_step", "augment", "classes", "val", "val_attack", "schedule"}) {
-    if (given(args, name)) {
+    if (args.has(name)) {
       args.fail(std::string(name) + " is not an option of two-tower training");
     }
   }
@@ -284,7 +275,7 @@ Value train_two_tower(CallArgs& args) {
                           ? args.object<OptimizerObject>("optimizer", Kind::kOptimizer)->spec
                           : OptimizerSpec{"adam", 1e-3};
   options.seed = args.seed();
-  if (given(args, "adversary")) {
+  if (args.has("adversary")) {
     options.adversary = multimodal_attack_arg(args, "adversary");
   }
   options.lr_schedule.kind = args.string("lr_schedule");
@@ -300,91 +291,73 @@ void register_multimodal_builtins(BuiltinTable& t) {
   const Kinds kNum = bits(Kind::kNumber);
   const Kinds kModel = bits(Kind::kModel);
   const Value default_ks = make_list({Value(1), Value(5), Value(10)});
-  t.add({"zoo.text_encoder",
-         g,
-         {{required("vocab", Kind::kPairs | Kind::kString), optional("dim", kNum, Value(64)),
-           optional("length", kNum, Value(32)), optional("width", kNum, Value(128)),
-           optional_auto("seed", kNum, "from --seed")},
-          false,
-          false,
-          kModel},
-         "A text tower for zoo.two_tower: token and position embeddings, a ReLU layer, mean "
-         "pooling over the tokens and a linear map to dim; the tokenizer (words of the captions, "
-         "CLIP BPE or a word list file) is built from vocab and saved with the model.",
-         "let te = zoo.text_encoder(vocab: fashion_captions(split: \"train\", limit: 50), dim: 32)",
-         text_encoder_of});
-  t.add({"zoo.two_tower",
-         g,
-         {{optional("image", Kind::kModel | Kind::kNone, Value()),
-           optional("text", Kind::kModel | Kind::kNone, Value()),
-           optional("vocab", Kind::kPairs | Kind::kString | Kind::kNone, Value()),
-           optional("dim", kNum, Value(64)), optional("temperature", kNum, Value(0.07)),
-           optional_auto("seed", kNum, "from --seed")},
-          false,
-          false,
-          kModel},
+  t.add(
+      {"zoo.text_encoder", g,
+       Signature{{required("vocab", Kind::kPairs | Kind::kString), optional("dim", kNum, Value(64)),
+                  optional("length", kNum, Value(32))
+                      .whole()
+                      .at_least(2)
+                      .doc("tokens per caption, start and end markers included"),
+                  optional("width", kNum, Value(128)), optional_auto("seed", kNum, "from --seed")}}
+           .returning(kModel),
+       "A text tower for zoo.two_tower: token and position embeddings, a ReLU layer, mean "
+       "pooling over the tokens and a linear map to dim; the tokenizer (words of the captions, "
+       "CLIP BPE or a word list file) is built from vocab and saved with the model.",
+       "let te = zoo.text_encoder(vocab: fashion_captions(split: \"train\", limit: 50), dim: 32)",
+       text_encoder_of});
+  t.add({"zoo.two_tower", g,
+         Signature{{optional("image", Kind::kModel | Kind::kNone, Value()),
+                    optional("text", Kind::kModel | Kind::kNone, Value()),
+                    optional("vocab", Kind::kPairs | Kind::kString | Kind::kNone, Value()),
+                    optional("dim", kNum, Value(64)), optional("temperature", kNum, Value(0.07)),
+                    optional_auto("seed", kNum, "from --seed")}}
+             .returning(kModel),
          "A CLIP-style image–text model: image model (default small_cnn with 128 outputs) and "
          "text encoder (default zoo.text_encoder(vocab:)), each projected to dim, and a "
          "learnable logit scale log(1/temperature) clamped at log 100.",
          "let m = zoo.two_tower(vocab: fashion_captions(split: \"train\", limit: 50), dim: 32)",
          two_tower_of});
-  t.add({"load_two_tower",
-         g,
-         {{optional("path", Kind::kString | Kind::kNone, Value()),
-           required("vocab", Kind::kPairs | Kind::kString),
-           optional("image", Kind::kString | Kind::kNone, Value()),
-           optional("text", Kind::kString | Kind::kNone, Value()),
-           optional_auto("length", kNum, "77 for a CLIP vocabulary, else 32")},
-          false,
-          false,
-          kModel},
+  t.add({"load_two_tower", g,
+         Signature{{optional("path", Kind::kString | Kind::kNone, Value()),
+                    required("vocab", Kind::kPairs | Kind::kString),
+                    optional("image", Kind::kString | Kind::kNone, Value()),
+                    optional("text", Kind::kString | Kind::kNone, Value()),
+                    optional_auto("length", kNum, "77 for a CLIP vocabulary, else 32")}}
+             .returning(kModel),
          "A two-tower exported from PyTorch: one TorchScript module with encode_image(x), "
          "encode_text(ids, mask) and logit_scale, or two (image: forward(x), text: forward(ids, "
          "mask)); vocab: captioned data, a CLIP BPE vocabulary or a word list file.",
-         "let m = load_two_tower(\"clip_small.ts\", vocab: \"vocab.txt\")",
-         load_two_tower_of});
-  t.add({"itr",
-         g,
-         {{required("model", kModel), required("data", bits(Kind::kPairs)),
-           optional("attack", Kind::kAttack | Kind::kNone, Value()),
-           optional("k", Kind::kList | Kind::kNumber, default_ks),
-           optional("batch", kNum, Value(256))},
-          false,
-          false,
-          bits(Kind::kRecord)},
+         "let m = load_two_tower(\"clip_small.ts\", vocab: \"vocab.txt\")", load_two_tower_of});
+  t.add({"itr", g,
+         Signature{{required("model", kModel), required("data", bits(Kind::kPairs)),
+                    optional("attack", Kind::kAttack | Kind::kNone, Value()),
+                    optional("k", Kind::kList | Kind::kNumber, default_ks),
+                    optional("batch", kNum, Value(256)).whole().at_least(1)}}
+             .returning(bits(Kind::kRecord)),
          "Image–text retrieval: {tr: {r1:, r5:, r10:}, ir: {...}, images, captions, seconds} — "
          "text retrieval (image → every caption; any of its captions counts) and image "
          "retrieval Recall@K; attack: each batch attacked before it is embedded.",
          "let r = itr(zoo.two_tower(vocab: fashion_captions(split: \"test\", limit: 20)),\n"
          "            fashion_captions(split: \"test\", limit: 20), k: [1, 5])",
          itr_of});
-  t.add({"itr_chance",
-         g,
-         {{required("data", bits(Kind::kPairs)),
-           optional("k", Kind::kList | Kind::kNumber, default_ks)},
-          false,
-          false,
-          bits(Kind::kRecord)},
+  t.add({"itr_chance", g,
+         Signature{{required("data", bits(Kind::kPairs)),
+                    optional("k", Kind::kList | Kind::kNumber, default_ks)}}
+             .returning(bits(Kind::kRecord)),
          "The Recall@K a random ranking scores on the data, in itr's layout (TR: any of an "
          "image's c captions among K of all captions; IR: K/images).",
          "let chance = itr_chance(fashion_captions(split: \"test\", limit: 100), k: [1, 5])",
          itr_chance_of});
-  t.add({"model.encode_image",
-         g,
-         {{required("model", kModel), required("images", bits(Kind::kTensor))},
-          false,
-          false,
-          bits(Kind::kTensor)},
+  t.add({"model.encode_image", g,
+         Signature{{required("model", kModel), required("images", bits(Kind::kTensor))}}.returning(
+             bits(Kind::kTensor)),
          "A two-tower's image embeddings Φ(I) [N, d] (not normalised), in eval mode.",
          "let e = zoo.two_tower(vocab: fashion_captions(split: \"test\", limit: 5))"
          ".encode_image(zeros([2, 1, 28, 28]))",
          encode_image_of});
-  t.add({"model.encode_text",
-         g,
-         {{required("model", kModel), required("texts", Kind::kList | Kind::kString)},
-          false,
-          false,
-          bits(Kind::kTensor)},
+  t.add({"model.encode_text", g,
+         Signature{{required("model", kModel), required("texts", Kind::kList | Kind::kString)}}
+             .returning(bits(Kind::kTensor)),
          "A two-tower's caption embeddings Ψ(T) [N, d] (not normalised), in eval mode.",
          "let e = zoo.two_tower(vocab: fashion_captions(split: \"test\", limit: 5))"
          ".encode_text([\"a dark shirt\"])",

@@ -1,9 +1,9 @@
 #include "interpreter/builtins/multimodal_objects.h"
 
-#include "interpreter/builtins/table.h"
 #include "interpreter/builtins/binding.h"
-#include "interpreter/diagnostics.h"
 #include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/diagnostics.h"
 
 namespace perturb::lang {
 
@@ -47,22 +47,21 @@ TwoTowerPtr two_tower_arg(const CallArgs& args, const std::string& name) {
   const Value& value = args.get(name);
   if (auto tower = value.object<TwoTowerObject>()) return tower->model;
   auto classifier = value.object<ModelObject>();
-  throw_runtime_error(args.span_of(name),
-                      display_name(args.builtin) +
-                          " needs an image–text (two-tower) model, zoo.two_tower(...) or "
-                          "load_two_tower(...), for '" +
-                          name + "'; got " +
-                          (classifier ? "the image classifier " + classifier->model->describe()
-                                      : format_value(value)));
+  args.fail_at(name, display_name(args.builtin) +
+                         " needs an image–text (two-tower) model, zoo.two_tower(...) or "
+                         "load_two_tower(...), for '" +
+                         name + "'; got " +
+                         (classifier ? "the image classifier " + classifier->model->describe()
+                                     : format_value(value)));
 }
 
 const PairedDataset& pairs_arg(const CallArgs& args, const std::string& name) {
   const Value& value = args.get(name);
   if (auto pairs = value.object<PairsObject>()) return pairs->data;
-  throw_runtime_error(args.span_of(name), display_name(args.builtin) +
-                                              " needs captioned images (fashion_captions(...) or "
-                                              "pairs(images:, captions:)) for '" +
-                                              name + "', got " + kind_with_article(value.kind()));
+  args.fail_at(name, display_name(args.builtin) +
+                         " needs captioned images (fashion_captions(...) or "
+                         "pairs(images:, captions:)) for '" +
+                         name + "', got " + kind_with_article(value.kind()));
 }
 
 }  // namespace perturb::lang

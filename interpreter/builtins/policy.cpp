@@ -3,12 +3,12 @@
 // registered with the threats; a threat serves as a policy through sample() (builtins/policy.h).
 // docs/augment.md describes every op, its defaults and where it deviates from torchvision.
 
-#include "interpreter/builtins/table.h"
+#include "interpreter/builtins/policy.h"
+#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/params.h"
+#include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
-#include "interpreter/builtins/policy.h"
 #include "interpreter/operators.h"
 #include "runtime/augment/ops.h"
 #include "runtime/core/error.h"
@@ -70,21 +70,11 @@ Interval symmetric(CallArgs& args, const std::string& name) {
   return interval(args, name);
 }
 
-int64_t whole(CallArgs& args, const std::string& name) {
-  double v = args.number(name);
-  if (v != std::floor(v)) args.fail(name + " must be a whole number, got " + format_number(v));
-  return static_cast<int64_t>(v);
-}
-
 struct Registrar {
   BuiltinTable& table;
   void add(const std::string& name, std::vector<ParamSpec> params, const std::string& doc,
            const std::string& example, std::function<PolicyPtr(CallArgs&)> make) {
-    table.add({name,
-               "policies",
-               {std::move(params), false, false, kPolicy},
-               doc,
-               example,
+    table.add({name, "policies", Signature{std::move(params)}.returning(kPolicy), doc, example,
                [make](CallArgs& args) { return policy_value(make(args)); }});
   }
 };
@@ -108,7 +98,7 @@ Value apply_policy(CallArgs& args) {
   if (!args.has("y")) return Value(policy->apply(x, args.interp.generator()));
   AugmentBatch batch;
   std::tie(batch.x, batch.y) = args.labelled_batch();
-  batch.classes = whole(args, "classes");
+  batch.classes = args.integer("classes");
   batch = policy->apply(std::move(batch), args.interp.generator());
   auto record = std::make_shared<Record>();
   record->set("x", Value(batch.x));
@@ -124,9 +114,7 @@ Value show_policy(CallArgs& args) {
   if (x.dim() != 4) {
     args.fail("show needs images x [N, C, H, W], got shape " + shape_string(x));
   }
-  const int64_t rows = whole(args, "rows");
-  if (rows < 1 || rows > 64)
-    args.fail("rows must be between 1 and 64, got " + std::to_string(rows));
+  const int64_t rows = args.integer("rows");
   std::vector<GridRow> grid{{"original", x}};
   for (int64_t r = 0; r < rows; ++r) {
     grid.push_back({"augmented", policy->apply(x, args.interp.generator())});
@@ -154,10 +142,10 @@ void register_policy_builtins(BuiltinTable& t) {
         "Shift by whole pixels, dx and dy each drawn from the range (a number n means -n..n).",
         "Translate(pixels: -2..2)",
         [](CallArgs& a) { return make_translate(symmetric(a, "pixels"), a.number("p")); });
-  r.add("Crop", {optional("padding", kNum, Value(4)), p_of(1)},
+  r.add("Crop", {optional("padding", kNum, Value(4)).whole(), p_of(1)},
         "Random crop of the original size after zero padding (torchvision RandomCrop).",
         "Crop(padding: 4)",
-        [](CallArgs& a) { return make_crop(whole(a, "padding"), a.number("p")); });
+        [](CallArgs& a) { return make_crop(a.integer("padding"), a.number("p")); });
   r.add("ResizedCrop",
         {optional("scale", kNumOrRange, Value(RangeValue{0.08, 1})),
          optional("ratio", kNumOrRange, Value(RangeValue{3.0 / 4, 4.0 / 3})), p_of(1)},
@@ -196,10 +184,10 @@ void register_policy_builtins(BuiltinTable& t) {
         "JPEG compression at a quality in 1..100 (OpenCV, CPU; not differentiable).",
         "JPEG(quality: 20..60)",
         [](CallArgs& a) { return make_jpeg(interval(a, "quality"), a.number("p")); });
-  r.add("Cutout", {required("size", kNum), p_of(1)},
+  r.add("Cutout", {required("size", kNum).whole(), p_of(1)},
         "A size×size square set to zero, centred anywhere in the image (clipped at the border).",
         "Cutout(size: 8, p: 0.5)",
-        [](CallArgs& a) { return make_cutout(whole(a, "size"), a.number("p")); });
+        [](CallArgs& a) { return make_cutout(a.integer("size"), a.number("p")); });
   r.add("RandomErasing",
         {optional("scale", kNumOrRange, Value(RangeValue{0.02, 0.33})),
          optional("ratio", kNumOrRange, Value(RangeValue{0.3, 3.3})),
@@ -217,16 +205,17 @@ void register_policy_builtins(BuiltinTable& t) {
         "A random box pasted from a partner, area ~ Beta(alpha, alpha); mixes labels.",
         "CutMix(alpha: 1)",
         [](CallArgs& a) { return make_cutmix(a.number("alpha"), a.number("p")); });
-  r.add("RandAugment", {optional("n", kNum, Value(2)), optional("m", kNum, Value(9))},
+  r.add("RandAugment",
+        {optional("n", kNum, Value(2)).whole(), optional("m", kNum, Value(9)).whole()},
         "RandAugment (Cubuk et al. 2020): n random ops per sample at magnitude m (0..30).",
         "RandAugment(n: 2, m: 9)",
-        [](CallArgs& a) { return make_rand_augment(whole(a, "n"), whole(a, "m")); });
+        [](CallArgs& a) { return make_rand_augment(a.integer("n"), a.integer("m")); });
   r.add("OneOf",
         {required("policies", bits(Kind::kList)), optional("weights", bits(Kind::kList), Value())},
         "One of the policies per sample, picked at random (equal chances unless weights).",
         "OneOf([Flip(), Cutout(size: 8)], weights: [2, 1])", [](CallArgs& a) {
           std::vector<double> weights;
-          if (a.has("weights") && !a.get("weights").is_none()) {
+          if (a.has("weights")) {
             for (const auto& w : *a.get("weights").as<ListPtr>()) {
               if (!w.is<double>()) a.fail("weights must be a list of numbers");
               weights.push_back(w.as<double>());
@@ -240,40 +229,29 @@ void register_policy_builtins(BuiltinTable& t) {
           return make_threat_sample(a.object<ThreatObject>("threat", Kind::kThreat)->threat,
                                     a.number("p"));
         });
-  t.add({"policy.apply",
-         "policies",
-         {{required("self", kPolicy), required("x", bits(Kind::kTensor)),
-           optional("y", bits(Kind::kTensor) | Kind::kNone, Value()),
-           optional("classes", kNum, Value(0))},
-          false,
-          false,
-          Kind::kTensor | Kind::kRecord},
+  t.add({"policy.apply", "policies",
+         Signature{{required("self", kPolicy), required("x", bits(Kind::kTensor)),
+                    optional("y", bits(Kind::kTensor) | Kind::kNone, Value()),
+                    optional("classes", kNum, Value(0)).whole().at_least(0)}}
+             .returning(Kind::kTensor | Kind::kRecord),
          "The policy applied to a batch with per-sample random parameters; with y, a record "
          "{x, y, soft_y} (soft_y set by Mixup/CutMix, classes defaults to max(y) + 1).",
-         "light.apply(x)",
-         apply_policy});
-  t.add({"threat.apply",
-         "policies",
-         {{required("self", bits(Kind::kThreat)), required("x", bits(Kind::kTensor)),
-           optional("y", bits(Kind::kTensor) | Kind::kNone, Value()),
-           optional("classes", kNum, Value(0))},
-          false,
-          false,
-          Kind::kTensor | Kind::kRecord},
+         "light.apply(x)", apply_policy});
+  t.add({"threat.apply", "policies",
+         Signature{{required("self", bits(Kind::kThreat)), required("x", bits(Kind::kTensor)),
+                    optional("y", bits(Kind::kTensor) | Kind::kNone, Value()),
+                    optional("classes", kNum, Value(0)).whole().at_least(0)}}
+             .returning(Kind::kTensor | Kind::kRecord),
          "A threat used as a policy: sample(threat).apply(x), a random member of the threat set "
          "for each sample.",
-         "Brightness(0.8..1.2).apply(x)",
-         apply_policy});
-  t.add({"show",
-         "policies",
-         {{required("policy", kPolicy | Kind::kThreat), required("x", bits(Kind::kTensor)),
-           required("path", bits(Kind::kString)), optional("rows", kNum, Value(3))},
-          false,
-          false,
-          bits(Kind::kNone)},
+         "Brightness(0.8..1.2).apply(x)", apply_policy});
+  t.add({"show", "policies",
+         Signature{{required("policy", kPolicy | Kind::kThreat), required("x", bits(Kind::kTensor)),
+                    required("path", bits(Kind::kString)),
+                    optional("rows", kNum, Value(3)).whole().at_least(1).at_most(64)}}
+             .returning(bits(Kind::kNone)),
          "Writes a PNG grid: the images x, then `rows` rows of the policy applied to them.",
-         "show(light, test_set.x[0:8], \"runs/light.png\")",
-         show_policy});
+         "show(light, test_set.x[0:8], \"runs/light.png\")", show_policy});
 }
 
 }  // namespace perturb::lang

@@ -3,11 +3,11 @@
 // attacks themselves are the gradient attacks with objective: "feature" (builtins/attack.cpp,
 // runtime/attack/feature.h).
 
-#include "interpreter/builtins/table.h"
-#include "interpreter/builtins/binding.h"
-#include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
 #include "runtime/eval/retrieval.h"
+#include "interpreter/builtins/binding.h"
+#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/eval.h"
 #include "runtime/model/features.h"
 
 namespace perturb::lang {
@@ -26,21 +26,19 @@ std::vector<int64_t> k_list(CallArgs& args) {
   } else {
     for (const auto& item : *k.as<ListPtr>()) {
       if (!item.is<double>() || item.as<double>() != static_cast<int64_t>(item.as<double>())) {
-        throw_runtime_error(args.span_of("k"),
-                            "retrieval's k must be a list of whole numbers, found " +
-                                (item.is<double>() ? format_number(item.as<double>())
-                                                   : kind_with_article(item.kind())));
+        args.fail_at("k", "retrieval's k must be a list of whole numbers, found " +
+                              (item.is<double>() ? format_number(item.as<double>())
+                                                 : kind_with_article(item.kind())));
       }
       ks.push_back(static_cast<int64_t>(item.as<double>()));
     }
   }
   for (int64_t value : ks) {
     if (value < 1) {
-      throw_runtime_error(args.span_of("k"),
-                          "retrieval's k must be at least 1, got " + std::to_string(value));
+      args.fail_at("k", "retrieval's k must be at least 1, got " + std::to_string(value));
     }
   }
-  if (ks.empty()) throw_runtime_error(args.span_of("k"), "retrieval's k must not be empty");
+  if (ks.empty()) args.fail_at("k", "retrieval's k must not be empty");
   return ks;
 }
 
@@ -67,7 +65,7 @@ Value retrieval_of(CallArgs& args) {
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
   const Dataset& queries = args.object<DatasetObject>("queries", Kind::kDataset)->data;
   torch::Tensor gallery_x, gallery_y;
-  if (args.has("gallery") && !args.get("gallery").is_none()) {
+  if (args.has("gallery")) {
     const Dataset& gallery = args.object<DatasetObject>("gallery", Kind::kDataset)->data;
     gallery_x = gallery.x;
     gallery_y = gallery.y;
@@ -75,18 +73,9 @@ Value retrieval_of(CallArgs& args) {
   RetrievalOptions options;
   options.ks = k_list(args);
   options.metric = args.string("metric");
-  if (options.metric != "euclidean" && options.metric != "cosine") {
-    throw_runtime_error(
-        args.span_of("metric"),
-        "retrieval's metric must be \"euclidean\" or \"cosine\", got \"" + options.metric + "\"");
-  }
   options.batch = args.integer("batch");
-  if (options.batch < 1) {
-    throw_runtime_error(args.span_of("batch"), "retrieval's batch must be at least 1, got " +
-                                                   std::to_string(options.batch));
-  }
   AttackPtr attack;
-  if (args.has("attack") && !args.get("attack").is_none()) {
+  if (args.has("attack")) {
     attack = args.object<AttackObject>("attack", Kind::kAttack)->attack;
   }
   const RetrievalResult r = evaluate_retrieval(*model, queries.x, queries.y, gallery_x, gallery_y,
@@ -104,31 +93,29 @@ Value retrieval_of(CallArgs& args) {
 
 void register_retrieval_builtins(BuiltinTable& t) {
   const std::string g = "retrieval";
-  t.add({"features",
-         g,
-         {{required("model", bits(Kind::kModel))}, false, false, bits(Kind::kModel)},
+  t.add({"features", g,
+         Signature{{required("model", bits(Kind::kModel))}}.returning(bits(Kind::kModel)),
          "The model's embedding: a zoo model up to its last Linear layer (the penultimate "
          "features), or a TorchScript module's features()/embed() method; shares the weights.",
-         "let f = features(net)",
-         features_of});
-  t.add({"retrieval",
-         g,
-         {{required("model", bits(Kind::kModel)), required("queries", bits(Kind::kDataset)),
-           optional("gallery", Kind::kDataset | Kind::kNone, Value()),
-           optional("k", Kind::kList | Kind::kNumber, make_list({Value(1), Value(5), Value(10)})),
-           optional("metric", bits(Kind::kString), Value("euclidean")),
-           optional("attack", Kind::kAttack | Kind::kNone, Value()),
-           optional("batch", bits(Kind::kNumber), Value(256))},
-          false,
-          false,
-          bits(Kind::kRecord)},
-         "Retrieval metrics of the model's outputs as embeddings: {k, recall (Recall@K per k), "
-         "cmc (ranks 1..max k), map, queries, unmatched}; same label = match; no gallery = "
-         "leave-one-out; attack: perturbs the queries (the gallery stays clean) and adds the "
-         "clean metrics as .clean.",
-         "let r = retrieval(features(net), fashion_mnist(split: \"test\", limit: 100),\n"
-         "                  fashion_mnist(split: \"train\", limit: 500), k: [1, 5], attack: pgd)",
-         retrieval_of});
+         "let f = features(net)", features_of});
+  t.add(
+      {"retrieval", g,
+       Signature{
+           {required("model", bits(Kind::kModel)), required("queries", bits(Kind::kDataset)),
+            optional("gallery", Kind::kDataset | Kind::kNone, Value()),
+            optional("k", Kind::kList | Kind::kNumber, make_list({Value(1), Value(5), Value(10)})),
+            optional("metric", bits(Kind::kString), Value("euclidean"))
+                .one_of(retrieval_metric_names()),
+            optional("attack", Kind::kAttack | Kind::kNone, Value()),
+            optional("batch", bits(Kind::kNumber), Value(256)).whole().at_least(1)}}
+           .returning(bits(Kind::kRecord)),
+       "Retrieval metrics of the model's outputs as embeddings: {k, recall (Recall@K per k), "
+       "cmc (ranks 1..max k), map, queries, unmatched}; same label = match; no gallery = "
+       "leave-one-out; attack: perturbs the queries (the gallery stays clean) and adds the "
+       "clean metrics as .clean.",
+       "let r = retrieval(features(net), fashion_mnist(split: \"test\", limit: 100),\n"
+       "                  fashion_mnist(split: \"train\", limit: 500), k: [1, 5], attack: pgd)",
+       retrieval_of});
 }
 
 }  // namespace perturb::lang

@@ -1,13 +1,13 @@
 // Tasks, Meta schedules, curricula and ramps (LANGUAGE.md §2 "Meta-learning task schedules"),
 // and stochastic networks (zoo.snn; thesis ch. 5). docs/schedules.md describes each.
 
-#include "interpreter/builtins/table.h"
-#include "interpreter/builtins/params.h"
+#include "interpreter/builtins/schedule.h"
 #include "interpreter/builtins/binding.h"
+#include "interpreter/builtins/params.h"
+#include "interpreter/builtins/policy.h"
+#include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/policy.h"
-#include "interpreter/builtins/schedule.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/model/noise.h"
@@ -84,15 +84,28 @@ std::vector<Task> task_list(CallArgs& args, const std::string& name) {
   for (const auto& item : *args.get(name).as<ListPtr>()) {
     auto task = item.object<TaskObject>();
     if (!task) {
-      throw_runtime_error(args.span_of(name),
-                          display_name(args.builtin) + "'s " + name +
-                              " must be a list of tasks (Clean(), Noisy(...), Adversarial(...), "
-                              "Augmented(...)), found " +
-                              kind_with_article(item.kind()));
+      args.fail_at(name, display_name(args.builtin) + "'s " + name +
+                             " must be a list of tasks (Clean(), Noisy(...), Adversarial(...), "
+                             "Augmented(...)), found " +
+                             kind_with_article(item.kind()));
     }
     tasks.push_back(task->task);
   }
   return tasks;
+}
+
+// The noise of a stochastic network (zoo.snn) or of a Noisy task: see noise_options.
+ParamSpec iso_param() {
+  return optional("iso", bits(Kind::kNumber), Value(0.1))
+      .at_least(0)
+      .doc("the isotropic noise scale");
+}
+
+ParamSpec aniso_param(int64_t rank) {
+  return optional("aniso", bits(Kind::kNumber), Value(rank))
+      .whole()
+      .at_least(0)
+      .doc("the rank of the noise covariance");
 }
 
 NoiseOptions noise_options(CallArgs& args) {
@@ -100,28 +113,14 @@ NoiseOptions noise_options(CallArgs& args) {
   o.iso = args.number("iso");
   o.aniso = args.integer("aniso");
   o.learn = args.boolean("learn");
-  if (o.iso < 0) args.fail("iso (the isotropic noise scale) must not be negative");
-  if (o.aniso < 0) args.fail("aniso (the rank of the noise covariance) must not be negative");
   return o;
 }
 
 Value make_meta(CallArgs& args) {
   MetaOptions meta;
   meta.tasks = task_list(args, "tasks");
-  const Value& test = args.get("meta_test");
-  if (test.is<std::string>()) {
-    if (test.as<std::string>() != "random") {
-      throw_runtime_error(
-          args.span_of("meta_test"),
-          "meta_test must be \"random\" or a task index, got \"" + test.as<std::string>() + "\"");
-    }
-    meta.meta_test = -1;
-  } else {
-    meta.meta_test = args.integer("meta_test");
-    if (meta.meta_test < 0) {
-      throw_runtime_error(args.span_of("meta_test"), "meta_test must not be negative");
-    }
-  }
+  // -1: a task drawn at random each meta step ("random", the only string the table allows).
+  meta.meta_test = args.get("meta_test").is<std::string>() ? -1 : args.integer("meta_test");
   meta.inner_lr = args.number("inner_lr");
   meta.split = args.number("split");
   meta.snn.lambda = args.number("lambda");
@@ -142,26 +141,24 @@ Value make_curriculum(CallArgs& args) {
     const auto& item = items[i];
     const std::string which = "stage " + std::to_string(i + 1);
     if (!item.is<RecordPtr>()) {
-      throw_runtime_error(
-          args.span_of("stages"),
-          which + " must be a record {epochs: n, task: t}, got " + kind_with_article(item.kind()));
+      args.fail_at("stages", which + " must be a record {epochs: n, task: t}, got " +
+                                 kind_with_article(item.kind()));
     }
     const auto& record = *item.as<RecordPtr>();
     for (const auto& key : record.keys()) {
       if (key != "epochs" && key != "task") {
-        throw_runtime_error(args.span_of("stages"), which + " has an unknown field '" + key +
-                                                        "'; a stage is {epochs: n, task: t}");
+        args.fail_at("stages", which + " has an unknown field '" + key +
+                                   "'; a stage is {epochs: n, task: t}");
       }
     }
     const Value* epochs = record.find("epochs");
     const Value* task = record.find("task");
     if (!epochs || !epochs->is<double>()) {
-      throw_runtime_error(args.span_of("stages"), which + " needs epochs: a number");
+      args.fail_at("stages", which + " needs epochs: a number");
     }
     auto task_object = task ? task->object<TaskObject>() : nullptr;
     if (!task_object) {
-      throw_runtime_error(args.span_of("stages"),
-                          which + " needs task: a task (Clean(), Noisy(...), Adversarial(...))");
+      args.fail_at("stages", which + " needs task: a task (Clean(), Noisy(...), Adversarial(...))");
     }
     Stage stage;
     stage.epochs = static_cast<int64_t>(epochs->as<double>());
@@ -213,7 +210,7 @@ Value train_with_schedule(CallArgs& args, const std::shared_ptr<ModelObject>& mo
     try {
       model->model = make_snn(model->model, noisy->noise, options.seed);
     } catch (const Error& e) {
-      throw_runtime_error(args.span_of(arg), std::string(e.what()));
+      args.fail_at(arg, std::string(e.what()));
     }
   }
   if (const auto* m = schedule->meta()) {
@@ -228,40 +225,28 @@ void register_schedule_builtins(BuiltinTable& t) {
   const std::string g = "schedules";
   const Kinds kNum = bits(Kind::kNumber);
   const Kinds kTask = bits(Kind::kTask);
-  t.add({"Clean",
-         g,
-         {{}, false, false, kTask},
+  t.add({"Clean", g, Signature{{}}.returning(kTask),
          "A task of clean inputs; a stochastic network's noise is off (the thesis's task V).",
-         "Clean()",
-         [](CallArgs&) { return task_value(Task{}); }});
-  t.add({"Noisy",
-         g,
-         {{optional("iso", kNum, Value(0.1)), optional("aniso", kNum, Value(0)),
-           optional("learn", bits(Kind::kBool), Value(true))},
-          false,
-          false,
-          kTask},
+         "Clean()", [](CallArgs&) { return task_value(Task{}); }});
+  t.add({"Noisy", g,
+         Signature{{iso_param(), aniso_param(0), optional("learn", bits(Kind::kBool), Value(true))}}
+             .returning(kTask),
          "A task of clean inputs with the network's noise on: isotropic noise of scale iso (times "
          "each sample's activation std) in the inner layers, anisotropic noise of rank aniso at "
          "the penultimate layer, trained with "
          "eq. 5.6 (thesis ch. 5, task P). A plain zoo model becomes a stochastic network.",
-         "Noisy(iso: 0.1, aniso: 4)",
-         [](CallArgs& a) {
+         "Noisy(iso: 0.1, aniso: 4)", [](CallArgs& a) {
            Task task;
            task.kind = Task::Kind::kNoisy;
            task.noise = noise_options(a);
            return task_value(task);
          }});
-  t.add({"Adversarial",
-         g,
-         {{required("attack", bits(Kind::kAttack)), optional("weight", kNum, Value(0.5))},
-          false,
-          false,
-          kTask},
+  t.add({"Adversarial", g,
+         Signature{{required("attack", bits(Kind::kAttack)), optional("weight", kNum, Value(0.5))}}
+             .returning(kTask),
          "A task of the attack's adversarial inputs: Madry et al. on a plain network; on a "
          "stochastic network L_Mix(x) + weight * CE(x_adv) with the noise on (eq. 5.7, task PA).",
-         "Adversarial(pgd)",
-         [](CallArgs& a) {
+         "Adversarial(pgd)", [](CallArgs& a) {
            auto attack = a.object<AttackObject>("attack", Kind::kAttack);
            Task task;
            task.kind = Task::Kind::kAdversarial;
@@ -270,68 +255,59 @@ void register_schedule_builtins(BuiltinTable& t) {
            task.weight = a.number("weight");
            return task_value(task);
          }});
-  t.add({"Augmented",
-         g,
-         {{required("policy", Kind::kPolicy | Kind::kThreat)}, false, false, kTask},
+  t.add({"Augmented", g,
+         Signature{{required("policy", Kind::kPolicy | Kind::kThreat)}}.returning(kTask),
          "A task of the policy's augmented inputs (soft labels after Mixup/CutMix); a stochastic "
          "network's noise is off.",
-         "Augmented(Flip(p: 0.5) >> Cutout(size: 8))",
-         [](CallArgs& a) {
+         "Augmented(Flip(p: 0.5) >> Cutout(size: 8))", [](CallArgs& a) {
            Task task;
            task.kind = Task::Kind::kAugmented;
            task.policy = policy_arg(a, "policy");
            return task_value(task);
          }});
-  t.add({"Meta",
-         g,
-         {{required("tasks", bits(Kind::kList)),
-           optional("meta_test", Kind::kString | Kind::kNumber, Value("random")),
-           optional("inner_lr", kNum, Value(0.001)), optional("split", kNum, Value(0.5)),
-           optional("lambda", kNum, Value(1e-4)), optional("fca", kNum, Value(0.1)),
-           optional("noise_lr", kNum, Value(0.01))},
-          false,
-          false,
-          bits(Kind::kSchedule)},
+  t.add({"Meta", g,
+         Signature{{required("tasks", bits(Kind::kList)),
+                    optional("meta_test", Kind::kString | Kind::kNumber, Value("random"))
+                        .whole()
+                        .at_least(0)
+                        .one_of({"random"})
+                        .doc("the task held out for the meta-test step, or \"random\""),
+                    optional("inner_lr", kNum, Value(0.001)), optional("split", kNum, Value(0.5)),
+                    optional("lambda", kNum, Value(1e-4)), optional("fca", kNum, Value(0.1)),
+                    optional("noise_lr", kNum, Value(0.01))}}
+             .returning(bits(Kind::kSchedule)),
          "Meta-learning over tasks (thesis Algorithm 3): each batch meta-trains on all tasks but "
          "one, updates a copy by inner_lr and meta-updates on the meta-train loss and the held-out "
          "task's loss under both copies, each sample counted once. meta_test: \"random\" or a task "
          "index; split: the meta-train share of a batch.",
-         "Meta(tasks: [Clean(), Noisy(iso: 0.1, aniso: 4), Adversarial(pgd)])",
-         make_meta});
-  t.add({"Curriculum",
-         g,
-         {{required("stages", bits(Kind::kList))}, false, false, bits(Kind::kSchedule)},
+         "Meta(tasks: [Clean(), Noisy(iso: 0.1, aniso: 4), Adversarial(pgd)])", make_meta});
+  t.add({"Curriculum", g,
+         Signature{{required("stages", bits(Kind::kList))}}.returning(bits(Kind::kSchedule)),
          "Stages of {epochs, task}, run in order; ramp(a, b) values in a stage's attack go from a "
          "to b over its epochs. Printing it shows the plan epoch by epoch.",
          "Curriculum([{epochs: 2, task: Clean()}, {epochs: 8, task: Adversarial(pgd.with(eps: "
          "ramp(0, 0.1)))}])",
          make_curriculum});
-  t.add({"ramp",
-         g,
-         {{required("start", kNum), required("end", kNum)}, false, false, bits(Kind::kRamp)},
+  t.add({"ramp", g,
+         Signature{{required("start", kNum), required("end", kNum)}}.returning(bits(Kind::kRamp)),
          "A value going linearly from start (a stage's first epoch) to end (its last), for "
          "attack.with inside a Curriculum; outside one the attack uses end.",
-         "pgd.with(eps: ramp(0, 0.1))",
-         [](CallArgs& a) {
+         "pgd.with(eps: ramp(0, 0.1))", [](CallArgs& a) {
            return Value(
                ObjectPtr(std::make_shared<RampObject>(Ramp{a.number("start"), a.number("end")})));
          }});
-  t.add({"zoo.snn",
-         "models",
-         {{optional("arch", bits(Kind::kString), Value("small_cnn")),
-           optional("classes", kNum, Value(10)), optional("channels", kNum, Value(1)),
-           optional("size", kNum, Value(28)), optional("iso", kNum, Value(0.1)),
-           optional("aniso", kNum, Value(4)), optional("learn", bits(Kind::kBool), Value(true)),
-           optional_auto("seed", kNum, "from --seed")},
-          false,
-          false,
-          bits(Kind::kModel)},
+  t.add({"zoo.snn", "models",
+         Signature{{optional("arch", bits(Kind::kString), Value("small_cnn")),
+                    optional("classes", kNum, Value(10)), optional("channels", kNum, Value(1)),
+                    optional("size", kNum, Value(28)), iso_param(), aniso_param(4),
+                    optional("learn", bits(Kind::kBool), Value(true)),
+                    optional_auto("seed", kNum, "from --seed")}}
+             .returning(bits(Kind::kModel)),
          "A stochastic network (thesis ch. 5): a zoo architecture with learned isotropic noise "
          "(iso times each sample's activation std) after its inner ReLUs and rank-aniso "
          "anisotropic noise on its penultimate features; "
          "the noise stays on at evaluation (attack it with eot:).",
-         "zoo.snn(arch: \"small_cnn\", iso: 0.1, aniso: 4)",
-         make_snn_model});
+         "zoo.snn(arch: \"small_cnn\", iso: 0.1, aniso: 4)", make_snn_model});
 }
 
 }  // namespace perturb::lang

@@ -7,6 +7,7 @@
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
 #include "interpreter/operators.h"
+#include "runtime/report/choices.h"
 
 namespace perturb::lang {
 
@@ -92,6 +93,56 @@ ParamSpec optional_auto(std::string name, Kinds kinds, std::string default_text)
   p.optional = true;
   p.default_text = std::move(default_text);
   return p;
+}
+
+ParamSpec& ParamSpec::whole() {
+  whole_number = true;
+  return *this;
+}
+
+ParamSpec& ParamSpec::at_least(double value) {
+  minimum = Bound{value, false};
+  return *this;
+}
+
+ParamSpec& ParamSpec::above(double value) {
+  minimum = Bound{value, true};
+  return *this;
+}
+
+ParamSpec& ParamSpec::at_most(double value) {
+  maximum = Bound{value, false};
+  return *this;
+}
+
+ParamSpec& ParamSpec::below(double value) {
+  maximum = Bound{value, true};
+  return *this;
+}
+
+ParamSpec& ParamSpec::one_of(std::vector<std::string> allowed) {
+  choices = std::move(allowed);
+  return *this;
+}
+
+ParamSpec& ParamSpec::doc(std::string line) {
+  summary = std::move(line);
+  return *this;
+}
+
+Signature& Signature::takes_more_positional() {
+  variadic = true;
+  return *this;
+}
+
+Signature& Signature::takes_any_named() {
+  open_named = true;
+  return *this;
+}
+
+Signature& Signature::returning(Kinds kinds) {
+  returns = kinds;
+  return *this;
 }
 
 std::string display_name(const Builtin& builtin) {
@@ -229,6 +280,48 @@ const Span& CallArgs::span_of(const std::string& name) const {
 
 namespace {
 
+// The allowed range of a number, as the end of "must be ...": "at least 1", "a positive
+// number", "between 0 and 1 (exclusive)"; "" when unbounded.
+std::string range_text(const ParamSpec& p) {
+  const auto& lo = p.minimum;
+  const auto& hi = p.maximum;
+  if (lo && hi) {
+    std::string text = "between " + format_number(lo->value);
+    if (lo->exclusive && hi->exclusive)
+      return text + " and " + format_number(hi->value) + " (exclusive)";
+    if (lo->exclusive) text += " (exclusive)";
+    text += " and " + format_number(hi->value);
+    return hi->exclusive ? text + " (exclusive)" : text;
+  }
+  if (lo && lo->exclusive) {
+    return lo->value == 0 ? "a positive number" : "greater than " + format_number(lo->value);
+  }
+  if (lo) return "at least " + format_number(lo->value);
+  if (hi) return (hi->exclusive ? "less than " : "at most ") + format_number(hi->value);
+  return "";
+}
+
+// Written so that NaN is never in range.
+bool in_range(const ParamSpec& p, double x) {
+  if (const auto& lo = p.minimum; lo && !(lo->exclusive ? x > lo->value : x >= lo->value))
+    return false;
+  const auto& hi = p.maximum;
+  return !hi || (hi->exclusive ? x < hi->value : x <= hi->value);
+}
+
+// What a parameter with choices allows: `a number, "random" or "least_likely"`.
+std::string choices_text(const ParamSpec& p) {
+  std::vector<std::string> alternatives;
+  if (has_kind(p.kinds, Kind::kNumber)) alternatives.push_back("a number");
+  for (const auto& choice : p.choices) alternatives.push_back("\"" + choice + "\"");
+  if (has_kind(p.kinds, Kind::kFunction)) alternatives.push_back("a function");
+  return format_alternatives(alternatives);
+}
+
+bool is_whole(double x) {
+  return x == std::floor(x) && std::abs(x) <= 9.0e15;
+}
+
 // What a builtin wants when the value has the right kind but is of another sort: an image
 // classifier rather than a two-tower model, an image threat rather than a text threat...
 std::string sort_wanted(Kind kind) {
@@ -251,24 +344,54 @@ void CallArgs::fail_kind(const std::string& name, Kind expected) const {
   if (got == expected) {
     std::string value = format_value(get(name));
     value = value.substr(0, value.find('\n'));
-    throw_runtime_error(span_of(name), display_name(builtin) + " expects " + sort_wanted(expected) +
-                                           " for '" + name + "', got " + value);
+    fail_at(name, display_name(builtin) + " expects " + sort_wanted(expected) + " for '" + name +
+                      "', got " + value);
   }
-  throw_runtime_error(span_of(name), display_name(builtin) + " expects " +
-                                         kind_with_article(expected) + " for '" + name + "', got " +
-                                         kind_with_article(got));
+  fail_at(name, display_name(builtin) + " expects " + kind_with_article(expected) + " for '" +
+                    name + "', got " + kind_with_article(got));
 }
 
 void CallArgs::fail(const std::string& message) const {
   throw_runtime_error(span, message);
 }
 
+void CallArgs::fail_at(const std::string& name, const std::string& message) const {
+  throw_runtime_error(span_of(name), message);
+}
+
+std::string rules_text(const ParamSpec& p) {
+  std::vector<std::string> parts;
+  if (p.whole_number) parts.push_back("a whole number");
+  if (std::string range = range_text(p); !range.empty()) parts.push_back(range);
+  if (!p.choices.empty()) parts.push_back(choices_text(p));
+  std::string text;
+  for (const auto& part : parts) text += (text.empty() ? "" : ", ") + part;
+  return text;
+}
+
+void CallArgs::check_value_rules() const {
+  const auto& params = builtin.signature.params;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!values[i]) continue;
+    const ParamSpec& p = params[i];
+    const std::string owner = display_name(builtin) + "'s " + p.name + " must be ";
+    if (values[i]->is<double>()) {
+      const double x = values[i]->as<double>();
+      if (p.whole_number) integer(p.name);  // its error says "must be a whole number"
+      if (!in_range(p, x)) fail_at(p.name, owner + range_text(p) + ", got " + format_number(x));
+    } else if (values[i]->is<std::string>() && !p.choices.empty()) {
+      const std::string& s = values[i]->as<std::string>();
+      if (!is_one_of(s, p.choices))
+        fail_at(p.name, owner + choices_text(p) + ", got \"" + s + "\"");
+    }
+  }
+}
+
 std::vector<double> CallArgs::numbers(const std::string& name) const {
   std::vector<double> out;
   for (const auto& item : *get(name).as<ListPtr>()) {
     if (!item.is<double>()) {
-      throw_runtime_error(span_of(name), name + " must be a list of numbers, found " +
-                                             kind_with_article(item.kind()));
+      fail_at(name, name + " must be a list of numbers, found " + kind_with_article(item.kind()));
     }
     out.push_back(item.as<double>());
   }
@@ -276,8 +399,7 @@ std::vector<double> CallArgs::numbers(const std::string& name) const {
 }
 
 uint64_t CallArgs::seed() const {
-  return has("seed") && !get("seed").is_none() ? static_cast<uint64_t>(integer("seed"))
-                                               : interp.options().seed;
+  return has("seed") ? static_cast<uint64_t>(integer("seed")) : interp.options().seed;
 }
 
 double CallArgs::number(const std::string& name) const {
@@ -292,9 +414,9 @@ double CallArgs::number(const std::string& name) const {
 
 int64_t CallArgs::integer(const std::string& name) const {
   double x = number(name);
-  if (x != std::floor(x) || std::abs(x) > 9.0e15) {
-    throw_runtime_error(span_of(name), display_name(builtin) + " expects a whole number for '" +
-                                           name + "', got " + format_number(x));
+  if (!is_whole(x)) {
+    fail_at(name, display_name(builtin) + "'s " + name + " must be a whole number, got " +
+                      format_number(x));
   }
   return static_cast<int64_t>(x);
 }

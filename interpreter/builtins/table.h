@@ -1,7 +1,7 @@
 #pragma once
 // The one table of builtins. Each entry binds a name to a runtime call and carries its signature
-// (positional order, named parameters, defaults, kinds) and a one-line doc: the checker, the
-// REPL's :help and the generated reference docs all read this table.
+// (positional order, named parameters, defaults, kinds, value rules) and a one-line doc: the
+// checker, the evaluator, the REPL's :help and the generated reference docs all read this table.
 //
 // Methods are entries named "<kind>.<method>" (e.g. "threat.project"); their first parameter is
 // the receiver. Module members are entries named "<module>.<member>" (e.g. "zoo.small_cnn").
@@ -20,19 +20,47 @@ namespace perturb::lang {
 class Interpreter;
 struct Builtin;
 
+// One end of a number's allowed range.
+struct Bound {
+  double value = 0;
+  bool exclusive = false;  // the value itself is not allowed (sigma > 0)
+};
+
+// A parameter: its kinds, its default, the rules its value must follow and a one-line doc. Built
+// from required(...) or optional(...) with named rules, e.g.
+//   optional("steps", kNumber, Value(10)).whole().at_least(1).doc("iterations")
+// The rules are checked once, when a call's arguments are bound (check_value_rules).
 struct ParamSpec {
   std::string name;
   Kinds kinds = kAnyKind;
   std::optional<Value> default_value;  // set → optional with this default
   std::string default_text;            // for docs when the default is computed ("auto")
   bool optional = false;               // may be left out (with or without a default)
+  bool whole_number = false;           // a number must be an integer
+  std::optional<Bound> minimum, maximum;
+  std::vector<std::string> choices;  // a string must be one of these
+  std::string summary;               // one line for :help and the reference
+
+  ParamSpec& whole();
+  ParamSpec& at_least(double value);
+  ParamSpec& above(double value);
+  ParamSpec& at_most(double value);
+  ParamSpec& below(double value);
+  ParamSpec& one_of(std::vector<std::string> allowed);
+  ParamSpec& doc(std::string line);
 };
 
+// Parameters, then what else a call may pass and what it returns, e.g.
+//   Signature{params}.returning(kAttackKind)
 struct Signature {
   std::vector<ParamSpec> params;
   bool variadic = false;    // extra positional arguments go to CallArgs::rest (print)
   bool open_named = false;  // any named argument is accepted (t.with(eps: 0.2))
   Kinds returns = kAnyKind;
+
+  Signature& takes_more_positional();
+  Signature& takes_any_named();
+  Signature& returning(Kinds kinds);
 };
 
 // The arguments of one call, bound to the signature: defaults filled in, kinds not yet checked.
@@ -45,7 +73,7 @@ struct CallArgs {
   std::vector<Value> rest;                   // extra positionals for variadic builtins
   std::vector<std::pair<std::string, Value>> named_rest;  // for open_named builtins
 
-  bool has(const std::string& name) const;
+  bool has(const std::string& name) const;          // given (or defaulted) and not none
   const Value& get(const std::string& name) const;  // error when absent
   // Typed reads that fail with a message in the user's terms, at the argument's position.
   double number(const std::string& name) const;
@@ -66,7 +94,12 @@ struct CallArgs {
   }
   const Span& span_of(const std::string& name) const;
   [[noreturn]] void fail_kind(const std::string& name, Kind expected) const;
+  // A located error: at the call, or at the argument `name`.
   [[noreturn]] void fail(const std::string& message) const;
+  [[noreturn]] void fail_at(const std::string& name, const std::string& message) const;
+  // Every argument against its parameter's value rules (whole, bounds, choices); an error at the
+  // first that breaks one: "PGD's steps must be at least 1, got 0".
+  void check_value_rules() const;
 
  private:
   size_t index(const std::string& name) const;
@@ -107,6 +140,10 @@ const std::vector<std::string>& builtin_modules();
 
 // `PGD(threat: threat, steps: number = 10, ...) -> attack` for :help and the docs.
 std::string signature_text(const Builtin& builtin);
+
+// A parameter's value rules for :help and the docs: "a whole number, at least 1",
+// "\"gradient\" or \"grid\""; "" when it has none.
+std::string rules_text(const ParamSpec& p);
 
 // Registration by area; each lives in its own builtins/<area>.cpp.
 void register_core_builtins(BuiltinTable& table);

@@ -1,7 +1,7 @@
 // Tensor builtins of LANGUAGE.md §4: enough to teach and to write new attacks.
 
-#include "interpreter/builtins/table.h"
 #include "interpreter/builtins/binding.h"
+#include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
 #include "interpreter/operators.h"
@@ -116,11 +116,8 @@ Value cross_entropy_loss(CallArgs& args) {
     options.reduction(torch::kMean);
   } else if (reduction == "sum") {
     options.reduction(torch::kSum);
-  } else if (reduction == "none") {
-    options.reduction(torch::kNone);
   } else {
-    args.fail("cross_entropy's reduction is \"mean\", \"sum\" or \"none\", got \"" + reduction +
-              "\"");
+    options.reduction(torch::kNone);
   }
   return Value(torch::nn::functional::cross_entropy(logits, y, options));
 }
@@ -152,11 +149,7 @@ Value make_tensor(CallArgs& args) {
   };
   torch::Tensor t = build(data);
   const std::string& dtype = args.string("dtype");
-  if (dtype == "int64") {
-    t = t.to(torch::kLong);
-  } else if (dtype != "float32") {
-    args.fail("tensor's dtype is \"float32\" or \"int64\", got \"" + dtype + "\"");
-  }
+  if (dtype == "int64") t = t.to(torch::kLong);
   return Value(t.to(args.interp.device()));
 }
 
@@ -164,115 +157,78 @@ Value make_tensor(CallArgs& args) {
 
 void register_tensor_builtins(BuiltinTable& t) {
   const std::string g = "tensors";
-  t.add({"grad",
-         g,
-         {{required("loss", bits(Kind::kTensor)), required("x", bits(Kind::kTensor))},
-          false,
-          false,
-          bits(Kind::kTensor)},
+  t.add({"grad", g,
+         Signature{{required("loss", bits(Kind::kTensor)), required("x", bits(Kind::kTensor))}}
+             .returning(bits(Kind::kTensor)),
          "Gradient of a scalar loss with respect to x; the loss expression is re-evaluated with x "
          "tracked.",
          "let g = grad(cross_entropy(model(x), y), x)",
          [](CallArgs& a) -> Value { a.fail("grad must be called directly: grad(loss, x)"); }});
-  t.add({"sign",
-         g,
-         {{required("x", kNumeric)}, false, false, kNumeric},
-         "Elementwise sign: -1, 0 or 1.",
-         "sign(g)",
-         unary(torch::sign)});
-  t.add({"exp",
-         g,
-         {{required("x", kNumeric)}, false, false, kNumeric},
-         "Elementwise e^x.",
-         "exp(x)",
-         unary(torch::exp)});
-  t.add({"log",
-         g,
-         {{required("x", kNumeric)}, false, false, kNumeric},
-         "Elementwise natural logarithm.",
-         "log(p)",
-         unary(torch::log)});
-  t.add({"sqrt",
-         g,
-         {{required("x", kNumeric)}, false, false, kNumeric},
-         "Elementwise square root.",
-         "sqrt(2)",
-         unary(torch::sqrt)});
-  t.add({"clamp",
-         g,
-         {{required("x", kNumeric), optional("lo", kNumeric, Value()),
-           optional("hi", kNumeric, Value())},
-          false,
-          false,
-          kNumeric},
+  t.add({"sign", g, Signature{{required("x", kNumeric)}}.returning(kNumeric),
+         "Elementwise sign: -1, 0 or 1.", "sign(g)", unary(torch::sign)});
+  t.add({"exp", g, Signature{{required("x", kNumeric)}}.returning(kNumeric), "Elementwise e^x.",
+         "exp(x)", unary(torch::exp)});
+  t.add({"log", g, Signature{{required("x", kNumeric)}}.returning(kNumeric),
+         "Elementwise natural logarithm.", "log(p)", unary(torch::log)});
+  t.add({"sqrt", g, Signature{{required("x", kNumeric)}}.returning(kNumeric),
+         "Elementwise square root.", "sqrt(2)", unary(torch::sqrt)});
+  t.add({"clamp", g,
+         Signature{{required("x", kNumeric), optional("lo", kNumeric, Value()),
+                    optional("hi", kNumeric, Value())}}
+             .returning(kNumeric),
          "Limits values to [lo, hi]; the bounds may be numbers or tensors (elementwise).",
-         "clamp(x + eps * sign(g), 0, 1)",
-         clamp_values});
-  t.add({"argmax",
-         g,
-         {{required("x", Kind::kTensor | Kind::kList),
-           optional_auto("dim", bits(Kind::kNumber), "-1")},
-          false,
-          false,
-          Kind::kTensor | Kind::kNumber},
+         "clamp(x + eps * sign(g), 0, 1)", clamp_values});
+  t.add({"argmax", g,
+         Signature{{required("x", Kind::kTensor | Kind::kList),
+                    optional_auto("dim", bits(Kind::kNumber), "-1")}}
+             .returning(Kind::kTensor | Kind::kNumber),
          "Index of the largest value along dim (the last by default): argmax(model(x)) gives "
          "predictions.",
-         "argmax(model(x))",
-         arg_max});
-  t.add({"norm",
-         g,
-         {{required("x", bits(Kind::kTensor)), optional("p", bits(Kind::kNumber), Value(2)),
-           optional("dim", bits(Kind::kNumber), Value())},
-          false,
-          false,
-          kNumeric},
-         "The p-norm of a whole tensor (a number); dim: 1 gives one norm per sample.",
-         "norm(x_adv - x, 2, dim: 1)",
-         lp_norm});
-  t.add({"zeros",
-         g,
-         {{required("shape", Kind::kList | Kind::kNumber)}, true, false, bits(Kind::kTensor)},
-         "A float tensor of zeros of the given shape.",
-         "zeros(x.shape)",
+         "argmax(model(x))", arg_max});
+  t.add(
+      {"norm", g,
+       Signature{{required("x", bits(Kind::kTensor)), optional("p", bits(Kind::kNumber), Value(2)),
+                  optional("dim", bits(Kind::kNumber), Value())}}
+           .returning(kNumeric),
+       "The p-norm of a whole tensor (a number); dim: 1 gives one norm per sample.",
+       "norm(x_adv - x, 2, dim: 1)", lp_norm});
+  t.add({"zeros", g,
+         Signature{{required("shape", Kind::kList | Kind::kNumber)}}
+             .takes_more_positional()
+             .returning(bits(Kind::kTensor)),
+         "A float tensor of zeros of the given shape.", "zeros(x.shape)",
          [](CallArgs& a) { return Value(torch::zeros(shape_argument(a), float_options(a))); }});
-  t.add({"rand",
-         g,
-         {{required("shape", Kind::kList | Kind::kNumber)}, true, false, bits(Kind::kTensor)},
+  t.add({"rand", g,
+         Signature{{required("shape", Kind::kList | Kind::kNumber)}}
+             .takes_more_positional()
+             .returning(bits(Kind::kTensor)),
          "Uniform [0, 1) samples of the given shape, from the script's seeded generator.",
-         "rand(x.shape)",
-         [](CallArgs& a) { return random_tensor(a, false); }});
-  t.add({"randn",
-         g,
-         {{required("shape", Kind::kList | Kind::kNumber)}, true, false, bits(Kind::kTensor)},
+         "rand(x.shape)", [](CallArgs& a) { return random_tensor(a, false); }});
+  t.add({"randn", g,
+         Signature{{required("shape", Kind::kList | Kind::kNumber)}}
+             .takes_more_positional()
+             .returning(bits(Kind::kTensor)),
          "Standard normal samples of the given shape, from the script's seeded generator.",
-         "randn([4, 10])",
-         [](CallArgs& a) { return random_tensor(a, true); }});
-  t.add({"tensor",
-         g,
-         {{required("data", Kind::kList | Kind::kNumber | Kind::kTensor),
-           optional("dtype", bits(Kind::kString), Value("float32"))},
-          false,
-          false,
-          bits(Kind::kTensor)},
-         "A tensor from numbers or nested lists (dtype \"float32\" or \"int64\").",
-         "tensor([[1, 2], [3, 4]])",
-         make_tensor});
-  t.add({"cross_entropy",
-         g,
-         {{required("logits", bits(Kind::kTensor)), required("y", bits(Kind::kTensor)),
-           optional("reduction", bits(Kind::kString), Value("mean"))},
-          false,
-          false,
-          bits(Kind::kTensor)},
+         "randn([4, 10])", [](CallArgs& a) { return random_tensor(a, true); }});
+  t.add(
+      {"tensor", g,
+       Signature{
+           {required("data", Kind::kList | Kind::kNumber | Kind::kTensor),
+            optional("dtype", bits(Kind::kString), Value("float32")).one_of({"float32", "int64"})}}
+           .returning(bits(Kind::kTensor)),
+       "A tensor from numbers or nested lists (dtype \"float32\" or \"int64\").",
+       "tensor([[1, 2], [3, 4]])", make_tensor});
+  t.add({"cross_entropy", g,
+         Signature{{required("logits", bits(Kind::kTensor)), required("y", bits(Kind::kTensor)),
+                    optional("reduction", bits(Kind::kString), Value("mean"))
+                        .one_of({"mean", "sum", "none"})}}
+             .returning(bits(Kind::kTensor)),
          "Cross-entropy of logits (N×classes) against labels (N), averaged like PyTorch's default.",
-         "cross_entropy(model(x), y)",
-         cross_entropy_loss});
-  t.add({"softmax",
-         g,
-         {{required("x", bits(Kind::kTensor)), optional("dim", bits(Kind::kNumber), Value(-1))},
-          false,
-          false,
-          bits(Kind::kTensor)},
+         "cross_entropy(model(x), y)", cross_entropy_loss});
+  t.add({"softmax", g,
+         Signature{
+             {required("x", bits(Kind::kTensor)), optional("dim", bits(Kind::kNumber), Value(-1))}}
+             .returning(bits(Kind::kTensor)),
          "Softmax along dim (the last by default): class probabilities from logits.",
          "softmax(model(x))",
          [](CallArgs& a) { return Value(torch::softmax(a.tensor("x"), a.integer("dim"))); }});

@@ -2,13 +2,13 @@
 
 #include <cmath>
 
-#include "interpreter/builtins/table.h"
+#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/params.h"
+#include "interpreter/builtins/policy.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/builtins/threat.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
-#include "interpreter/builtins/policy.h"
-#include "interpreter/builtins/threat.h"
 #include "interpreter/operators.h"
 #include "runtime/augment/ops.h"
 #include "runtime/core/error.h"
@@ -57,20 +57,9 @@ Interval symmetric_arg(CallArgs& args, const std::string& name) {
   return interval_arg(args, name);
 }
 
+// The table allows only "gradient" and "grid".
 SearchMode search_of(CallArgs& args) {
-  const std::string& mode = args.string("search");
-  if (mode == "gradient") return SearchMode::kGradient;
-  if (mode == "grid") return SearchMode::kGrid;
-  args.fail("search must be \"gradient\" or \"grid\", got \"" + mode + "\"");
-}
-
-int64_t whole_arg(CallArgs& args, const std::string& name, int64_t min) {
-  const double v = args.number(name);
-  if (!std::isfinite(v) || v != std::floor(v) || v < static_cast<double>(min)) {
-    args.fail(name + " must be a whole number ≥ " + std::to_string(min) + ", got " +
-              format_number(v));
-  }
-  return static_cast<int64_t>(v);
+  return args.string("search") == "grid" ? SearchMode::kGrid : SearchMode::kGradient;
 }
 
 // The names that are both a threat and an augmentation (Scale, Blur, Brightness, Contrast,
@@ -78,7 +67,6 @@ int64_t whole_arg(CallArgs& args, const std::string& name, int64_t min) {
 // probability p, builtins/policy.h); otherwise it is the threat, which serves as a policy too.
 Value threat_or_policy(CallArgs& args, ThreatPtr threat) {
   const double p = args.number("p");
-  if (!(p >= 0 && p <= 1)) args.fail("p must lie in [0, 1], got " + format_number(p));
   if (p < 1) return policy_value(augment::make_threat_sample(std::move(threat), p));
   return threat_value(std::move(threat));
 }
@@ -87,12 +75,9 @@ Value threat_or_policy(CallArgs& args, ThreatPtr threat) {
 void add_parametric(BuiltinTable& t, const std::string& name, std::vector<ParamSpec> params,
                     Kinds returns, const std::string& doc, const std::string& example,
                     std::function<Value(CallArgs&)> make) {
-  params.push_back(optional("search", bits(Kind::kString), Value(std::string("gradient"))));
-  t.add({name,
-         "threats",
-         {std::move(params), false, false, returns},
-         doc,
-         example,
+  params.push_back(optional("search", bits(Kind::kString), Value(std::string("gradient")))
+                       .one_of({"gradient", "grid"}));
+  t.add({name, "threats", Signature{std::move(params)}.returning(returns), doc, example,
          [make](CallArgs& args) { return make(args); }});
 }
 
@@ -118,70 +103,53 @@ void register_threat_builtins(BuiltinTable& t) {
   const std::string g = "threats";
   const Kinds kThreat = bits(Kind::kThreat);
   const Value kUnitBox = make_list({Value(0), Value(1)});
-  t.add({"Linf",
-         g,
-         {{required("eps", bits(Kind::kNumber)), optional("domain", bits(Kind::kList), kUnitBox)},
-          false,
-          false,
-          kThreat},
+  // Linf, L2 and L1: a radius and the input domain.
+  const Signature lp_ball = Signature{
+      {required("eps", bits(Kind::kNumber)),
+       optional("domain", bits(Kind::kList),
+                kUnitBox)}}.returning(kThreat);
+  t.add({"Linf", g, lp_ball,
          "The L-inf ball of radius eps around an input, intersected with the input domain.",
-         "threat linf = Linf(eps: 8/255)",
-         lp_constructor(make_linf)});
-  t.add({"L2",
-         g,
-         {{required("eps", bits(Kind::kNumber)), optional("domain", bits(Kind::kList), kUnitBox)},
-          false,
-          false,
-          kThreat},
+         "threat linf = Linf(eps: 8/255)", lp_constructor(make_linf)});
+  t.add({"L2", g, lp_ball,
          "The L2 ball of radius eps around an input (norm per sample), intersected with the input "
          "domain.",
-         "threat l2 = L2(eps: 1.5)",
-         lp_constructor(make_l2)});
-  t.add({"L1",
-         g,
-         {{required("eps", bits(Kind::kNumber)), optional("domain", bits(Kind::kList), kUnitBox)},
-          false,
-          false,
-          kThreat},
+         "threat l2 = L2(eps: 1.5)", lp_constructor(make_l2)});
+  t.add({"L1", g, lp_ball,
          "The L1 ball of radius eps (per sample) intersected with the domain; exact Euclidean "
          "projection (Duchi et al. 2008, with the box), sparse steps as APGD-L1.",
-         "threat l1 = L1(eps: 10)",
-         lp_constructor(make_l1)});
-  t.add(
-      {"L0",
-       g,
-       {{required("pixels", bits(Kind::kNumber)), optional("domain", bits(Kind::kList), kUnitBox)},
-        false,
-        false,
-        kThreat},
-       "At most `pixels` changed pixels (all channels of a position count as one), values kept "
-       "in the domain.",
-       "threat l0 = L0(pixels: 20)",
-       [](CallArgs& a) { return threat_value(make_l0(whole_arg(a, "pixels", 0), domain_of(a))); }});
-  t.add({"Wasserstein",
-         g,
-         {{required("eps", bits(Kind::kNumber)), optional("kernel", bits(Kind::kNumber), Value(5)),
-           optional("reg", bits(Kind::kNumber), Value(3000)),
-           optional("iters", bits(Kind::kNumber), Value(50)),
-           optional("domain", bits(Kind::kList), kUnitBox)},
-          false,
-          false,
-          kThreat},
+         "threat l1 = L1(eps: 10)", lp_constructor(make_l1)});
+  t.add({"L0", g,
+         Signature{{required("pixels", bits(Kind::kNumber)).whole().at_least(0),
+                    optional("domain", bits(Kind::kList), kUnitBox)}}
+             .returning(kThreat),
+         "At most `pixels` changed pixels (all channels of a position count as one), values kept "
+         "in the domain.",
+         "threat l0 = L0(pixels: 20)",
+         [](CallArgs& a) { return threat_value(make_l0(a.integer("pixels"), domain_of(a))); }});
+  t.add({"Wasserstein", g,
+         Signature{{required("eps", bits(Kind::kNumber)),
+                    optional("kernel", bits(Kind::kNumber), Value(5)).whole().at_least(1),
+                    optional("reg", bits(Kind::kNumber), Value(3000)),
+                    optional("iters", bits(Kind::kNumber), Value(50)).whole().at_least(1),
+                    optional("domain", bits(Kind::kList), kUnitBox)}}
+             .returning(kThreat),
          "The Wasserstein ball (transport within kernel x kernel pixels), projected by projected "
          "Sinkhorn iterations (Wong et al. 2019; thesis eqs. 4.6-4.9).",
-         "threat wass = Wasserstein(eps: 0.01, kernel: 5)",
-         [](CallArgs& a) {
+         "threat wass = Wasserstein(eps: 0.01, kernel: 5)", [](CallArgs& a) {
            WassersteinOptions o;
            o.eps = a.number("eps");
-           o.kernel = whole_arg(a, "kernel", 1);
+           o.kernel = a.integer("kernel");
            o.reg = a.number("reg");
-           o.iters = whole_arg(a, "iters", 1);
+           o.iters = a.integer("iters");
            o.domain = domain_of(a);
            return threat_value(make_wasserstein(o));
          }});
   const Kinds kNumOrRange = Kind::kNumber | Kind::kRange | Kind::kList;
   const Kinds kThreatOrPolicy = Kind::kThreat | Kind::kPolicy;
-  const auto p_of = [] { return optional("p", bits(Kind::kNumber), Value(1)); };
+  const auto p_of = [] {
+    return optional("p", bits(Kind::kNumber), Value(1)).at_least(0).at_most(1);
+  };
   add_parametric(
       t, "Haze",
       {optional("beta", kNumOrRange, Value(RangeValue{0, 1})),
@@ -245,44 +213,33 @@ void register_threat_builtins(BuiltinTable& t) {
                  "threat tint = ColorShift(shift: -0.1..0.1)", [](CallArgs& a) {
                    return threat_value(make_color_shift(symmetric_arg(a, "shift"), search_of(a)));
                  });
-  t.add({"threat.project",
-         g,
-         {{required("self", kThreat), required("x_adv", bits(Kind::kTensor)),
-           required("x", bits(Kind::kTensor))},
-          false,
-          false,
-          bits(Kind::kTensor)},
-         "The nearest point of the threat set around x to x_adv.",
-         "linf.project(x_adv, x)",
+  t.add({"threat.project", g,
+         Signature{{required("self", kThreat), required("x_adv", bits(Kind::kTensor)),
+                    required("x", bits(Kind::kTensor))}}
+             .returning(bits(Kind::kTensor)),
+         "The nearest point of the threat set around x to x_adv.", "linf.project(x_adv, x)",
          [](CallArgs& a) {
            auto [x_adv, x] = pair_of(a);
            return Value(receiver(a)->project(x_adv, x));
          }});
-  t.add({"threat.sample",
-         g,
-         {{required("self", kThreat), required("x", bits(Kind::kTensor))},
-          false,
-          false,
-          bits(Kind::kTensor)},
+  t.add({"threat.sample", g,
+         Signature{{required("self", kThreat), required("x", bits(Kind::kTensor))}}.returning(
+             bits(Kind::kTensor)),
          "A random member of the threat set around x, from the script's seeded generator.",
-         "linf.sample(x)",
-         [](CallArgs& a) {
+         "linf.sample(x)", [](CallArgs& a) {
            return Value(receiver(a)->sample(a.tensor("x"), a.interp.generator()));
          }});
-  t.add({"threat.contains",
-         g,
-         {{required("self", kThreat), required("x_adv", bits(Kind::kTensor)),
-           required("x", bits(Kind::kTensor)), optional("tol", bits(Kind::kNumber), Value(1e-6))},
-          false,
-          false,
-          bits(Kind::kTensor)},
+  t.add({"threat.contains", g,
+         Signature{{required("self", kThreat), required("x_adv", bits(Kind::kTensor)),
+                    required("x", bits(Kind::kTensor)),
+                    optional("tol", bits(Kind::kNumber), Value(1e-6))}}
+             .returning(bits(Kind::kTensor)),
          "Per sample, whether x_adv lies in the threat set around x (a bool tensor).",
-         "min(linf.contains(x_adv, x))",
-         [](CallArgs& a) {
+         "min(linf.contains(x_adv, x))", [](CallArgs& a) {
            auto [x_adv, x] = pair_of(a);
            return Value(receiver(a)->contains(x_adv, x, a.number("tol")));
          }});
-  Signature with_signature{{required("self", kThreat)}, false, true, kThreat};
+  auto with_signature = Signature{{required("self", kThreat)}}.takes_any_named().returning(kThreat);
   t.add({"threat.with", g, with_signature, "A copy with some parameters changed.",
          "linf.with(eps: 0.2)", [](CallArgs& a) {
            return threat_value(receiver(a)->with(to_params(a.named_rest, a.span)));

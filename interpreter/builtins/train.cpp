@@ -1,12 +1,14 @@
 // Training (LANGUAGE.md §3): optimizers and train(...). docs/training.md describes every option.
 
-#include "interpreter/builtins/table.h"
-#include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/train.h"
+#include "interpreter/builtins/cmda.h"
+#include "interpreter/builtins/multimodal.h"
 #include "interpreter/builtins/multimodal_objects.h"
+#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/builtins/schedule.h"
-#include "interpreter/builtins/train.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/eval.h"
 #include "runtime/core/error.h"
 #include "runtime/train/train.h"
 
@@ -39,8 +41,6 @@ TrainOptions classifier_train_options(CallArgs& args) {
   TrainOptions options;
   options.epochs = args.integer("epochs");
   options.batch = args.integer("batch");
-  if (options.epochs < 1 || options.batch < 1)
-    args.fail("train needs at least 1 epoch and a batch of at least 1");
   options.optimizer = args.has("optimizer")
                           ? args.object<OptimizerObject>("optimizer", Kind::kOptimizer)->spec
                           : OptimizerSpec{"sgd", 0.01};
@@ -90,17 +90,14 @@ void register_train_builtins(BuiltinTable& t) {
   const Kinds kNum = bits(Kind::kNumber);
   const Kinds kStr = bits(Kind::kString);
   const Kinds kBool = bits(Kind::kBool);
-  t.add({"SGD",
-         g,
-         {{optional("lr", kNum, Value(0.01)), optional("momentum", kNum, Value(0)),
-           optional("weight_decay", kNum, Value(0)), optional("nesterov", kBool, Value(false))},
-          false,
-          false,
-          kOpt},
+  t.add({"SGD", g,
+         Signature{{optional("lr", kNum, Value(0.01)), optional("momentum", kNum, Value(0)),
+                    optional("weight_decay", kNum, Value(0)),
+                    optional("nesterov", kBool, Value(false))}}
+             .returning(kOpt),
          "Stochastic gradient descent with momentum (Nesterov's with nesterov: true), as "
          "torch.optim.SGD.",
-         "SGD(lr: 0.05, momentum: 0.9)",
-         [](CallArgs& a) {
+         "SGD(lr: 0.05, momentum: 0.9)", [](CallArgs& a) {
            OptimizerSpec s;
            s.kind = "sgd";
            s.lr = a.number("lr");
@@ -109,56 +106,49 @@ void register_train_builtins(BuiltinTable& t) {
            s.nesterov = a.boolean("nesterov");
            return optimizer_value(s);
          }});
-  t.add({"Adam",
-         g,
-         {{optional("lr", kNum, Value(0.001)), optional("beta1", kNum, Value(0.9)),
-           optional("beta2", kNum, Value(0.999)), optional("weight_decay", kNum, Value(0))},
-          false,
-          false,
-          kOpt},
-         "Adam, as torch.optim.Adam (weight decay added to the gradient).",
-         "Adam(lr: 0.001)",
-         [](CallArgs& a) { return adam_value(a, "adam"); }});
-  t.add({"AdamW",
-         g,
-         {{optional("lr", kNum, Value(0.001)), optional("beta1", kNum, Value(0.9)),
-           optional("beta2", kNum, Value(0.999)), optional("weight_decay", kNum, Value(0.01))},
-          false,
-          false,
-          kOpt},
+  t.add(
+      {"Adam", g,
+       Signature{{optional("lr", kNum, Value(0.001)), optional("beta1", kNum, Value(0.9)),
+                  optional("beta2", kNum, Value(0.999)), optional("weight_decay", kNum, Value(0))}}
+           .returning(kOpt),
+       "Adam, as torch.optim.Adam (weight decay added to the gradient).", "Adam(lr: 0.001)",
+       [](CallArgs& a) { return adam_value(a, "adam"); }});
+  t.add({"AdamW", g,
+         Signature{{optional("lr", kNum, Value(0.001)), optional("beta1", kNum, Value(0.9)),
+                    optional("beta2", kNum, Value(0.999)),
+                    optional("weight_decay", kNum, Value(0.01))}}
+             .returning(kOpt),
          "AdamW, as torch.optim.AdamW: Adam with decoupled weight decay (Loshchilov and Hutter "
          "2019).",
          "AdamW(lr: 0.001, weight_decay: 0.01)",
          [](CallArgs& a) { return adam_value(a, "adamw"); }});
-  t.add({"train",
-         g,
-         {{required("model", bits(Kind::kModel)),
-           required("data", Kind::kDataset | Kind::kPairs),
-           optional("epochs", kNum, Value(1)),
-           optional("batch", kNum, Value(128)),
-           optional_auto("optimizer", kOpt, "SGD(lr: 0.01)"),
-           optional_auto("seed", kNum, "from --seed"),
-           optional("method", kStr | Kind::kSchedule, Value("standard")),
-           optional("adversary", bits(Kind::kAttack), Value()),
-           optional("beta", kNum, Value(6.0)),
-           optional_auto("fast_step", kNum, "1.25·eps"),
-           optional("augment", Kind::kPolicy | Kind::kThreat, Value()),
-           optional_auto("classes", kNum, "largest label + 1"),
-           optional("lr_schedule", kStr, Value("constant")),
-           optional("milestones", bits(Kind::kList), make_list({})),
-           optional("gamma", kNum, Value(0.1)),
-           optional("pct_start", kNum, Value(0.3)),
-           optional("val", bits(Kind::kDataset), Value()),
-           optional("val_split", kNum, Value(0)),
-           optional_auto("val_attack", bits(Kind::kAttack), "PGD-10 in the adversary's threat"),
-           optional("log", kStr, Value("")),
-           optional("checkpoint", kStr, Value("")),
-           optional("checkpoint_every", kNum, Value(0)),
-           optional("resume", kBool, Value(false)),
-           optional("schedule", bits(Kind::kSchedule), Value())},
-          false,
-          false,
-          bits(Kind::kModel)},
+  t.add({"train", g,
+         Signature{
+             {required("model", bits(Kind::kModel)),
+              required("data", Kind::kDataset | Kind::kPairs),
+              optional("epochs", kNum, Value(1)).whole().at_least(1),
+              optional("batch", kNum, Value(128)).whole().at_least(1),
+              optional_auto("optimizer", kOpt, "SGD(lr: 0.01)"),
+              optional_auto("seed", kNum, "from --seed"),
+              optional("method", kStr | Kind::kSchedule, Value("standard")),
+              optional("adversary", bits(Kind::kAttack), Value()),
+              optional("beta", kNum, Value(6.0)),
+              optional_auto("fast_step", kNum, "1.25·eps"),
+              optional("augment", Kind::kPolicy | Kind::kThreat, Value()),
+              optional_auto("classes", kNum, "largest label + 1"),
+              optional("lr_schedule", kStr, Value("constant")),
+              optional("milestones", bits(Kind::kList), make_list({})),
+              optional("gamma", kNum, Value(0.1)),
+              optional("pct_start", kNum, Value(0.3)),
+              optional("val", bits(Kind::kDataset), Value()),
+              optional("val_split", kNum, Value(0)),
+              optional_auto("val_attack", bits(Kind::kAttack), "PGD-10 in the adversary's threat"),
+              optional("log", kStr, Value("")),
+              optional("checkpoint", kStr, Value("")),
+              optional("checkpoint_every", kNum, Value(0)),
+              optional("resume", kBool, Value(false)),
+              optional("schedule", bits(Kind::kSchedule), Value())}}
+             .returning(bits(Kind::kModel)),
          "Trains model in place and returns it; method \"standard\", \"madry\" (PGD-AT), "
          "\"trades\" (with beta) or \"fast\" (FGSM from a random start) uses adversary; "
          "lr_schedule \"constant\", \"step\", \"cosine\" or \"onecycle\"; validation, CSV log, "

@@ -6,6 +6,7 @@
 #include "runtime/attack/attack_util.h"
 #include "runtime/attack/feature.h"
 #include "runtime/core/error.h"
+#include "runtime/report/choices.h"
 #include "runtime/report/format.h"
 
 namespace perturb {
@@ -28,10 +29,20 @@ std::string TargetSpec::describe() const {
   return "";
 }
 
+const std::vector<std::string>& loss_names() {
+  static const std::vector<std::string> names = {"ce", "cw", "dlr"};
+  return names;
+}
+
+const std::vector<std::string>& objective_names() {
+  static const std::vector<std::string> names = {"class", "feature"};
+  return names;
+}
+
 void GradientOptions::check(const std::string& owner) const {
-  if (loss != "ce" && loss != "cw" && loss != "dlr" && loss != "user") {
-    throw Error(owner + " loss must be \"ce\", \"cw\", \"dlr\" or a function, got \"" + loss +
-                "\"");
+  if (loss != "user" && !is_one_of(loss, loss_names())) {
+    throw Error(owner + " loss must be " + format_choices(loss_names()) + " or a function, got \"" +
+                loss + "\"");
   }
   if (loss == "user" && !user_loss) throw Error(owner + " loss function is missing");
   if (eot < 1) throw Error(owner + " eot must be at least 1, got " + std::to_string(eot));
@@ -42,8 +53,9 @@ void GradientOptions::check(const std::string& owner) const {
   if (target.mode == TargetSpec::Mode::kRanked && target.value < 1) {
     throw Error(owner + " target rank must be at least 1");
   }
-  if (objective != "class" && objective != "feature") {
-    throw Error(owner + " objective must be \"class\" or \"feature\", got \"" + objective + "\"");
+  if (!is_one_of(objective, objective_names())) {
+    throw Error(owner + " objective must be " + format_choices(objective_names()) + ", got \"" +
+                objective + "\"");
   }
   if (objective == "feature" && loss != "ce") {
     throw Error(owner +

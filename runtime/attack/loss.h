@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -37,6 +38,11 @@ struct TargetSpec {
   // "" when untargeted, else "3", "\"random\"", "\"least_likely\"".
   std::string describe() const;
 };
+
+// The losses a gradient attack ascends by name: "ce", "cw", "dlr" (besides "user", a function).
+const std::vector<std::string>& loss_names();
+// What a gradient attack's loss compares: "class" (logits) or "feature" (embeddings).
+const std::vector<std::string>& objective_names();
 
 struct GradientOptions {
   // "ce" (cross-entropy), "cw" (Carlini-Wagner margin with kappa), "dlr" (Croce & Hein 2020,

@@ -6,6 +6,7 @@
 
 #include "runtime/attack/feature.h"
 #include "runtime/core/error.h"
+#include "runtime/report/choices.h"
 #include "runtime/report/format.h"
 
 namespace perturb {
@@ -16,11 +17,17 @@ void check_ks(const std::vector<int64_t>& ks) {
   }
 }
 
+const std::vector<std::string>& retrieval_metric_names() {
+  static const std::vector<std::string> names = {"euclidean", "cosine"};
+  return names;
+}
+
 namespace {
 
 void check_metric(const std::string& metric) {
-  if (metric != "euclidean" && metric != "cosine") {
-    throw Error("retrieval metric must be \"euclidean\" or \"cosine\", got \"" + metric + "\"");
+  if (!is_one_of(metric, retrieval_metric_names())) {
+    throw Error("retrieval metric must be " + format_choices(retrieval_metric_names()) +
+                ", got \"" + metric + "\"");
   }
 }
 

@@ -26,6 +26,9 @@
 
 namespace perturb {
 
+// The distances retrieval ranks by: "euclidean" or "cosine".
+const std::vector<std::string>& retrieval_metric_names();
+
 struct RetrievalOptions {
   std::vector<int64_t> ks = {1, 5, 10};
   // "euclidean" (‖q − g‖₂, torchreid's default) or "cosine" (1 − cos(q, g)).
