@@ -7,7 +7,8 @@
 #include <sstream>
 
 #include "interpreter/builtins/binding.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/attack.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/operators.h"
@@ -18,6 +19,12 @@
 #include "runtime/core/random.h"
 
 namespace perturb::lang {
+
+std::optional<Value> ModuleObject::field(const std::string& field_name) const {
+  if (const Value* member = members->find(field_name)) return *member;
+  return std::nullopt;
+}
+
 namespace {
 
 // Pops the traceback frame when a script function returns or throws.

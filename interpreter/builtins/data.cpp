@@ -1,12 +1,21 @@
 // Datasets (LANGUAGE.md §3): Fashion-MNIST from the Debian package, IDX files, and the
 // in-memory dataset's methods.
 
+#include "interpreter/builtins/data.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
 #include "runtime/data/dataset.h"
 
 namespace perturb::lang {
+
+std::optional<Value> DatasetObject::field(const std::string& name) const {
+  if (name == "x") return Value(data.x);
+  if (name == "y") return Value(data.y);
+  if (name == "name") return Value(data.name);
+  if (name == "size") return Value(data.size());
+  return std::nullopt;
+}
+
 namespace {
 
 Value dataset_value(Dataset data) {

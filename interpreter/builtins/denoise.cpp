@@ -4,7 +4,9 @@
 
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/model.h"
+#include "interpreter/builtins/data.h"
+#include "interpreter/builtins/train.h"
 #include "interpreter/builtins/denoise.h"
 #include "runtime/model/denoiser.h"
 #include "runtime/certify/denoiser_train.h"

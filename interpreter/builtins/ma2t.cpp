@@ -7,7 +7,6 @@
 #include "interpreter/builtins/table.h"
 #include "interpreter/builtins/binding.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/policy.h"
 #include "runtime/core/error.h"

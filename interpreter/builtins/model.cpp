@@ -1,8 +1,9 @@
 // Models (LANGUAGE.md §3): the zoo, TorchScript and Perturb model files, save and accuracy.
 
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/certify.h"
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/operators.h"

@@ -3,7 +3,8 @@
 #include "interpreter/builtins/table.h"
 #include "interpreter/builtins/binding.h"
 #include "interpreter/diagnostics.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/threat.h"
+#include "interpreter/builtins/model.h"
 
 namespace perturb::lang {
 

@@ -7,7 +7,7 @@
 #include "interpreter/builtins/params.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/threat.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/operators.h"
 #include "runtime/augment/ops.h"

@@ -6,7 +6,9 @@
 #include "interpreter/builtins/table.h"
 #include "interpreter/builtins/binding.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/attack.h"
+#include "interpreter/builtins/model.h"
+#include "interpreter/builtins/data.h"
 #include "runtime/eval/retrieval.h"
 #include "runtime/model/features.h"
 

@@ -8,6 +8,8 @@
 #include "interpreter/eval.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/builtins/schedule.h"
+#include "interpreter/builtins/attack.h"
+#include "interpreter/builtins/model.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/model/noise.h"

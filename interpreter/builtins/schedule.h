@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "interpreter/builtins/table.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/model.h"
 #include "runtime/train/curriculum.h"
 #include "runtime/train/meta.h"
 

@@ -6,7 +6,6 @@
 #include "interpreter/builtins/params.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/builtins/threat.h"
 #include "interpreter/operators.h"
@@ -16,6 +15,12 @@
 #include "runtime/threat/physical.h"
 
 namespace perturb::lang {
+
+std::optional<Value> ThreatObject::field(const std::string& name) const {
+  if (name == "eps") return Value(threat->eps());
+  return std::nullopt;
+}
+
 namespace {
 
 Value threat_value(ThreatPtr threat) {

@@ -2,7 +2,9 @@
 
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/attack.h"
+#include "interpreter/builtins/model.h"
+#include "interpreter/builtins/data.h"
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/builtins/schedule.h"
@@ -11,6 +13,11 @@
 #include "runtime/train/train.h"
 
 namespace perturb::lang {
+
+std::string OptimizerObject::describe() const {
+  return describe_optimizer(spec);
+}
+
 namespace {
 
 Value optimizer_value(OptimizerSpec spec) {

@@ -6,6 +6,14 @@
 
 namespace perturb::lang {
 
+class OptimizerObject : public Object {
+ public:
+  explicit OptimizerObject(OptimizerSpec spec) : spec(std::move(spec)) {}
+  Kind kind() const override { return Kind::kOptimizer; }
+  std::string describe() const override;
+  OptimizerSpec spec;
+};
+
 // The model is a two-tower: contrastive, TeCoA or MAT training on paired data
 // (builtins/multimodal.cpp).
 Value train_two_tower(CallArgs& args);
