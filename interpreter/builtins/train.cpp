@@ -10,6 +10,7 @@
 #include "interpreter/builtins/schedule.h"
 #include "interpreter/builtins/train.h"
 #include "runtime/core/error.h"
+#include "runtime/train/optimizer.h"
 #include "runtime/train/train.h"
 
 namespace perturb::lang {
