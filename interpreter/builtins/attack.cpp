@@ -2,19 +2,22 @@
 // the runtime documents each attack's equations.
 
 #include "interpreter/builtins/attack.h"
-#include "interpreter/builtins/table.h"
-#include "interpreter/builtins/params.h"
 #include "interpreter/builtins/binding.h"
-#include "interpreter/eval.h"
-#include "interpreter/builtins/threat.h"
-#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/data.h"
+#include "interpreter/builtins/model.h"
+#include "interpreter/builtins/multimodal_objects.h"
+#include "interpreter/builtins/params.h"
 #include "interpreter/builtins/schedule.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/builtins/threat.h"
+#include "interpreter/eval.h"
+#include "interpreter/kinds.h"
 #include "interpreter/operators.h"
 #include "runtime/attack/attacks.h"
 #include "runtime/attack/feature.h"
 #include "runtime/attack/loss.h"
 #include "runtime/attack/uap.h"
+#include "runtime/core/atomic_file.h"
 #include "runtime/eval/evaluate.h"
 
 namespace perturb::lang {
@@ -387,7 +390,59 @@ std::vector<ParamSpec> gradient_attack_params(int64_t steps) {
                                optional("restarts", bits(Kind::kNumber), Value(1))});
 }
 
+// `attack pgd = ...` names the attack "pgd" in reports.
+Value attack_named(const Value& value, const std::string& name) {
+  if (auto attack = value.object<AttackObject>()) {
+    return Value(ObjectPtr(std::make_shared<AttackObject>(attack->attack, name)));
+  }
+  if (auto multimodal = value.object<MultimodalAttackObject>()) {
+    return Value(ObjectPtr(std::make_shared<MultimodalAttackObject>(multimodal->attack, name)));
+  }
+  return value;
+}
+
+// A report as JSON; ITR tables are reports that do not save.
+bool save_report(const Value& value, const std::string& path) {
+  auto report = value.object<ReportObject>();
+  if (!report) return false;
+  write_file_atomic(path, report->report.json() + "\n");
+  return true;
+}
+
 }  // namespace
+
+void describe_attack_kinds(KindRegistry& registry) {
+  KindDescriptor attack;
+  attack.kind = Kind::kAttack;
+  attack.name = "attack";
+  attack.with_article = "an attack";
+  attack.fields = {{"name", bits(Kind::kString),
+                    "The declared name (`attack pgd = ...` is \"pgd\"), else its own."},
+                   {"threat", bits(Kind::kThreat), "The threat whose set it searches."}};
+  attack.fields_known = true;
+  attack.declared_as = attack_named;
+  registry.add(std::move(attack));
+
+  const Kinds kNumber = bits(Kind::kNumber), kList = bits(Kind::kList);
+  KindDescriptor report;
+  report.kind = Kind::kReport;
+  report.name = "report";
+  report.with_article = "a report";
+  report.fields = {
+      {"clean", kNumber, "Accuracy on the clean inputs."},
+      {"robust", kNumber, "Accuracy under the worst of the attacks, per input."},
+      {"by_attack", bits(Kind::kRecord), "Accuracy under each attack, by its name."},
+      {"samples", kNumber, "How many inputs were evaluated."},
+      {"seconds", kNumber, "The time the evaluation took."},
+      {"queries", kNumber, "Model queries, summed over the attacks (and sweep points)."},
+      {"gradient_evals", kNumber, "Gradient evaluations, summed like queries."},
+      {"eps", kList, "A sweep's threat sizes (empty otherwise)."},
+      {"points", kList, "A sweep's report per size (empty otherwise)."},
+      {"robust_at", kList, "A sweep's robust accuracy per size (empty otherwise)."}};
+  report.fields_known = true;
+  report.save = save_report;
+  registry.add(std::move(report));
+}
 
 void register_attack_builtins(BuiltinTable& t) {
   const std::string g = "attacks";

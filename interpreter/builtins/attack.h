@@ -14,7 +14,6 @@ class AttackObject : public Object {
   Kind kind() const override { return Kind::kAttack; }
   std::string describe() const override;
   std::optional<Value> field(const std::string& name) const override;
-  std::vector<std::string> field_names() const override { return {"name", "threat"}; }
   AttackPtr attack;
   std::string name;  // the declared name (`attack pgd = ...` is "pgd"), else the attack's own
 };
@@ -25,10 +24,6 @@ class ReportObject : public Object {
   Kind kind() const override { return Kind::kReport; }
   std::string describe() const override { return report.table(); }
   std::optional<Value> field(const std::string& name) const override;
-  std::vector<std::string> field_names() const override {
-    return {"clean",   "robust",         "by_attack", "samples", "seconds",
-            "queries", "gradient_evals", "eps",       "points",  "robust_at"};
-  }
   EvalReport report;
 };
 

@@ -8,18 +8,18 @@
 #include <cmath>
 #include <cstdio>
 
-#include "interpreter/builtins/table.h"
-#include "interpreter/eval.h"
-#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/data.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/policy.h"
+#include "interpreter/builtins/table.h"
 #include "interpreter/builtins/train.h"
+#include "interpreter/eval.h"
+#include "runtime/augment/cmda.h"
+#include "runtime/augment/gmm.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/eval/anomaly.h"
-#include "runtime/augment/cmda.h"
-#include "runtime/augment/gmm.h"
 #include "runtime/train/train.h"
 
 namespace perturb::lang {

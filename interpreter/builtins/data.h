@@ -12,7 +12,6 @@ class DatasetObject : public Object {
   Kind kind() const override { return Kind::kDataset; }
   std::string describe() const override { return "dataset " + data.describe(); }
   std::optional<Value> field(const std::string& name) const override;
-  std::vector<std::string> field_names() const override { return {"x", "y", "name"}; }
   Dataset data;
 };
 

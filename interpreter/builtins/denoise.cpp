@@ -2,21 +2,22 @@
 // zoo.autoencoder, train_denoiser, and `den >> classifier`. runtime/model/denoiser.h and
 // denoiser_train.h have the algorithms; docs/certify.md ("Denoised smoothing") the semantics.
 
-#include "interpreter/builtins/table.h"
-#include "interpreter/eval.h"
-#include "interpreter/builtins/model.h"
-#include "interpreter/builtins/data.h"
-#include "interpreter/builtins/train.h"
 #include "interpreter/builtins/denoise.h"
-#include "runtime/model/denoiser.h"
+#include "interpreter/builtins/data.h"
+#include "interpreter/builtins/model.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/builtins/train.h"
+#include "interpreter/eval.h"
 #include "runtime/certify/denoiser_train.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
+#include "runtime/model/denoiser.h"
 #include "runtime/model/zoo.h"
 
 namespace perturb::lang {
 
-std::optional<Value> compose_models(BinaryOp op, const Value& left, const Value& right) {
+std::optional<Value> compose_models(BinaryOp op, const Value& left, const Value& right,
+                                    const Span& /*at*/) {
   if (op != BinaryOp::kThen) return std::nullopt;
   auto a = left.object<ModelObject>(), b = right.object<ModelObject>();
   if (!a || !b) return std::nullopt;

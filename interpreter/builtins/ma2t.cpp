@@ -4,14 +4,14 @@
 // augment_pairs returns 1:1 pairs (one caption per entry), which train's 1:1 pairing uses as they
 // are.
 
-#include "interpreter/builtins/table.h"
 #include "interpreter/builtins/binding.h"
-#include "interpreter/eval.h"
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/policy.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/eval.h"
+#include "runtime/augment/augment_pairs.h"
 #include "runtime/core/error.h"
 #include "runtime/eval/alignment.h"
-#include "runtime/augment/augment_pairs.h"
 #include "runtime/report/format.h"
 #include "runtime/text/eda.h"
 

@@ -2,18 +2,18 @@
 // report (multimodal-adversarial-training paper: eq. 2, 4, 5; Table 1). The runtime is in
 // runtime/attack/multimodal/{word_attack,co_attack,sga} and runtime/eval/itr_table.
 
-#include "interpreter/builtins/table.h"
-#include "interpreter/builtins/binding.h"
-#include "interpreter/eval.h"
-#include "interpreter/builtins/threat.h"
-#include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/mmattack.h"
+#include "interpreter/builtins/attack.h"
+#include "interpreter/builtins/binding.h"
 #include "interpreter/builtins/multimodal_objects.h"
-#include "runtime/core/random.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/builtins/threat.h"
+#include "interpreter/eval.h"
 #include "runtime/attack/multimodal/co_attack.h"
-#include "runtime/eval/itr_table.h"
 #include "runtime/attack/multimodal/sga.h"
 #include "runtime/attack/multimodal/word_attack.h"
+#include "runtime/core/random.h"
+#include "runtime/eval/itr_table.h"
 
 namespace perturb::lang {
 namespace {

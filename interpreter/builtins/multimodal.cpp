@@ -5,22 +5,22 @@
 
 #include <fstream>
 
-#include "interpreter/builtins/table.h"
-#include "interpreter/builtins/binding.h"
-#include "interpreter/diagnostics.h"
-#include "interpreter/eval.h"
 #include "interpreter/builtins/attack.h"
+#include "interpreter/builtins/binding.h"
 #include "interpreter/builtins/model.h"
 #include "interpreter/builtins/multimodal_objects.h"
+#include "interpreter/builtins/table.h"
 #include "interpreter/builtins/train.h"
+#include "interpreter/diagnostics.h"
+#include "interpreter/eval.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
-#include "runtime/model/zoo_model.h"
-#include "runtime/train/contrastive.h"
 #include "runtime/eval/itr.h"
 #include "runtime/model/text_encoder.h"
 #include "runtime/model/torchscript_two_tower.h"
+#include "runtime/model/zoo_model.h"
 #include "runtime/model/zoo_two_tower.h"
+#include "runtime/train/contrastive.h"
 
 namespace perturb::lang {
 namespace {

@@ -3,13 +3,13 @@
 // attacks themselves are the gradient attacks with objective: "feature" (builtins/attack.cpp,
 // runtime/attack/feature.h).
 
-#include "interpreter/builtins/table.h"
-#include "interpreter/builtins/binding.h"
-#include "interpreter/eval.h"
-#include "interpreter/builtins/attack.h"
-#include "interpreter/builtins/model.h"
-#include "interpreter/builtins/data.h"
 #include "runtime/eval/retrieval.h"
+#include "interpreter/builtins/attack.h"
+#include "interpreter/builtins/binding.h"
+#include "interpreter/builtins/data.h"
+#include "interpreter/builtins/model.h"
+#include "interpreter/builtins/table.h"
+#include "interpreter/eval.h"
 #include "runtime/model/features.h"
 
 namespace perturb::lang {

@@ -2,8 +2,8 @@
 // file, the paired data's methods, WordNet synonyms and EDA.
 #include <sstream>
 
-#include "interpreter/builtins/table.h"
 #include "interpreter/builtins/multimodal_objects.h"
+#include "interpreter/builtins/table.h"
 #include "runtime/core/random.h"
 #include "runtime/data/pairs.h"
 #include "runtime/text/eda.h"
