@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <set>
 
-#include "interpreter/builtins/table.h"
 #include "interpreter/builtins/binding.h"
+#include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
+#include "interpreter/kinds.h"
 #include "interpreter/parse.h"
 
 namespace perturb::lang {
@@ -13,48 +14,11 @@ namespace {
 
 constexpr Kinds kComposable = Kind::kThreat | Kind::kPolicy;
 
-// Fields that objects of a kind have (methods come from the builtins table).
-const std::map<Kind, std::map<std::string, Kinds>>& known_fields() {
-  static const std::map<Kind, std::map<std::string, Kinds>> fields = {
-      {Kind::kDataset,
-       {{"x", bits(Kind::kTensor)},
-        {"y", bits(Kind::kTensor)},
-        {"name", bits(Kind::kString)},
-        {"size", bits(Kind::kNumber)}}},
-      {Kind::kReport,
-       {{"clean", bits(Kind::kNumber)},
-        {"robust", bits(Kind::kNumber)},
-        {"by_attack", bits(Kind::kRecord)},
-        {"samples", bits(Kind::kNumber)},
-        {"seconds", bits(Kind::kNumber)},
-        {"queries", bits(Kind::kNumber)},
-        {"gradient_evals", bits(Kind::kNumber)},
-        {"eps", bits(Kind::kList)},
-        {"points", bits(Kind::kList)},
-        {"robust_at", bits(Kind::kList)}}},
-      {Kind::kCertificate,
-       {{"radius", bits(Kind::kTensor)},
-        {"correct", bits(Kind::kTensor)},
-        {"abstain", bits(Kind::kNumber)},
-        {"predict", bits(Kind::kTensor)},
-        {"label", bits(Kind::kTensor)},
-        {"samples", bits(Kind::kTensor)},
-        {"time", bits(Kind::kTensor)},
-        {"method", bits(Kind::kString)}}},
-      {Kind::kThreat,
-       {{"eps", bits(Kind::kNumber)},
-        {"image", Kind::kThreat | Kind::kNone},  // the sides of Pair(image:, text:)
-        {"text", Kind::kThreat | Kind::kNone}}},
-      {Kind::kPairs,
-       {{"images", bits(Kind::kTensor)},
-        {"captions", bits(Kind::kList)},
-        {"labels", Kind::kTensor | Kind::kNone},
-        {"name", bits(Kind::kString)},
-        {"size", bits(Kind::kNumber)}}},
-      {Kind::kAttack, {{"name", bits(Kind::kString)}, {"threat", bits(Kind::kThreat)}}},
-      {Kind::kTensor, {{"shape", bits(Kind::kList)}, {"ndim", bits(Kind::kNumber)}}},
-  };
-  return fields;
+// A kind's fields as "did you mean" candidates, in alphabetical order (ties go to the first).
+std::vector<std::string> sorted_field_names(const KindDescriptor& type) {
+  std::vector<std::string> names = type.field_names();
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 Kinds declared_kind(DeclKind decl) {
@@ -439,11 +403,12 @@ Kinds Checker::call(const CallExpr& c, Scope& scope) {
       if (const Builtin* method = builtins().find(std::string(kind_name(kind)) + "." + f.field)) {
         return builtin_call(*method, c, scope, true);
       }
-      auto fields = known_fields().find(kind);
-      bool has_field = fields != known_fields().end() && fields->second.count(f.field);
-      if (!has_field &&
-          (fields != known_fields().end() || !builtins().members(kind_name(kind)).empty())) {
-        std::vector<std::string> candidates = builtins().members(kind_name(kind));
+      const KindDescriptor& type = descriptor_of(kind);
+      std::vector<std::string> candidates = type.methods();
+      // Calling a field is left to the runtime; so is a kind with no fields or methods to suggest.
+      const bool checkable = (type.fields_known && !type.fields.empty()) || !candidates.empty();
+      const bool has_field = type.fields_known && type.field(f.field);
+      if (!has_field && checkable) {
         std::string hint = closest_match(f.field, candidates);
         error(f.field_span, kind_with_article(kind) + " has no method '" + f.field + "'" +
                                 (hint.empty() ? "" : "; did you mean '" + hint + "'?"));
@@ -568,20 +533,15 @@ Kinds Checker::field(const FieldExpr& f, Scope& scope) {
   Kinds object = expr(*f.object, scope);
   if (!is_single_kind(object)) return kAnyKind;
   Kind kind = static_cast<Kind>(object);
-  auto fields = known_fields().find(kind);
-  if (fields != known_fields().end()) {
-    auto it = fields->second.find(f.field);
-    if (it != fields->second.end()) return it->second;
+  const KindDescriptor& type = descriptor_of(kind);
+  if (type.fields_known) {
+    if (const FieldSpec* spec = type.field(f.field)) return spec->kinds;
   }
-  if (builtins().find(std::string(kind_name(kind)) + "." + f.field)) return bits(Kind::kFunction);
-  bool checkable = fields != known_fields().end() || kind == Kind::kNumber ||
-                   kind == Kind::kString || kind == Kind::kBool || kind == Kind::kList ||
-                   kind == Kind::kNone;
-  if (checkable) {
-    std::vector<std::string> candidates = builtins().members(kind_name(kind));
-    if (fields != known_fields().end()) {
-      for (const auto& [n, k] : fields->second) candidates.push_back(n);
-    }
+  if (builtins().find(type.name + "." + f.field)) return bits(Kind::kFunction);
+  if (type.fields_known) {
+    std::vector<std::string> candidates = type.methods();
+    const std::vector<std::string> fields = sorted_field_names(type);
+    candidates.insert(candidates.end(), fields.begin(), fields.end());
     std::string hint = closest_match(f.field, candidates);
     error(f.field_span, kind_with_article(kind) + " has no field or method '" + f.field + "'" +
                             (hint.empty() ? "" : "; did you mean '" + hint + "'?"));

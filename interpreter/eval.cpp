@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "interpreter/builtins/binding.h"
-#include "interpreter/builtins/objects.h"
-#include "interpreter/builtins/multimodal_objects.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/policy.h"
+#include "interpreter/kinds.h"
 #include "interpreter/operators.h"
 #include "interpreter/parse.h"
 #include "interpreter/stdlib_sources.h"
@@ -18,6 +18,12 @@
 #include "runtime/core/random.h"
 
 namespace perturb::lang {
+
+std::optional<Value> ModuleObject::field(const std::string& field_name) const {
+  if (const Value* member = members->find(field_name)) return *member;
+  return std::nullopt;
+}
+
 namespace {
 
 // Pops the traceback frame when a script function returns or throws.
@@ -229,12 +235,8 @@ void Interpreter::check_declared_kind(const DeclStmt& decl, Value& value) {
     throw_runtime_error(decl.value->span, std::string("declared ") + decl_kind_text(decl.decl) +
                                               ", got " + kind_name(value.kind()));
   }
-  // An attack is named after its declaration: reports call `attack pgd = ...` "pgd".
-  if (auto attack = value.object<AttackObject>()) {
-    value = Value(ObjectPtr(std::make_shared<AttackObject>(attack->attack, decl.name)));
-  } else if (auto multimodal = value.object<MultimodalAttackObject>()) {
-    value =
-        Value(ObjectPtr(std::make_shared<MultimodalAttackObject>(multimodal->attack, decl.name)));
+  if (const auto& declared_as = descriptor_of(value.kind()).declared_as) {
+    value = declared_as(value, decl.name);
   }
 }
 

@@ -135,4 +135,18 @@ class Interpreter {
 // The written form of a name or field chain ("batch.x"), or "" for other expressions.
 std::string path_of(const Expr& expr);
 
+// A namespace of values: a builtin module (`zoo`, whose members are table entries) or an
+// imported Perturb module (`presets`, whose members are its top-level bindings).
+class ModuleObject : public Object {
+ public:
+  ModuleObject(std::string name, RecordPtr members)
+      : name(std::move(name)), members(std::move(members)) {}
+  Kind kind() const override { return Kind::kModule; }
+  std::string describe() const override { return "<module " + name + ">"; }
+  std::optional<Value> field(const std::string& field_name) const override;
+  std::vector<std::string> field_names() const override { return members->keys(); }
+  std::string name;
+  RecordPtr members;
+};
+
 }  // namespace perturb::lang

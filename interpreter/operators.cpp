@@ -5,9 +5,7 @@
 #include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
-#include "interpreter/builtins/denoise.h"
-#include "interpreter/builtins/policy.h"
-#include "interpreter/builtins/threat.h"
+#include "interpreter/kinds.h"
 
 namespace perturb::lang {
 namespace {
@@ -183,6 +181,17 @@ Value index_tensor(const torch::Tensor& t, const std::vector<IndexValue>& subscr
   return Value(t.index(indices));
 }
 
+// `>>`, `|` and `&` as either side's kind composes them: a threat with a policy composes as the
+// policy's (the threat serves as sample(threat)).
+std::optional<Value> compose(BinaryOp op, const Value& l, const Value& r, const Span& at) {
+  for (Kind side : {l.kind(), r.kind()}) {
+    const auto& compose_with = descriptor_of(side).compose;
+    if (!compose_with) continue;
+    if (auto composed = compose_with(op, l, r, at)) return composed;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string shape_string(const torch::Tensor& t) {
@@ -250,15 +259,7 @@ Value apply_binary(BinaryOp op, const Value& l, const Value& r, const Span& at) 
     joined.insert(joined.end(), r.as<ListPtr>()->begin(), r.as<ListPtr>()->end());
     return make_list(std::move(joined));
   }
-  // A policy composed with a policy or a threat (builtins/policy.h); threats alone are the threats'.
-  if (auto composed = compose_policies(op, l, r, at)) return *composed;
-  if (auto composed = compose_models(op, l, r)) return *composed;  // den >> classifier
-  if (auto composed = compose_threats(op, l, r, at)) return *composed;
-  if (op == BinaryOp::kIntersect && l.kind() == Kind::kPolicy && r.kind() == Kind::kPolicy) {
-    throw_runtime_error(at,
-                        "policies compose with '>>' (one after the other) and '|' (one of them); "
-                        "'&' intersects perturbation sets, which policies are not");
-  }
+  if (auto composed = compose(op, l, r, at)) return *composed;
   unsupported(op, l, r, at);
 }
 
@@ -282,17 +283,16 @@ Value field_of(const Value& value, const std::string& name, const Span& at) {
   if (value.is<ObjectPtr>()) {
     if (auto field = value.as<ObjectPtr>()->field(name)) return *field;
   }
-  const std::string kind = kind_name(value.kind());
-  if (const Builtin* method = builtins().find(kind + "." + name)) {
+  const KindDescriptor& type = descriptor_of(value.kind());
+  if (const Builtin* method = builtins().find(type.name + "." + name)) {
     if (value.kind() != Kind::kModule) {
       return Value(CallablePtr(std::make_shared<BuiltinFunction>(method, value)));
     }
   }
-  std::vector<std::string> candidates = builtins().members(kind);
-  if (value.is<ObjectPtr>()) {
-    for (const auto& f : value.as<ObjectPtr>()->field_names()) candidates.push_back(f);
-  }
-  if (value.is<torch::Tensor>()) candidates.insert(candidates.end(), {"shape", "ndim"});
+  std::vector<std::string> candidates = type.methods();
+  const std::vector<std::string> fields =
+      value.is<ObjectPtr>() ? value.as<ObjectPtr>()->field_names() : type.field_names();
+  candidates.insert(candidates.end(), fields.begin(), fields.end());
   std::string hint = closest_match(name, candidates);
   std::string what = value.kind() == Kind::kModule ? "module " + format_value(value)
                                                    : kind_with_article(value.kind());

@@ -14,7 +14,6 @@
 #include <sstream>
 
 #include "interpreter/builtins/table.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/reference.h"
 #include "interpreter/session.h"
 

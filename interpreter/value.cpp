@@ -4,74 +4,22 @@
 #include <cstdio>
 #include <sstream>
 
+#include "interpreter/kinds.h"
+
 namespace perturb::lang {
 
 const char* kind_name(Kind kind) {
-  switch (kind) {
-    case Kind::kNone:
-      return "none";
-    case Kind::kBool:
-      return "bool";
-    case Kind::kNumber:
-      return "number";
-    case Kind::kString:
-      return "string";
-    case Kind::kList:
-      return "list";
-    case Kind::kRecord:
-      return "record";
-    case Kind::kRange:
-      return "range";
-    case Kind::kFunction:
-      return "function";
-    case Kind::kTensor:
-      return "tensor";
-    case Kind::kThreat:
-      return "threat";
-    case Kind::kAttack:
-      return "attack";
-    case Kind::kPolicy:
-      return "policy";
-    case Kind::kSchedule:
-      return "schedule";
-    case Kind::kTask:
-      return "task";
-    case Kind::kModel:
-      return "model";
-    case Kind::kDataset:
-      return "dataset";
-    case Kind::kReport:
-      return "report";
-    case Kind::kCertificate:
-      return "certificate";
-    case Kind::kOptimizer:
-      return "optimizer";
-    case Kind::kSmoothing:
-      return "smoothing";
-    case Kind::kModule:
-      return "module";
-    case Kind::kRamp:
-      return "ramp";
-    case Kind::kVerifier:
-      return "verifier";
-    case Kind::kPairs:
-      return "pairs";
-  }
-  return "value";
+  return descriptor_of(kind).name.c_str();
 }
 
 std::string kind_with_article(Kind kind) {
-  std::string name = kind_name(kind);
-  if (kind == Kind::kNone) return "none";
-  if (kind == Kind::kPairs) return "paired data";
-  bool vowel = std::string("aeiou").find(name[0]) != std::string::npos;
-  return (vowel ? "an " : "a ") + name;
+  return descriptor_of(kind).with_article;
 }
 
 std::vector<Kind> kinds_in(Kinds kinds) {
   std::vector<Kind> out;
-  for (uint32_t bit = 1; bit != 0 && bit <= bits(Kind::kPairs); bit <<= 1) {
-    if (kinds & bit) out.push_back(static_cast<Kind>(bit));
+  for (const auto& [bit, descriptor] : kind_registry().all()) {
+    if (kinds & bit) out.push_back(descriptor.kind);
   }
   return out;
 }
@@ -85,6 +33,10 @@ std::string kinds_text(Kinds kinds) {
     text += kind_with_article(list[i]);
   }
   return text;
+}
+
+std::vector<std::string> Object::field_names() const {
+  return descriptor_of(kind()).field_names();
 }
 
 Kind Value::kind() const {

@@ -143,7 +143,9 @@ class Object {
   virtual std::string describe() const = 0;
   // Fields read with `obj.name`; nullopt when there is no such field.
   virtual std::optional<Value> field(const std::string& name) const { return std::nullopt; }
-  virtual std::vector<std::string> field_names() const { return {}; }
+  // The fields its kind's descriptor lists (interpreter/kinds.h); objects whose fields depend on
+  // their contents (modules) list their own.
+  virtual std::vector<std::string> field_names() const;
 };
 
 // How `print` and `str` write values: numbers with up to six significant digits and no

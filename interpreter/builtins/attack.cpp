@@ -1,20 +1,77 @@
 // Attacks (LANGUAGE.md §2) and evaluation (§3). Semantics and defaults follow torchattacks;
 // the runtime documents each attack's equations.
 
+#include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/binding.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/data.h"
+#include "interpreter/builtins/model.h"
+#include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/params.h"
 #include "interpreter/builtins/schedule.h"
 #include "interpreter/builtins/table.h"
+#include "interpreter/builtins/threat.h"
 #include "interpreter/eval.h"
+#include "interpreter/kinds.h"
 #include "interpreter/operators.h"
 #include "runtime/attack/attacks.h"
 #include "runtime/attack/feature.h"
 #include "runtime/attack/loss.h"
 #include "runtime/attack/uap.h"
+#include "runtime/core/atomic_file.h"
 #include "runtime/eval/evaluate.h"
 
 namespace perturb::lang {
+
+std::string AttackObject::describe() const {
+  return attack->describe();
+}
+
+std::optional<Value> AttackObject::field(const std::string& field_name) const {
+  if (field_name == "name") return Value(name);
+  if (field_name == "threat")
+    return Value(ObjectPtr(std::make_shared<ThreatObject>(attack->threat())));
+  return std::nullopt;
+}
+
+std::optional<Value> ReportObject::field(const std::string& name) const {
+  if (name == "clean") return Value(report.clean);
+  if (name == "robust") return Value(report.robust);
+  if (name == "samples") return Value(report.samples);
+  if (name == "seconds") return Value(report.seconds());
+  if (name == "queries" || name == "gradient_evals") {  // summed over attacks (and sweep points)
+    int64_t total = 0;
+    auto add = [&](const EvalReport& r) {
+      for (const auto& a : r.by_attack) {
+        total += name == "queries" ? a.stats.queries : a.stats.gradient_evals;
+      }
+    };
+    if (report.is_sweep()) {
+      for (const auto& p : report.points) add(p);
+    } else {
+      add(report);
+    }
+    return Value(total);
+  }
+  // A sweep's sizes, a report per size and the worst case per size (empty lists otherwise).
+  if (name == "eps" || name == "points" || name == "robust_at") {
+    std::vector<Value> items;
+    for (size_t i = 0; i < report.points.size(); ++i) {
+      if (name == "eps") items.push_back(Value(report.eps[i]));
+      if (name == "robust_at") items.push_back(Value(report.points[i].robust));
+      if (name == "points") {
+        items.push_back(Value(ObjectPtr(std::make_shared<ReportObject>(report.points[i]))));
+      }
+    }
+    return make_list(std::move(items));
+  }
+  if (name == "by_attack") {
+    auto record = std::make_shared<Record>();
+    for (const auto& result : report.by_attack) record->set(result.name, Value(result.accuracy));
+    return Value(record);
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 const Kinds kAttackKind = bits(Kind::kAttack);
@@ -301,7 +358,59 @@ std::vector<ParamSpec> gradient_attack_params(int64_t steps) {
            .doc("runs from fresh starts; each sample keeps its first success")});
 }
 
+// `attack pgd = ...` names the attack "pgd" in reports.
+Value attack_named(const Value& value, const std::string& name) {
+  if (auto attack = value.object<AttackObject>()) {
+    return Value(ObjectPtr(std::make_shared<AttackObject>(attack->attack, name)));
+  }
+  if (auto multimodal = value.object<MultimodalAttackObject>()) {
+    return Value(ObjectPtr(std::make_shared<MultimodalAttackObject>(multimodal->attack, name)));
+  }
+  return value;
+}
+
+// A report as JSON; ITR tables are reports that do not save.
+bool save_report(const Value& value, const std::string& path) {
+  auto report = value.object<ReportObject>();
+  if (!report) return false;
+  write_file_atomic(path, report->report.json() + "\n");
+  return true;
+}
+
 }  // namespace
+
+void describe_attack_kinds(KindRegistry& registry) {
+  KindDescriptor attack;
+  attack.kind = Kind::kAttack;
+  attack.name = "attack";
+  attack.with_article = "an attack";
+  attack.fields = {{"name", bits(Kind::kString),
+                    "The declared name (`attack pgd = ...` is \"pgd\"), else its own."},
+                   {"threat", bits(Kind::kThreat), "The threat whose set it searches."}};
+  attack.fields_known = true;
+  attack.declared_as = attack_named;
+  registry.add(std::move(attack));
+
+  const Kinds kNumber = bits(Kind::kNumber), kList = bits(Kind::kList);
+  KindDescriptor report;
+  report.kind = Kind::kReport;
+  report.name = "report";
+  report.with_article = "a report";
+  report.fields = {
+      {"clean", kNumber, "Accuracy on the clean inputs."},
+      {"robust", kNumber, "Accuracy under the worst of the attacks, per input."},
+      {"by_attack", bits(Kind::kRecord), "Accuracy under each attack, by its name."},
+      {"samples", kNumber, "How many inputs were evaluated."},
+      {"seconds", kNumber, "The time the evaluation took."},
+      {"queries", kNumber, "Model queries, summed over the attacks (and sweep points)."},
+      {"gradient_evals", kNumber, "Gradient evaluations, summed like queries."},
+      {"eps", kList, "A sweep's threat sizes (empty otherwise)."},
+      {"points", kList, "A sweep's report per size (empty otherwise)."},
+      {"robust_at", kList, "A sweep's robust accuracy per size (empty otherwise)."}};
+  report.fields_known = true;
+  report.save = save_report;
+  registry.add(std::move(report));
+}
 
 void register_attack_builtins(BuiltinTable& t) {
   const std::string g = "attacks";

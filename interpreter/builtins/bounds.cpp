@@ -6,10 +6,14 @@
 #include <chrono>
 
 #include "interpreter/builtins/certify.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/data.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/table.h"
+#include "interpreter/builtins/threat.h"
+#include "interpreter/builtins/train.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
+#include "interpreter/kinds.h"
 #include "runtime/certify/bounds.h"
 #include "runtime/certify/bounds_train.h"
 #include "runtime/core/error.h"
@@ -48,7 +52,6 @@ class VerifierObject : public CertifyMethodObject {
     if (name == "eps") return Value(threat->eps());
     return std::nullopt;
   }
-  std::vector<std::string> field_names() const override { return {"threat", "method", "eps"}; }
 
   // Each input gets radius eps when every margin f_y − f_j has a positive lower bound over the
   // threat's set, else 0; so accuracy_at(eps) is the verified accuracy and accuracy_at(0) the
@@ -180,6 +183,17 @@ Value train_certified_value(CallArgs& args) {
 }
 
 }  // namespace
+
+void describe_bounds_kinds(KindRegistry& registry) {
+  KindDescriptor verifier;
+  verifier.kind = Kind::kVerifier;
+  verifier.name = "verifier";
+  verifier.with_article = "a verifier";
+  verifier.fields = {{"threat", bits(Kind::kThreat), "The threat it verifies against."},
+                     {"method", bits(Kind::kString), "\"ibp\" or \"crown_ibp\"."},
+                     {"eps", bits(Kind::kNumber), "The threat's size."}};
+  registry.add(std::move(verifier));
+}
 
 void register_bounds_builtins(BuiltinTable& t) {
   const std::string g = "certification";

@@ -3,11 +3,14 @@
 
 #include <algorithm>
 
+#include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/certify.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/data.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
+#include "interpreter/kinds.h"
 #include "runtime/core/random.h"
 #include "runtime/report/format.h"
 #include "runtime/report/plot.h"
@@ -104,14 +107,13 @@ std::optional<Value> CertificateObject::field(const std::string& name) const {
   return std::nullopt;
 }
 
+namespace {
+
+// JSON, or TSV for a ".tsv" path.
 bool save_certificate(const Value& value, const std::string& path) {
-  auto cert = value.object<CertificateObject>();
-  if (!cert) return false;
-  cert->cert.save(path);
+  value.object<CertificateObject>()->cert.save(path);
   return true;
 }
-
-namespace {
 
 Value certify_value(CallArgs& args) {
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
@@ -169,83 +171,7 @@ std::vector<std::string> labels_of(CallArgs& args) {
   return labels;
 }
 
-// plot(cert, path), plot([c1, c2], path), or plot({x: [...], name: [...], ...}, path): one
-// series per field other than x (an accuracy-vs-eps sweep, for instance).
-Value plot_value(CallArgs& args) {
-  const Value& value = args.get("value");
-  const std::string& path = args.string("path");
-  const std::string title = args.has("title") ? args.string("title") : "";
-  std::vector<std::string> labels = labels_of(args);
-  if (auto report = value.object<ReportObject>()) {  // accuracy against eps (runtime/eval)
-    if (!report->report.is_sweep())
-      throw_runtime_error(args.span_of("value"),
-                          "plot draws a report of evaluate(..., eps: [...]); this report has one "
-                          "threat size");
-    plot_sweep(report->report, path, title);
-    return Value();
-  }
-  if (value.object<CertificateObject>() || value.is<ListPtr>()) {
-    std::vector<const Certificate*> certs;
-    std::vector<std::shared_ptr<CertificateObject>> keep;
-    if (auto one = value.object<CertificateObject>()) {
-      keep.push_back(one);
-    } else {
-      for (const Value& item : *value.as<ListPtr>()) {
-        auto c = item.object<CertificateObject>();
-        if (!c)
-          throw_runtime_error(args.span_of("value"), "plot draws a list of certificates, got " +
-                                                         kind_with_article(item.kind()) +
-                                                         " in the list");
-        keep.push_back(c);
-      }
-    }
-    if (keep.empty()) throw_runtime_error(args.span_of("value"), "plot got an empty list");
-    for (const auto& c : keep) certs.push_back(&c->cert);
-    if (!labels.empty() && labels.size() != certs.size())
-      throw_runtime_error(args.span_of("labels"),
-                          "plot got " + std::to_string(labels.size()) + " labels for " +
-                              std::to_string(certs.size()) + " certificates");
-    plot_certificates(path, certs, labels, title);
-    return Value();
-  }
-  if (value.is<RecordPtr>()) {
-    const Record& rec = *value.as<RecordPtr>();
-    const Value* xs = rec.find("x");
-    if (!xs)
-      throw_runtime_error(args.span_of("value"),
-                          "plot of a record needs a field x (the horizontal axis) and one field "
-                          "per series, e.g. {x: [0, 0.1], pgd: [0.9, 0.4]}");
-    const std::vector<double> x = list_numbers(*xs, args, "x");
-    std::vector<PlotSeries> series;
-    for (const auto& [key, field] : rec.fields) {
-      if (key == "x") continue;
-      PlotSeries s;
-      s.label = key;
-      s.x = x;
-      s.y = list_numbers(field, args, "series " + key);
-      s.markers = true;
-      if (s.y.size() != x.size())
-        throw_runtime_error(args.span_of("value"), "series " + key + " has " +
-                                                       std::to_string(s.y.size()) + " values for " +
-                                                       std::to_string(x.size()) + " x values");
-      series.push_back(std::move(s));
-    }
-    if (series.empty())
-      throw_runtime_error(args.span_of("value"), "plot of a record needs a series besides x");
-    if (!labels.empty()) {
-      if (labels.size() != series.size())
-        throw_runtime_error(args.span_of("labels"), "plot got " + std::to_string(labels.size()) +
-                                                        " labels for " +
-                                                        std::to_string(series.size()) + " series");
-      for (size_t i = 0; i < series.size(); ++i) series[i].label = labels[i];
-    }
-    PlotOptions options;
-    options.title = title;
-    options.x_label = args.has("xlabel") ? args.string("xlabel") : "x";
-    options.y_label = args.has("ylabel") ? args.string("ylabel") : "";
-    write_line_plot(path, series, options);
-    return Value();
-  }
+[[noreturn]] void cannot_plot(const Value& value, CallArgs& args) {
   throw_runtime_error(args.span_of("value"),
                       "plot draws a certificate, a list of certificates or a record of series, "
                       "got " +
@@ -274,7 +200,135 @@ ParamSpec batch_param() {
       .doc("noisy samples per forward pass");
 }
 
+std::string title_of(CallArgs& args) {
+  return args.has("title") ? args.string("title") : "";
+}
+
+// Accuracy against eps of a report of evaluate(..., eps: [...]) (runtime/eval).
+void plot_report(const Value& value, CallArgs& args) {
+  auto object = value.object<ReportObject>();
+  if (!object) cannot_plot(value, args);  // an ITR table
+  const EvalReport& report = object->report;
+  if (!report.is_sweep())
+    throw_runtime_error(args.span_of("value"),
+                        "plot draws a report of evaluate(..., eps: [...]); this report has one "
+                        "threat size");
+  plot_sweep(report, args.string("path"), title_of(args));
+}
+
+// Certified accuracy against radius, a line per certificate.
+void draw_certificates(const std::vector<const Certificate*>& certs, CallArgs& args) {
+  std::vector<std::string> labels = labels_of(args);
+  if (!labels.empty() && labels.size() != certs.size())
+    throw_runtime_error(args.span_of("labels"), "plot got " + std::to_string(labels.size()) +
+                                                    " labels for " + std::to_string(certs.size()) +
+                                                    " certificates");
+  plot_certificates(args.string("path"), certs, labels, title_of(args));
+}
+
+void plot_certificate(const Value& value, CallArgs& args) {
+  draw_certificates({&value.object<CertificateObject>()->cert}, args);
+}
+
+void plot_certificate_list(const Value& value, CallArgs& args) {
+  std::vector<const Certificate*> certs;
+  for (const Value& item : *value.as<ListPtr>()) {
+    auto c = item.object<CertificateObject>();
+    if (!c)
+      throw_runtime_error(args.span_of("value"), "plot draws a list of certificates, got " +
+                                                     kind_with_article(item.kind()) +
+                                                     " in the list");
+    certs.push_back(&c->cert);  // the list keeps the certificate alive
+  }
+  if (certs.empty()) throw_runtime_error(args.span_of("value"), "plot got an empty list");
+  draw_certificates(certs, args);
+}
+
+// {x: [...], name: [...], ...}: one series per field other than x (an accuracy-vs-eps sweep, for
+// instance).
+void plot_record(const Value& value, CallArgs& args) {
+  const Record& rec = *value.as<RecordPtr>();
+  const Value* xs = rec.find("x");
+  if (!xs)
+    throw_runtime_error(args.span_of("value"),
+                        "plot of a record needs a field x (the horizontal axis) and one field "
+                        "per series, e.g. {x: [0, 0.1], pgd: [0.9, 0.4]}");
+  const std::vector<double> x = list_numbers(*xs, args, "x");
+  std::vector<PlotSeries> series;
+  for (const auto& [key, field] : rec.fields) {
+    if (key == "x") continue;
+    PlotSeries s;
+    s.label = key;
+    s.x = x;
+    s.y = list_numbers(field, args, "series " + key);
+    s.markers = true;
+    if (s.y.size() != x.size())
+      throw_runtime_error(args.span_of("value"), "series " + key + " has " +
+                                                     std::to_string(s.y.size()) + " values for " +
+                                                     std::to_string(x.size()) + " x values");
+    series.push_back(std::move(s));
+  }
+  if (series.empty())
+    throw_runtime_error(args.span_of("value"), "plot of a record needs a series besides x");
+  std::vector<std::string> labels = labels_of(args);
+  if (!labels.empty()) {
+    if (labels.size() != series.size())
+      throw_runtime_error(args.span_of("labels"), "plot got " + std::to_string(labels.size()) +
+                                                      " labels for " +
+                                                      std::to_string(series.size()) + " series");
+    for (size_t i = 0; i < series.size(); ++i) series[i].label = labels[i];
+  }
+  PlotOptions options;
+  options.title = title_of(args);
+  options.x_label = args.has("xlabel") ? args.string("xlabel") : "x";
+  options.y_label = args.has("ylabel") ? args.string("ylabel") : "";
+  write_line_plot(args.string("path"), series, options);
+}
+
+// plot(value, path, ...) draws what the value's kind says (the hooks above).
+Value plot_value(CallArgs& args) {
+  const Value& value = args.get("value");
+  labels_of(args);  // a wrong label is reported before anything about the value
+  const auto& plot = descriptor_of(value.kind()).plot;
+  if (!plot) cannot_plot(value, args);
+  plot(value, args);
+  return Value();
+}
+
 }  // namespace
+
+void describe_certify_kinds(KindRegistry& registry) {
+  const Kinds kTensor = bits(Kind::kTensor);
+  KindDescriptor certificate;
+  certificate.kind = Kind::kCertificate;
+  certificate.name = "certificate";
+  certificate.with_article = "a certificate";
+  certificate.fields = {
+      {"radius", kTensor, "Each input's certified radius (0 where it abstains or is wrong)."},
+      {"correct", kTensor, "Whether each prediction is the label."},
+      {"abstain", bits(Kind::kNumber), "The fraction of inputs it abstains on."},
+      {"predict", kTensor, "Each input's prediction (-1 where it abstains)."},
+      {"label", kTensor, "Each input's label."},
+      {"samples", kTensor, "The noise samples each input took."},
+      {"time", kTensor, "The seconds each input took."},
+      {"method", bits(Kind::kString), "The certification method, as it prints."}};
+  certificate.fields_known = true;
+  certificate.save = save_certificate;
+  certificate.plot = plot_certificate;
+  registry.add(std::move(certificate));
+
+  KindDescriptor smoothing;
+  smoothing.kind = Kind::kSmoothing;
+  smoothing.name = "smoothing";
+  smoothing.with_article = "a smoothing";
+  smoothing.fields = {{"sigma", bits(Kind::kNumber), "The noise's standard deviation."}};
+  registry.add(std::move(smoothing));
+
+  // plot is this area's builtin: it draws reports, lists of certificates and records too.
+  registry.at(Kind::kReport).plot = plot_report;
+  registry.at(Kind::kList).plot = plot_certificate_list;
+  registry.at(Kind::kRecord).plot = plot_record;
+}
 
 void register_certify_builtins(BuiltinTable& t) {
   const std::string g = "certification";

@@ -33,7 +33,6 @@ class SmoothObject : public CertifyMethodObject {
   Kind kind() const override { return Kind::kSmoothing; }
   std::string describe() const override;
   std::optional<Value> field(const std::string& name) const override;
-  std::vector<std::string> field_names() const override { return {"sigma"}; }
   Certificate certify(Model& model, const Dataset& data, CallArgs& args) const override;
   double sigma;
 };
@@ -44,14 +43,7 @@ class CertificateObject : public Object {
   Kind kind() const override { return Kind::kCertificate; }
   std::string describe() const override { return cert.describe(); }
   std::optional<Value> field(const std::string& name) const override;
-  std::vector<std::string> field_names() const override {
-    return {"radius", "correct", "abstain", "predict", "label", "samples", "time", "method"};
-  }
   Certificate cert;
 };
-
-// `save(value, path)` for certificates (JSON, or TSV for a ".tsv" path); false when `value` is
-// not a certificate. Called from the save builtin.
-bool save_certificate(const Value& value, const std::string& path);
 
 }  // namespace perturb::lang

@@ -9,6 +9,8 @@
 #include <cstdio>
 
 #include "interpreter/builtins/cmda.h"
+#include "interpreter/builtins/data.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/policy.h"

@@ -1,12 +1,22 @@
 // Datasets (LANGUAGE.md §3): Fashion-MNIST from the Debian package, IDX files, and the
 // in-memory dataset's methods.
 
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/data.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
+#include "interpreter/kinds.h"
 #include "runtime/data/dataset.h"
 
 namespace perturb::lang {
+
+std::optional<Value> DatasetObject::field(const std::string& name) const {
+  if (name == "x") return Value(data.x);
+  if (name == "y") return Value(data.y);
+  if (name == "name") return Value(data.name);
+  if (name == "size") return Value(data.size());
+  return std::nullopt;
+}
+
 namespace {
 
 Value dataset_value(Dataset data) {
@@ -34,6 +44,19 @@ Value batches_of(CallArgs& args) {
 }
 
 }  // namespace
+
+void describe_data_kinds(KindRegistry& registry) {
+  KindDescriptor dataset;
+  dataset.kind = Kind::kDataset;
+  dataset.name = "dataset";
+  dataset.with_article = "a dataset";
+  dataset.fields = {{"x", bits(Kind::kTensor), "The inputs, one per row."},
+                    {"y", bits(Kind::kTensor), "The labels, one per input."},
+                    {"name", bits(Kind::kString), "Where it came from."},
+                    {"size", bits(Kind::kNumber), "How many inputs it holds."}};
+  dataset.fields_known = true;
+  registry.add(std::move(dataset));
+}
 
 void register_data_builtins(BuiltinTable& t) {
   const std::string g = "data";

@@ -3,8 +3,10 @@
 // denoiser_train.h have the algorithms; docs/certify.md ("Denoised smoothing") the semantics.
 
 #include "interpreter/builtins/denoise.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/data.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/table.h"
+#include "interpreter/builtins/train.h"
 #include "interpreter/eval.h"
 #include "runtime/certify/denoiser_train.h"
 #include "runtime/core/error.h"
@@ -14,7 +16,8 @@
 
 namespace perturb::lang {
 
-std::optional<Value> compose_models(BinaryOp op, const Value& left, const Value& right) {
+std::optional<Value> compose_models(BinaryOp op, const Value& left, const Value& right,
+                                    const Span& /*at*/) {
   if (op != BinaryOp::kThen) return std::nullopt;
   auto a = left.object<ModelObject>(), b = right.object<ModelObject>();
   if (!a || !b) return std::nullopt;

@@ -3,10 +3,11 @@
 // runtime/attack/multimodal/{word_attack,co_attack,sga} and runtime/eval/itr_table.
 
 #include "interpreter/builtins/mmattack.h"
+#include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/binding.h"
 #include "interpreter/builtins/multimodal_objects.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/table.h"
+#include "interpreter/builtins/threat.h"
 #include "interpreter/eval.h"
 #include "runtime/attack/multimodal/co_attack.h"
 #include "runtime/attack/multimodal/sga.h"

@@ -1,12 +1,13 @@
 // Models (LANGUAGE.md §3): the zoo, TorchScript and Perturb model files, save and accuracy.
 
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/certify.h"
+#include "interpreter/builtins/denoise.h"
 #include "interpreter/builtins/multimodal_objects.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
+#include "interpreter/kinds.h"
 #include "interpreter/operators.h"
-#include "runtime/core/atomic_file.h"
 #include "runtime/core/random.h"
 #include "runtime/eval/evaluate.h"
 #include "runtime/model/zoo.h"
@@ -55,16 +56,8 @@ bool save_model(const Value& value, const std::string& path) {
 Value save_value(CallArgs& args) {
   const Value& value = args.get("value");
   const std::string& path = args.string("path");
-  if (save_model(value, path)) {
-  } else if (auto report = value.object<ReportObject>()) {
-    write_file_atomic(path, report->report.json() + "\n");
-  } else if (value.is<torch::Tensor>()) {
-    torch::Tensor t = value.as<torch::Tensor>().detach().to(torch::kCPU);
-    write_atomic(path, [&](const std::string& temp) { torch::save(t, temp); });
-  } else if (value.is<std::string>()) {
-    write_file_atomic(path, value.as<std::string>());
-  } else if (save_certificate(value, path)) {  // JSON, or TSV for a .tsv path
-  } else {
+  const auto& save = descriptor_of(value.kind()).save;
+  if (!save || !save(value, path)) {
     args.fail("save writes a model, a report, a certificate, a tensor or a string, got " +
               kind_with_article(value.kind()));
   }
@@ -86,6 +79,16 @@ Value accuracy_of(CallArgs& args) {
 }
 
 }  // namespace
+
+void describe_model_kinds(KindRegistry& registry) {
+  KindDescriptor model;
+  model.kind = Kind::kModel;
+  model.name = "model";
+  model.with_article = "a model";
+  model.save = save_model;
+  model.compose = compose_models;  // den >> classifier
+  registry.add(std::move(model));
+}
 
 void register_model_builtins(BuiltinTable& t) {
   const std::string g = "models";

@@ -5,11 +5,13 @@
 
 #include <fstream>
 
+#include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/binding.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/multimodal.h"
 #include "interpreter/builtins/multimodal_objects.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/table.h"
+#include "interpreter/builtins/train.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
 #include "runtime/core/error.h"

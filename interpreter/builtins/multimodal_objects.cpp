@@ -1,9 +1,11 @@
 #include "interpreter/builtins/multimodal_objects.h"
 
 #include "interpreter/builtins/binding.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/table.h"
+#include "interpreter/builtins/threat.h"
 #include "interpreter/diagnostics.h"
+#include "interpreter/kinds.h"
 
 namespace perturb::lang {
 
@@ -41,6 +43,20 @@ std::optional<Value> MultimodalAttackObject::field(const std::string& field_name
     return Value(ObjectPtr(std::make_shared<PairThreatObject>(attack->threat())));
   }
   return std::nullopt;
+}
+
+void describe_multimodal_kinds(KindRegistry& registry) {
+  KindDescriptor pairs;
+  pairs.kind = Kind::kPairs;
+  pairs.name = "pairs";
+  pairs.with_article = "paired data";
+  pairs.fields = {{"images", bits(Kind::kTensor), "The images, one per row."},
+                  {"captions", bits(Kind::kList), "Each image's list of captions."},
+                  {"labels", Kind::kTensor | Kind::kNone, "Class labels, where the data has them."},
+                  {"name", bits(Kind::kString), "Where it came from."},
+                  {"size", bits(Kind::kNumber), "How many images it holds."}};
+  pairs.fields_known = true;
+  registry.add(std::move(pairs));
 }
 
 TwoTowerPtr two_tower_arg(const CallArgs& args, const std::string& name) {

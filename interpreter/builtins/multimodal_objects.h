@@ -2,8 +2,8 @@
 // Handles for image–text values: captioned data, two-tower models, the text and product threats
 // and the attacks on image–text models.
 #include "interpreter/value.h"
-#include "runtime/data/pairs.h"
 #include "runtime/attack/multimodal/attack.h"
+#include "runtime/data/pairs.h"
 #include "runtime/model/two_tower.h"
 
 namespace perturb::lang {
@@ -16,9 +16,6 @@ class PairsObject : public Object {
   Kind kind() const override { return Kind::kPairs; }
   std::string describe() const override { return "pairs " + data.describe(); }
   std::optional<Value> field(const std::string& name) const override;
-  std::vector<std::string> field_names() const override {
-    return {"images", "captions", "labels", "name", "size"};
-  }
   PairedDataset data;
 };
 
@@ -40,7 +37,6 @@ class PairThreatObject : public Object {
   Kind kind() const override { return Kind::kThreat; }
   std::string describe() const override { return threat.describe(); }
   std::optional<Value> field(const std::string& name) const override;
-  std::vector<std::string> field_names() const override { return {"image", "text"}; }
   PairThreat threat;
 };
 
@@ -51,7 +47,6 @@ class MultimodalAttackObject : public Object {
   Kind kind() const override { return Kind::kAttack; }
   std::string describe() const override { return attack->describe(); }
   std::optional<Value> field(const std::string& field_name) const override;
-  std::vector<std::string> field_names() const override { return {"name", "threat"}; }
   MultimodalAttackPtr attack;
   std::string name;
 };

@@ -4,11 +4,12 @@
 // docs/augment.md describes every op, its defaults and where it deviates from torchvision.
 
 #include "interpreter/builtins/policy.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/params.h"
 #include "interpreter/builtins/table.h"
+#include "interpreter/builtins/threat.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
+#include "interpreter/kinds.h"
 #include "interpreter/operators.h"
 #include "runtime/augment/ops.h"
 #include "runtime/core/error.h"
@@ -33,8 +34,17 @@ PolicyPtr policy_arg(const CallArgs& args, const std::string& name) {
   return policy;
 }
 
+namespace {
+
+// `a >> b` and `a | b` when one side is a policy and the other a policy or a threat: the
+// composed policy. nullopt when neither side is a policy (threat composition is the threats').
 std::optional<Value> compose_policies(BinaryOp op, const Value& left, const Value& right,
                                       const Span& at) {
+  if (op == BinaryOp::kIntersect && left.kind() == Kind::kPolicy && right.kind() == Kind::kPolicy) {
+    throw_runtime_error(at,
+                        "policies compose with '>>' (one after the other) and '|' (one of them); "
+                        "'&' intersects perturbation sets, which policies are not");
+  }
   if (op != BinaryOp::kThen && op != BinaryOp::kUnion) return std::nullopt;
   if (left.kind() != Kind::kPolicy && right.kind() != Kind::kPolicy) return std::nullopt;
   PolicyPtr a = as_policy(left), b = as_policy(right);
@@ -45,8 +55,6 @@ std::optional<Value> compose_policies(BinaryOp op, const Value& left, const Valu
     throw_runtime_error(at, e.what());
   }
 }
-
-namespace {
 
 const Kinds kNum = bits(Kind::kNumber);
 const Kinds kNumOrRange = Kind::kNumber | Kind::kRange;
@@ -126,6 +134,15 @@ Value show_policy(CallArgs& args) {
 }
 
 }  // namespace
+
+void describe_policy_kinds(KindRegistry& registry) {
+  KindDescriptor policy;
+  policy.kind = Kind::kPolicy;
+  policy.name = "policy";
+  policy.with_article = "a policy";
+  policy.compose = compose_policies;
+  registry.add(std::move(policy));
+}
 
 void register_policy_builtins(BuiltinTable& t) {
   Registrar r{t};

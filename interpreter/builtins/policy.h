@@ -34,9 +34,4 @@ PolicyPtr as_policy(const Value& value);
 // kind error at the argument.
 PolicyPtr policy_arg(const CallArgs& args, const std::string& name);
 
-// `a >> b` and `a | b` when one side is a policy and the other a policy or a threat: the
-// composed policy. nullopt when neither side is a policy (threat composition is the threats').
-std::optional<Value> compose_policies(BinaryOp op, const Value& left, const Value& right,
-                                      const Span& at);
-
 }  // namespace perturb::lang

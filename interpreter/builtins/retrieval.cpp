@@ -4,8 +4,10 @@
 // runtime/attack/feature.h).
 
 #include "runtime/eval/retrieval.h"
+#include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/binding.h"
-#include "interpreter/builtins/objects.h"
+#include "interpreter/builtins/data.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
 #include "runtime/model/features.h"

@@ -2,12 +2,15 @@
 // and stochastic networks (zoo.snn; thesis ch. 5). docs/schedules.md describes each.
 
 #include "interpreter/builtins/schedule.h"
+#include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/binding.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/params.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
+#include "interpreter/kinds.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/model/noise.h"
@@ -188,6 +191,27 @@ Value make_snn_model(CallArgs& args) {
 }
 
 }  // namespace
+
+void describe_schedule_kinds(KindRegistry& registry) {
+  KindDescriptor task;
+  task.kind = Kind::kTask;
+  task.name = "task";
+  task.with_article = "a task";
+  registry.add(std::move(task));
+  KindDescriptor schedule;
+  schedule.kind = Kind::kSchedule;
+  schedule.name = "schedule";
+  schedule.with_article = "a schedule";
+  schedule.fields = {
+      {"epochs", Kind::kNumber | Kind::kNone, "A Curriculum's epochs in all (none for Meta)."},
+      {"plan", bits(Kind::kList), "What each epoch (or batch) trains on, one line each."}};
+  registry.add(std::move(schedule));
+  KindDescriptor ramp;
+  ramp.kind = Kind::kRamp;
+  ramp.name = "ramp";
+  ramp.with_article = "a ramp";
+  registry.add(std::move(ramp));
+}
 
 Value train_with_schedule(CallArgs& args, const std::shared_ptr<ModelObject>& model,
                           const Dataset& data, const TrainOptions& options) {

@@ -8,8 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/table.h"
-#include "interpreter/builtins/objects.h"
 #include "runtime/train/curriculum.h"
 #include "runtime/train/meta.h"
 
@@ -31,7 +31,6 @@ class ScheduleObject : public Object {
   Kind kind() const override { return Kind::kSchedule; }
   std::string describe() const override;
   std::optional<Value> field(const std::string& name) const override;
-  std::vector<std::string> field_names() const override { return {"epochs", "plan"}; }
   const MetaOptions* meta() const { return std::get_if<MetaOptions>(&plan); }
   const std::vector<Stage>* stages() const { return std::get_if<std::vector<Stage>>(&plan); }
   std::variant<MetaOptions, std::vector<Stage>> plan;

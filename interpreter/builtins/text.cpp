@@ -3,7 +3,6 @@
 #include <sstream>
 
 #include "interpreter/builtins/multimodal_objects.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/table.h"
 #include "runtime/core/random.h"
 #include "runtime/data/pairs.h"

@@ -2,13 +2,13 @@
 
 #include <cmath>
 
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/params.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/builtins/threat.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
+#include "interpreter/kinds.h"
 #include "interpreter/operators.h"
 #include "runtime/augment/ops.h"
 #include "runtime/core/error.h"
@@ -16,6 +16,12 @@
 #include "runtime/threat/physical.h"
 
 namespace perturb::lang {
+
+std::optional<Value> ThreatObject::field(const std::string& name) const {
+  if (name == "eps") return Value(threat->eps());
+  return std::nullopt;
+}
+
 namespace {
 
 Value threat_value(ThreatPtr threat) {
@@ -81,8 +87,6 @@ void add_parametric(BuiltinTable& t, const std::string& name, std::vector<ParamS
          [make](CallArgs& args) { return make(args); }});
 }
 
-}  // namespace
-
 std::optional<Value> compose_threats(BinaryOp op, const Value& left, const Value& right,
                                      const Span& at) {
   if (op != BinaryOp::kThen && op != BinaryOp::kUnion && op != BinaryOp::kIntersect) {
@@ -97,6 +101,21 @@ std::optional<Value> compose_threats(BinaryOp op, const Value& left, const Value
   } catch (const Error& e) {
     throw_runtime_error(at, e.what());
   }
+}
+
+}  // namespace
+
+void describe_threat_kinds(KindRegistry& registry) {
+  KindDescriptor threat;
+  threat.kind = Kind::kThreat;
+  threat.name = "threat";
+  threat.with_article = "a threat";
+  threat.fields = {{"eps", bits(Kind::kNumber), "The threat's size: an Lp ball's radius."},
+                   {"image", Kind::kThreat | Kind::kNone, "The image side of Pair(image:, text:)."},
+                   {"text", Kind::kThreat | Kind::kNone, "The text side of Pair(image:, text:)."}};
+  threat.fields_known = true;
+  threat.compose = compose_threats;
+  registry.add(std::move(threat));
 }
 
 void register_threat_builtins(BuiltinTable& t) {

@@ -1,19 +1,19 @@
 #pragma once
-// Threat composition on script values (LANGUAGE.md §2): `a >> b`, `a | b` and `a & b` of two
-// threats make a composed threat (runtime/threat/compose.cpp); builtins/threat.cpp defines it.
+// Threats as script values (LANGUAGE.md §2); builtins/threat.cpp makes them and describes their
+// kind, whose `a >> b`, `a | b` and `a & b` make a composed threat (runtime/threat/compose.cpp).
 
-#include <optional>
-
-#include "interpreter/ast.h"
-#include "interpreter/source.h"
 #include "interpreter/value.h"
+#include "runtime/threat/threat.h"
 
 namespace perturb::lang {
 
-// The composed threat when both sides are threats and op is >>, | or &; nullopt otherwise.
-// A composition that makes no sense (a union inside >>, & of a transformation) is a runtime
-// error at `at`, in the user's terms.
-std::optional<Value> compose_threats(BinaryOp op, const Value& left, const Value& right,
-                                     const Span& at);
+class ThreatObject : public Object {
+ public:
+  explicit ThreatObject(ThreatPtr threat) : threat(std::move(threat)) {}
+  Kind kind() const override { return Kind::kThreat; }
+  std::string describe() const override { return threat->describe(); }
+  std::optional<Value> field(const std::string& name) const override;
+  ThreatPtr threat;
+};
 
 }  // namespace perturb::lang

@@ -1,7 +1,10 @@
 // Training (LANGUAGE.md §3): optimizers and train(...). docs/training.md describes every option.
 
 #include "interpreter/builtins/train.h"
+#include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/cmda.h"
+#include "interpreter/builtins/data.h"
+#include "interpreter/builtins/model.h"
 #include "interpreter/builtins/multimodal.h"
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/objects.h"
@@ -9,10 +12,17 @@
 #include "interpreter/builtins/schedule.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
+#include "interpreter/kinds.h"
 #include "runtime/core/error.h"
+#include "runtime/train/optimizer.h"
 #include "runtime/train/train.h"
 
 namespace perturb::lang {
+
+std::string OptimizerObject::describe() const {
+  return describe_optimizer(spec);
+}
+
 namespace {
 
 Value optimizer_value(OptimizerSpec spec) {
@@ -83,6 +93,14 @@ Value train_model(CallArgs& args) {
 }
 
 }  // namespace
+
+void describe_train_kinds(KindRegistry& registry) {
+  KindDescriptor optimizer;
+  optimizer.kind = Kind::kOptimizer;
+  optimizer.name = "optimizer";
+  optimizer.with_article = "an optimizer";
+  registry.add(std::move(optimizer));
+}
 
 void register_train_builtins(BuiltinTable& t) {
   const std::string g = "training";

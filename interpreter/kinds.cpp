@@ -1,0 +1,113 @@
+#include "interpreter/kinds.h"
+
+#include <stdexcept>
+
+#include "interpreter/builtins/table.h"
+#include "runtime/core/atomic_file.h"
+
+namespace perturb::lang {
+namespace {
+
+bool save_tensor(const Value& value, const std::string& path) {
+  torch::Tensor t = value.as<torch::Tensor>().detach().to(torch::kCPU);
+  write_atomic(path, [&](const std::string& temp) { torch::save(t, temp); });
+  return true;
+}
+
+bool save_string(const Value& value, const std::string& path) {
+  write_file_atomic(path, value.as<std::string>());
+  return true;
+}
+
+KindDescriptor plain_kind(Kind kind, std::string name, std::string with_article,
+                          bool fields_known) {
+  KindDescriptor descriptor;
+  descriptor.kind = kind;
+  descriptor.name = std::move(name);
+  descriptor.with_article = std::move(with_article);
+  descriptor.fields_known = fields_known;
+  return descriptor;
+}
+
+}  // namespace
+
+const FieldSpec* KindDescriptor::field(const std::string& field_name) const {
+  for (const auto& spec : fields) {
+    if (spec.name == field_name) return &spec;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> KindDescriptor::field_names() const {
+  std::vector<std::string> names;
+  for (const auto& spec : fields) names.push_back(spec.name);
+  return names;
+}
+
+std::vector<std::string> KindDescriptor::methods() const {
+  return builtins().members(name);
+}
+
+void KindRegistry::add(KindDescriptor descriptor) {
+  const Kinds bit = bits(descriptor.kind);
+  by_bit_.emplace(bit, std::move(descriptor));
+}
+
+KindDescriptor& KindRegistry::at(Kind kind) {
+  auto it = by_bit_.find(bits(kind));
+  if (it == by_bit_.end()) {
+    throw std::logic_error("a hook for a kind not yet described (bit " +
+                           std::to_string(bits(kind)) + ")");
+  }
+  return it->second;
+}
+
+void describe_language_kinds(KindRegistry& registry) {
+  // Scalars and containers have no fields: any field read on them is a mistake.
+  registry.add(plain_kind(Kind::kNone, "none", "none", true));
+  registry.add(plain_kind(Kind::kBool, "bool", "a bool", true));
+  registry.add(plain_kind(Kind::kNumber, "number", "a number", true));
+  KindDescriptor string = plain_kind(Kind::kString, "string", "a string", true);
+  string.save = save_string;
+  registry.add(std::move(string));
+  registry.add(plain_kind(Kind::kList, "list", "a list", true));
+  // A record's fields are its own keys, known when it is built.
+  registry.add(plain_kind(Kind::kRecord, "record", "a record", false));
+  registry.add(plain_kind(Kind::kRange, "range", "a range", false));
+  registry.add(plain_kind(Kind::kFunction, "function", "a function", false));
+  KindDescriptor tensor = plain_kind(Kind::kTensor, "tensor", "a tensor", true);
+  tensor.fields = {{"shape", bits(Kind::kList), "The size of each dimension."},
+                   {"ndim", bits(Kind::kNumber), "The number of dimensions."}};
+  tensor.save = save_tensor;
+  registry.add(std::move(tensor));
+  // A module's members are the builtin entries or the bindings of the file it was imported from.
+  registry.add(plain_kind(Kind::kModule, "module", "a module", false));
+}
+
+const KindRegistry& kind_registry() {
+  static const KindRegistry registry = [] {
+    KindRegistry r;
+    describe_language_kinds(r);
+    describe_threat_kinds(r);
+    describe_attack_kinds(r);
+    describe_policy_kinds(r);
+    describe_schedule_kinds(r);
+    describe_model_kinds(r);
+    describe_data_kinds(r);
+    describe_train_kinds(r);
+    describe_certify_kinds(r);  // after the kinds it draws: reports, lists, records
+    describe_bounds_kinds(r);
+    describe_multimodal_kinds(r);
+    return r;
+  }();
+  return registry;
+}
+
+const KindDescriptor& descriptor_of(Kind kind) {
+  static const KindDescriptor unknown = plain_kind(Kind::kNone, "value", "a value", false);
+  const auto& all = kind_registry().all();
+  auto it = all.find(bits(kind));
+  return it == all.end() ? unknown : it->second;
+}
+
+}  // namespace perturb::lang
