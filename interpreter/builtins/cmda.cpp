@@ -12,7 +12,6 @@
 #include "interpreter/builtins/data.h"
 #include "interpreter/builtins/model.h"
 #include "interpreter/builtins/multimodal_objects.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/builtins/train.h"

@@ -6,7 +6,6 @@
 
 #include "interpreter/builtins/binding.h"
 #include "interpreter/builtins/multimodal_objects.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"

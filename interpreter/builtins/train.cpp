@@ -7,7 +7,6 @@
 #include "interpreter/builtins/model.h"
 #include "interpreter/builtins/multimodal.h"
 #include "interpreter/builtins/multimodal_objects.h"
-#include "interpreter/builtins/objects.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/builtins/schedule.h"
 #include "interpreter/builtins/table.h"
