@@ -21,10 +21,7 @@ bool save_string(const Value& value, const std::string& path) {
 
 KindDescriptor plain_kind(Kind kind, std::string name, std::string with_article,
                           bool fields_known) {
-  KindDescriptor descriptor;
-  descriptor.kind = kind;
-  descriptor.name = std::move(name);
-  descriptor.with_article = std::move(with_article);
+  KindDescriptor descriptor(kind, std::move(name), std::move(with_article));
   descriptor.fields_known = fields_known;
   return descriptor;
 }

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "interpreter/ast.h"
@@ -29,6 +30,10 @@ struct FieldSpec {
 };
 
 struct KindDescriptor {
+  KindDescriptor() = default;
+  KindDescriptor(Kind kind, std::string name, std::string with_article)
+      : kind(kind), name(std::move(name)), with_article(std::move(with_article)) {}
+
   Kind kind = Kind::kNone;
   std::string name;          // "attack": in messages, and the prefix of its methods' names
   std::string with_article;  // "an attack", "paired data"

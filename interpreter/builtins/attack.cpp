@@ -380,10 +380,7 @@ bool save_report(const Value& value, const std::string& path) {
 }  // namespace
 
 void describe_attack_kinds(KindRegistry& registry) {
-  KindDescriptor attack;
-  attack.kind = Kind::kAttack;
-  attack.name = "attack";
-  attack.with_article = "an attack";
+  KindDescriptor attack(Kind::kAttack, "attack", "an attack");
   attack.fields = {{"name", bits(Kind::kString),
                     "The declared name (`attack pgd = ...` is \"pgd\"), else its own."},
                    {"threat", bits(Kind::kThreat), "The threat whose set it searches."}};
@@ -392,10 +389,7 @@ void describe_attack_kinds(KindRegistry& registry) {
   registry.add(std::move(attack));
 
   const Kinds kNumber = bits(Kind::kNumber), kList = bits(Kind::kList);
-  KindDescriptor report;
-  report.kind = Kind::kReport;
-  report.name = "report";
-  report.with_article = "a report";
+  KindDescriptor report(Kind::kReport, "report", "a report");
   report.fields = {
       {"clean", kNumber, "Accuracy on the clean inputs."},
       {"robust", kNumber, "Accuracy under the worst of the attacks, per input."},

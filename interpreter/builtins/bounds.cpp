@@ -185,10 +185,7 @@ Value train_certified_value(CallArgs& args) {
 }  // namespace
 
 void describe_bounds_kinds(KindRegistry& registry) {
-  KindDescriptor verifier;
-  verifier.kind = Kind::kVerifier;
-  verifier.name = "verifier";
-  verifier.with_article = "a verifier";
+  KindDescriptor verifier(Kind::kVerifier, "verifier", "a verifier");
   verifier.fields = {{"threat", bits(Kind::kThreat), "The threat it verifies against."},
                      {"method", bits(Kind::kString), "\"ibp\" or \"crown_ibp\"."},
                      {"eps", bits(Kind::kNumber), "The threat's size."}};

@@ -299,10 +299,7 @@ Value plot_value(CallArgs& args) {
 
 void describe_certify_kinds(KindRegistry& registry) {
   const Kinds kTensor = bits(Kind::kTensor);
-  KindDescriptor certificate;
-  certificate.kind = Kind::kCertificate;
-  certificate.name = "certificate";
-  certificate.with_article = "a certificate";
+  KindDescriptor certificate(Kind::kCertificate, "certificate", "a certificate");
   certificate.fields = {
       {"radius", kTensor, "Each input's certified radius (0 where it abstains or is wrong)."},
       {"correct", kTensor, "Whether each prediction is the label."},
@@ -317,10 +314,7 @@ void describe_certify_kinds(KindRegistry& registry) {
   certificate.plot = plot_certificate;
   registry.add(std::move(certificate));
 
-  KindDescriptor smoothing;
-  smoothing.kind = Kind::kSmoothing;
-  smoothing.name = "smoothing";
-  smoothing.with_article = "a smoothing";
+  KindDescriptor smoothing(Kind::kSmoothing, "smoothing", "a smoothing");
   smoothing.fields = {{"sigma", bits(Kind::kNumber), "The noise's standard deviation."}};
   registry.add(std::move(smoothing));
 

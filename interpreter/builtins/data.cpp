@@ -46,10 +46,7 @@ Value batches_of(CallArgs& args) {
 }  // namespace
 
 void describe_data_kinds(KindRegistry& registry) {
-  KindDescriptor dataset;
-  dataset.kind = Kind::kDataset;
-  dataset.name = "dataset";
-  dataset.with_article = "a dataset";
+  KindDescriptor dataset(Kind::kDataset, "dataset", "a dataset");
   dataset.fields = {{"x", bits(Kind::kTensor), "The inputs, one per row."},
                     {"y", bits(Kind::kTensor), "The labels, one per input."},
                     {"name", bits(Kind::kString), "Where it came from."},

@@ -81,10 +81,7 @@ Value accuracy_of(CallArgs& args) {
 }  // namespace
 
 void describe_model_kinds(KindRegistry& registry) {
-  KindDescriptor model;
-  model.kind = Kind::kModel;
-  model.name = "model";
-  model.with_article = "a model";
+  KindDescriptor model(Kind::kModel, "model", "a model");
   model.save = save_model;
   model.compose = compose_models;  // den >> classifier
   registry.add(std::move(model));

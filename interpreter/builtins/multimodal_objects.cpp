@@ -46,10 +46,7 @@ std::optional<Value> MultimodalAttackObject::field(const std::string& field_name
 }
 
 void describe_multimodal_kinds(KindRegistry& registry) {
-  KindDescriptor pairs;
-  pairs.kind = Kind::kPairs;
-  pairs.name = "pairs";
-  pairs.with_article = "paired data";
+  KindDescriptor pairs(Kind::kPairs, "pairs", "paired data");
   pairs.fields = {{"images", bits(Kind::kTensor), "The images, one per row."},
                   {"captions", bits(Kind::kList), "Each image's list of captions."},
                   {"labels", Kind::kTensor | Kind::kNone, "Class labels, where the data has them."},

@@ -136,10 +136,7 @@ Value show_policy(CallArgs& args) {
 }  // namespace
 
 void describe_policy_kinds(KindRegistry& registry) {
-  KindDescriptor policy;
-  policy.kind = Kind::kPolicy;
-  policy.name = "policy";
-  policy.with_article = "a policy";
+  KindDescriptor policy(Kind::kPolicy, "policy", "a policy");
   policy.compose = compose_policies;
   registry.add(std::move(policy));
 }

@@ -193,23 +193,14 @@ Value make_snn_model(CallArgs& args) {
 }  // namespace
 
 void describe_schedule_kinds(KindRegistry& registry) {
-  KindDescriptor task;
-  task.kind = Kind::kTask;
-  task.name = "task";
-  task.with_article = "a task";
+  KindDescriptor task(Kind::kTask, "task", "a task");
   registry.add(std::move(task));
-  KindDescriptor schedule;
-  schedule.kind = Kind::kSchedule;
-  schedule.name = "schedule";
-  schedule.with_article = "a schedule";
+  KindDescriptor schedule(Kind::kSchedule, "schedule", "a schedule");
   schedule.fields = {
       {"epochs", Kind::kNumber | Kind::kNone, "A Curriculum's epochs in all (none for Meta)."},
       {"plan", bits(Kind::kList), "What each epoch (or batch) trains on, one line each."}};
   registry.add(std::move(schedule));
-  KindDescriptor ramp;
-  ramp.kind = Kind::kRamp;
-  ramp.name = "ramp";
-  ramp.with_article = "a ramp";
+  KindDescriptor ramp(Kind::kRamp, "ramp", "a ramp");
   registry.add(std::move(ramp));
 }
 

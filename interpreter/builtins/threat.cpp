@@ -106,10 +106,7 @@ std::optional<Value> compose_threats(BinaryOp op, const Value& left, const Value
 }  // namespace
 
 void describe_threat_kinds(KindRegistry& registry) {
-  KindDescriptor threat;
-  threat.kind = Kind::kThreat;
-  threat.name = "threat";
-  threat.with_article = "a threat";
+  KindDescriptor threat(Kind::kThreat, "threat", "a threat");
   threat.fields = {{"eps", bits(Kind::kNumber), "The threat's size: an Lp ball's radius."},
                    {"image", Kind::kThreat | Kind::kNone, "The image side of Pair(image:, text:)."},
                    {"text", Kind::kThreat | Kind::kNone, "The text side of Pair(image:, text:)."}};

@@ -94,10 +94,7 @@ Value train_model(CallArgs& args) {
 }  // namespace
 
 void describe_train_kinds(KindRegistry& registry) {
-  KindDescriptor optimizer;
-  optimizer.kind = Kind::kOptimizer;
-  optimizer.name = "optimizer";
-  optimizer.with_article = "an optimizer";
+  KindDescriptor optimizer(Kind::kOptimizer, "optimizer", "an optimizer");
   registry.add(std::move(optimizer));
 }
 
