@@ -4,6 +4,18 @@
 
 namespace perturb::lang {
 
+const char* unary_op_text(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::kNegate:
+      return "-";
+    case UnaryOp::kPlus:
+      return "+";
+    case UnaryOp::kNot:
+      return "not";
+  }
+  return "?";
+}
+
 const char* binary_op_text(BinaryOp op) {
   switch (op) {
     case BinaryOp::kAdd:

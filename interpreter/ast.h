@@ -102,6 +102,9 @@ struct LambdaExpr : Expr {
 
 enum class UnaryOp { kNegate, kPlus, kNot };
 
+// "-", "+", "not": how the operator is written, for messages.
+const char* unary_op_text(UnaryOp op);
+
 struct UnaryExpr : Expr {
   UnaryExpr(Span s, UnaryOp op, ExprPtr operand)
       : Expr(ExprKind::kUnary, std::move(s)), op(op), operand(std::move(operand)) {}

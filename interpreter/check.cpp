@@ -265,8 +265,8 @@ Kinds Checker::expr(const Expr& e, Scope& scope) {
       Kinds operand = expr(*u.operand, scope);
       if (u.op == UnaryOp::kNot) return bits(Kind::kBool);
       if (known(operand) && !(operand & (Kind::kNumber | Kind::kTensor))) {
-        error(u.span, std::string("cannot apply '") + (u.op == UnaryOp::kNegate ? "-" : "+") +
-                          "' to " + kinds_text(operand));
+        error(u.span,
+              std::string("cannot apply '") + unary_op_text(u.op) + "' to " + kinds_text(operand));
       }
       return operand & (Kind::kNumber | Kind::kTensor);
     }

@@ -214,8 +214,8 @@ Value apply_unary(UnaryOp op, const Value& operand, const Span& at) {
     return Value(op == UnaryOp::kNegate ? -operand.as<torch::Tensor>()
                                         : operand.as<torch::Tensor>());
   }
-  throw_runtime_error(at, std::string("cannot apply '") + (op == UnaryOp::kNegate ? "-" : "+") +
-                              "' to " + kind_with_article(operand.kind()));
+  throw_runtime_error(at, std::string("cannot apply '") + unary_op_text(op) + "' to " +
+                              kind_with_article(operand.kind()));
 }
 
 Value apply_binary(BinaryOp op, const Value& l, const Value& r, const Span& at) {
