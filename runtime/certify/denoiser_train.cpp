@@ -4,9 +4,9 @@
 
 #include <cstdio>
 
-#include "runtime/model/denoiser.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
+#include "runtime/model/denoiser.h"
 #include "runtime/train/optimizer.h"
 
 namespace perturb {

@@ -1,8 +1,8 @@
 #include "runtime/model/zoo.h"
 
-#include "runtime/model/denoiser.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
+#include "runtime/model/denoiser.h"
 #include "runtime/model/residual.h"
 #include "runtime/model/zoo_model.h"
 

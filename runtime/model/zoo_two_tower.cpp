@@ -6,8 +6,8 @@
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
-#include "runtime/model/zoo_model.h"
 #include "runtime/model/torchscript_two_tower.h"
+#include "runtime/model/zoo_model.h"
 
 namespace perturb {
 namespace nn = torch::nn;

@@ -2,8 +2,8 @@
 // logits of each image against the batch's captions (TeCoA, Mao et al. 2022; the paper's eq. 3).
 #include <algorithm>
 
-#include "runtime/core/error.h"
 #include "runtime/attack/multimodal/attack.h"
+#include "runtime/core/error.h"
 
 namespace perturb {
 namespace {
