@@ -1,5 +1,6 @@
-// Threats on captions (multimodal-adversarial-training paper, eq. 2 and eq. 4): the word-substitution
-// threat ε_T and the image–text product threat of the attacks on two-tower models (attack/multimodal/).
+// Threats on captions (multimodal-adversarial-training paper, eq. 2 and eq. 4): the
+// word-substitution threat ε_T and the image–text product threat of the attacks on two-tower models
+// (attack/multimodal/).
 #pragma once
 #include <cstdint>
 #include <optional>

@@ -19,8 +19,8 @@
 
 #include <torch/torch.h>
 
-#include "runtime/data/pairs.h"
 #include "runtime/attack/multimodal/attack.h"
+#include "runtime/data/pairs.h"
 #include "runtime/model/two_tower.h"
 #include "runtime/train/train.h"
 

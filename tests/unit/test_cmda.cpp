@@ -5,11 +5,11 @@
 
 #include <cmath>
 
+#include "runtime/augment/cmda.h"
+#include "runtime/augment/gmm.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/eval/anomaly.h"
-#include "runtime/augment/cmda.h"
-#include "runtime/augment/gmm.h"
 
 using namespace perturb;
 

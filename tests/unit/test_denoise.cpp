@@ -3,10 +3,10 @@
 // true gradient as q grows.
 #include <catch2/catch.hpp>
 
-#include "runtime/model/denoiser.h"
 #include "runtime/certify/denoiser_train.h"
 #include "runtime/certify/zeroth_order.h"
 #include "runtime/core/random.h"
+#include "runtime/model/denoiser.h"
 #include "runtime/model/zoo.h"
 #include "runtime/model/zoo_model.h"
 #include "test_util.h"

@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include "runtime/attack/attack.h"
-#include "runtime/core/random.h"
 #include "runtime/attack/multimodal/attack.h"
+#include "runtime/core/random.h"
 #include "runtime/threat/threat.h"
 #include "two_tower_fixture.h"
 

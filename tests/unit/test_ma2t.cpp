@@ -7,11 +7,11 @@
 #include <set>
 #include <sstream>
 
+#include "runtime/augment/augment_pairs.h"
 #include "runtime/augment/ops.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/eval/alignment.h"
-#include "runtime/augment/augment_pairs.h"
 #include "test_util.h"
 #include "two_tower_fixture.h"
 

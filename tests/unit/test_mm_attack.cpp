@@ -1,17 +1,17 @@
-// Text and multimodal attacks on image–text models (runtime/attack/multimodal/word_attack, co_attack,
-// sga, itr_table) on a fixed tiny two-tower: a linear image encoder and a bag-of-words text
-// encoder whose word vectors are drawn from a hash of the word.
+// Text and multimodal attacks on image–text models (runtime/attack/multimodal/word_attack,
+// co_attack, sga, itr_table) on a fixed tiny two-tower: a linear image encoder and a bag-of-words
+// text encoder whose word vectors are drawn from a hash of the word.
 #include <catch2/catch.hpp>
 
 #include <map>
 #include <set>
 
-#include "runtime/core/error.h"
-#include "runtime/core/random.h"
 #include "runtime/attack/multimodal/co_attack.h"
-#include "runtime/eval/itr_table.h"
 #include "runtime/attack/multimodal/sga.h"
 #include "runtime/attack/multimodal/word_attack.h"
+#include "runtime/core/error.h"
+#include "runtime/core/random.h"
+#include "runtime/eval/itr_table.h"
 #include "runtime/text/tokenizer.h"
 #include "runtime/text/wordnet.h"
 #include "runtime/threat/threat.h"

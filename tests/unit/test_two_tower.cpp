@@ -1,5 +1,6 @@
 // Two-tower models, contrastive training (InfoNCE, TeCoA, MAT) and image–text retrieval metrics
-// (runtime/model/{zoo_two_tower,torchscript_two_tower}, runtime/train/contrastive, runtime/eval/itr).
+// (runtime/model/{zoo_two_tower,torchscript_two_tower}, runtime/train/contrastive,
+// runtime/eval/itr).
 #include <catch2/catch.hpp>
 
 #include <torch/script.h>
@@ -12,12 +13,12 @@
 #include "runtime/attack/attack.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
-#include "runtime/train/contrastive.h"
 #include "runtime/eval/itr.h"
 #include "runtime/model/text_encoder.h"
 #include "runtime/model/torchscript_two_tower.h"
 #include "runtime/model/zoo_two_tower.h"
 #include "runtime/threat/threat.h"
+#include "runtime/train/contrastive.h"
 
 namespace perturb {
 namespace {
