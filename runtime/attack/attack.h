@@ -36,6 +36,12 @@ class Attack {
   // Attack params (steps, step, restarts...) or threat params (eps, domain), the latter
   // forwarded to the threat.
   virtual std::shared_ptr<Attack> with(const Params& params) const = 0;
+  // Whether with({{"early_stop", Interval{1, 1}}}) is understood: run() then takes a sample
+  // out of the remaining steps and restarts as soon as it is fooled, keeping its first
+  // adversarial example, so fooled samples cost no further gradient evaluations or queries.
+  // Without it run() keeps the reference semantics (every step). evaluate() turns it on for
+  // every attack that answers true here.
+  virtual bool can_stop_early() const { return false; }
 };
 
 using AttackPtr = std::shared_ptr<const Attack>;
