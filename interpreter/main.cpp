@@ -1,12 +1,14 @@
 // perturb run|check|repl: the command line. Exit codes follow sysexits (see session.h).
 
 #include <pthread.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "interpreter/repl.h"
 #include "interpreter/session.h"
 #include "runtime/core/error.h"
+#include "runtime/core/threads.h"
 
 namespace {
 
@@ -32,6 +35,8 @@ commands:
 options:
   --seed N         seed for every random thing (default 0)
   --device D       cpu or cuda (default: cuda when LibTorch has it, else cpu)
+  --threads N      CPU threads for tensor work (default: PERTURB_THREADS, else
+                   OMP_NUM_THREADS, else every core this process may use)
   --verbose        log what the runtime does (to stderr)
   --help           this text
   --version        the version
@@ -41,6 +46,7 @@ struct Options {
   std::string command;
   std::string file;
   RunOptions run;
+  std::optional<int> threads;  // --threads N
   bool verbose = false;
   bool json = false;  // reference --json
 };
@@ -76,6 +82,13 @@ int parse_arguments(int argc, char** argv, Options& options) {
       if (text.empty() || *end != '\0' || text[0] == '-')
         return usage_error("--seed needs a whole number >= 0, got '" + text + "'");
       options.run.seed = seed;
+    } else if (a == "--threads") {
+      std::string text = value(a);
+      char* end = nullptr;
+      long threads = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || threads < 1 || threads > 4096)
+        return usage_error("--threads needs a whole number >= 1, got '" + text + "'");
+      options.threads = static_cast<int>(threads);
     } else if (a == "--device") {
       options.run.device = value(a);
       if (options.run.device != "cpu" && options.run.device.rfind("cuda", 0) != 0) {
@@ -139,6 +152,10 @@ int run_on_large_stack(std::function<int()> body) {
 
 int run_command(const Options& options) {
   try {
+    if (options.command == "run" || options.command == "repl") {
+      const auto threads = perturb::apply_threads(perturb::choose_threads(options.threads));
+      spdlog::info("{}", perturb::describe(threads));
+    }
     if (options.command == "repl") return run_repl(options.run);
     if (options.command == "reference") {
       std::cout << (options.json ? reference_json() : reference_markdown());
@@ -165,6 +182,8 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     return usage_error(e.what());
   }
+  // Logs go to stderr, so that a script's printed results on stdout stay clean for pipes.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("perturb"));
   spdlog::set_level(options.verbose ? spdlog::level::info : spdlog::level::warn);
   spdlog::set_pattern("[%H:%M:%S] %v");
   return run_on_large_stack([&] { return run_command(options); });

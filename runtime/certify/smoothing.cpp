@@ -1,7 +1,5 @@
 #include "runtime/certify/smoothing.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <boost/math/distributions/beta.hpp>
 #include <boost/math/distributions/binomial.hpp>
@@ -9,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <thread>
 
 #include "runtime/certify/sequential.h"
 #include "runtime/core/error.h"
@@ -18,27 +15,6 @@
 
 namespace perturb {
 namespace {
-
-// Uses every CPU core for the scope and restores the previous count after. Debian's LibTorch
-// 1.13 (OpenMP backend) starts with ONE intra-op thread here (at::get_num_threads() == 1 and
-// omp_get_max_threads() == 1 with OMP_NUM_THREADS unset, on 2 cores), so without this guard the
-// forward passes would use one core. An explicit OMP_NUM_THREADS is respected.
-class AllCoresGuard {
- public:
-  AllCoresGuard() : previous_(at::get_num_threads()) {
-    if (std::getenv("OMP_NUM_THREADS") != nullptr) return;
-    const int cores = static_cast<int>(std::thread::hardware_concurrency());
-    if (cores > previous_) at::set_num_threads(cores);
-  }
-  ~AllCoresGuard() {
-    if (at::get_num_threads() != previous_) at::set_num_threads(previous_);
-  }
-  AllCoresGuard(const AllCoresGuard&) = delete;
-  AllCoresGuard& operator=(const AllCoresGuard&) = delete;
-
- private:
-  int previous_;
-};
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -208,7 +184,6 @@ Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOpti
                              at::Generator& gen) {
   check_smooth_options(options);
   ModeGuard eval(model, /*training=*/false);
-  AllCoresGuard cores;
   at::Generator noise_gen = make_generator(next_seed(gen), model.device());
   NoiseCounter counter(model, options.sigma, options.batch, noise_gen);
 
@@ -246,7 +221,6 @@ torch::Tensor predict_smoothed(Model& model, const torch::Tensor& x, const Smoot
     throw Error("predict needs a batch of inputs (N×C×H×W), got shape " +
                 format_shape(x.sizes().vec()));
   ModeGuard eval(model, /*training=*/false);
-  AllCoresGuard cores;
   at::Generator noise_gen = make_generator(next_seed(gen), model.device());
   NoiseCounter counter(model, options.sigma, options.batch, noise_gen);
   torch::Tensor out = torch::empty({x.size(0)}, torch::kInt64);

@@ -15,6 +15,41 @@ def run(*args):
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
 
+def run_env(env, *args):
+    """Runs with `env` over the current environment; a None value removes the variable."""
+    merged = {**os.environ, **env}
+    merged = {name: value for name, value in merged.items() if value is not None}
+    result = subprocess.run(list(args), capture_output=True, timeout=60, env=merged)
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+
+def check_threads(perturb, script, expect):
+    """--threads, PERTURB_THREADS and OMP_NUM_THREADS, in that order of precedence; the default
+    is every core of the process's CPU affinity (taskset limits it); --verbose says what won."""
+    clean = {"PERTURB_THREADS": None, "OMP_NUM_THREADS": None}
+    code, _, err = run_env(clean, perturb, "run", script, "--threads", "1", "--verbose")
+    expect(code == 0 and "threads: 1 intra-op and inter-op (--threads" in err,
+           "--threads 1 is applied and --verbose names it: " + err)
+    code, _, err = run_env({"PERTURB_THREADS": "2", "OMP_NUM_THREADS": "1"}, perturb, "run",
+                           script, "--verbose")
+    expect(code == 0 and "threads: 2 intra-op and inter-op (PERTURB_THREADS" in err,
+           "PERTURB_THREADS wins over OMP_NUM_THREADS: " + err)
+    code, _, err = run_env(clean, perturb, "run", script, "--verbose")
+    cores = len(os.sched_getaffinity(0))
+    expect(code == 0 and f"threads: {cores} intra-op and inter-op (CPU affinity; {cores} usable"
+           in err, "the default is every usable core: " + err)
+    if cores > 1 and os.path.exists("/usr/bin/taskset"):
+        code, _, err = run_env(clean, "/usr/bin/taskset", "-c", "0", perturb, "run", script,
+                               "--verbose")
+        expect(code == 0 and "threads: 1 intra-op and inter-op (CPU affinity; 1 usable" in err,
+               "taskset -c 0 limits the default to one thread: " + err)
+    code, _, err = run(perturb, "run", script, "--threads", "0")
+    expect(code == 64 and "--threads" in err, "--threads 0 exits 64")
+    code, _, err = run_env({"PERTURB_THREADS": "many"}, perturb, "run", script)
+    expect(code == 64 and "PERTURB_THREADS" in err and "many" in err,
+           "a bad PERTURB_THREADS exits 64 and names it: " + err)
+
+
 def main():
     perturb = sys.argv[1]
     failures = []
@@ -50,6 +85,7 @@ def main():
             f.write("print(sum(rand([1000])))\n")
         runs = [run(perturb, "run", seeded, "--seed", s)[1] for s in ("1", "1", "2")]
         expect(runs[0] == runs[1] and runs[0] != runs[2], "the same --seed gives the same numbers")
+        check_threads(perturb, seeded, expect)
     if failures:
         print("FAIL cli\n  " + "\n  ".join(failures))
         return 1
