@@ -27,9 +27,8 @@ torch::Tensor loss_gradient(Model& model, const torch::Tensor& x_adv, const torc
 }
 
 torch::Tensor predict(Model& model, const torch::Tensor& x, AttackStats* stats) {
-  torch::NoGradGuard no_grad;
   if (stats) stats->queries += x.size(0);
-  return model.forward(x).argmax(1);
+  return without_autograd([&] { return model.forward(x).argmax(1); });
 }
 
 double param_number(const std::string& owner, const std::string& key, const Interval& value) {

@@ -30,8 +30,8 @@ int64_t attack_robust(Model& model, const Dataset& data, const Attack& attack,
     const auto x = data.x.index_select(0, chunk.to(data.x.device()));
     const auto y = data.y.index_select(0, chunk.to(data.y.device()));
     const auto x_adv = attack.run(model, x, y, gen, &stats);
-    torch::NoGradGuard no_grad;
-    const auto fooled = (model.forward(x_adv).argmax(1).cpu() != y.cpu());
+    const auto fooled =
+        without_autograd([&] { return model.forward(x_adv).argmax(1); }).cpu() != y.cpu();
     robust.index_put_({chunk.index({fooled})}, false);
   }
   return count;

@@ -24,14 +24,15 @@ ModeGuard::~ModeGuard() {
 
 torch::Tensor forward_batched(Model& model, const torch::Tensor& x, int64_t batch) {
   if (batch < 1) throw Error("batch must be at least 1, got " + std::to_string(batch));
-  torch::NoGradGuard no_grad;
-  const auto device = model.device();
-  std::vector<torch::Tensor> parts;
-  for (int64_t start = 0; start < x.size(0); start += batch) {
-    const auto part = x.slice(0, start, std::min(x.size(0), start + batch));
-    parts.push_back(model.forward(part.to(device, torch::kFloat32)));
-  }
-  return torch::cat(parts);
+  return without_autograd([&] {
+    const auto device = model.device();
+    std::vector<torch::Tensor> parts;
+    for (int64_t start = 0; start < x.size(0); start += batch) {
+      const auto part = x.slice(0, start, std::min(x.size(0), start + batch));
+      parts.push_back(model.forward(part.to(device, torch::kFloat32)));
+    }
+    return torch::cat(parts);
+  });
 }
 
 torch::Tensor predict_classes(Model& model, const torch::Tensor& x, int64_t batch) {

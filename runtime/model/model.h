@@ -41,6 +41,21 @@ class ModeGuard {
   bool previous_;
 };
 
+// body() under torch::InferenceMode, which skips all of autograd's bookkeeping (more than
+// NoGradGuard does), for passes that need no gradient: clean accuracy, success checks,
+// predictions. The result is copied out as an ordinary tensor, because an inference tensor
+// cannot later be modified in place or saved for a backward pass outside inference mode; keep
+// the result small (labels, logits).
+template <class Body>
+torch::Tensor without_autograd(Body body) {
+  torch::Tensor result;
+  {
+    c10::InferenceMode inference;
+    result = body();
+  }
+  return result.clone();
+}
+
 // The model's outputs for x [N, ...], `batch` inputs at a time, without gradient, on the model's
 // device, in the model's current mode. x must hold at least one input.
 torch::Tensor forward_batched(Model& model, const torch::Tensor& x, int64_t batch);
