@@ -38,6 +38,8 @@ std::optional<Value> ReportObject::field(const std::string& name) const {
   if (name == "robust") return Value(report.robust);
   if (name == "samples") return Value(report.samples);
   if (name == "seconds") return Value(report.seconds());
+  if (name == "early_stop") return Value(report.early_stop);
+  if (name == "gradient_evals_saved") return Value(report.gradient_evals_saved());
   if (name == "queries" || name == "gradient_evals") {  // summed over attacks (and sweep points)
     int64_t total = 0;
     auto add = [&](const EvalReport& r) {
@@ -134,6 +136,7 @@ Value make_pgd_attack(CallArgs& args) {
   if (args.has("step")) options.step = args.number("step");
   options.random_start = args.boolean("random_start");
   options.restarts = args.integer("restarts");
+  options.early_stop = args.boolean("early_stop");
   return attack_value(make_pgd(threat_arg(args), options));
 }
 
@@ -151,6 +154,7 @@ Value make_momentum_attack(CallArgs& args, const std::string& kind) {
     options.resize_rate = args.number("resize_rate");
     options.diversity_prob = args.number("diversity_prob");
   }
+  if (kind == "MIFGSM") options.early_stop = args.boolean("early_stop");
   return attack_value(make_momentum(threat_arg(args), options));
 }
 
@@ -172,6 +176,7 @@ Value make_apgd_attack(CallArgs& args) {
   options.restarts = args.integer("restarts");
   options.rho = args.number("rho");
   options.targets = args.integer("targets");
+  options.early_stop = args.boolean("early_stop");
   return attack_value(make_apgd(threat_arg(args), options));
 }
 
@@ -198,6 +203,7 @@ Value make_iterative_attack(CallArgs& args) {
   IterativeOptions options;
   options.steps = args.integer("steps");
   options.random_start = args.boolean("random_start");
+  options.early_stop = args.boolean("early_stop");
   Value update = args.get("update");
   Interpreter* interp = &args.interp;
   Span at = args.span_of("update");
@@ -299,6 +305,7 @@ Value evaluate_model(CallArgs& args) {
     attacks.push_back({attack->name, attack->attack});
   }
   int64_t batch = args.integer("batch");
+  const bool early_stop = args.boolean("early_stop");
   if (args.has("eps")) {  // a sweep of the threat size: one cascade per eps (runtime/eval)
     std::vector<double> eps;
     for (const auto& item : *args.get("eps").as<ListPtr>()) {
@@ -308,10 +315,11 @@ Value evaluate_model(CallArgs& args) {
       }
       eps.push_back(item.as<double>());
     }
-    EvalReport sweep = evaluate_sweep(*model, data, attacks, eps, args.interp.generator(), batch);
+    EvalReport sweep =
+        evaluate_sweep(*model, data, attacks, eps, args.interp.generator(), batch, early_stop);
     return Value(ObjectPtr(std::make_shared<ReportObject>(std::move(sweep))));
   }
-  EvalReport report = evaluate(*model, data, attacks, args.interp.generator(), batch);
+  EvalReport report = evaluate(*model, data, attacks, args.interp.generator(), batch, early_stop);
   return Value(ObjectPtr(std::make_shared<ReportObject>(std::move(report))));
 }
 
@@ -345,6 +353,14 @@ std::vector<ParamSpec> with_gradient_params(std::vector<ParamSpec> params) {
   return params;
 }
 
+// early_stop: for the iterative attacks that stop a sample once it is fooled.
+ParamSpec early_stop_param() {
+  return optional("early_stop", bits(Kind::kBool), Value(false))
+      .doc(
+          "a sample leaves once fooled, keeping its first adversarial example (evaluate turns "
+          "this on)");
+}
+
 std::vector<ParamSpec> gradient_attack_params(int64_t steps) {
   return with_gradient_params(
       {required("threat", kThreatKind),
@@ -355,7 +371,8 @@ std::vector<ParamSpec> gradient_attack_params(int64_t steps) {
        optional("restarts", bits(Kind::kNumber), Value(1))
            .whole()
            .at_least(1)
-           .doc("runs from fresh starts; each sample keeps its first success")});
+           .doc("runs from fresh starts; each sample keeps its first success"),
+       early_stop_param()});
 }
 
 // `attack pgd = ...` names the attack "pgd" in reports.
@@ -398,6 +415,9 @@ void describe_attack_kinds(KindRegistry& registry) {
       {"seconds", kNumber, "The time the evaluation took."},
       {"queries", kNumber, "Model queries, summed over the attacks (and sweep points)."},
       {"gradient_evals", kNumber, "Gradient evaluations, summed like queries."},
+      {"early_stop", bits(Kind::kBool), "Whether evaluate ran with early stop (its default)."},
+      {"gradient_evals_saved", kNumber,
+       "Gradient evaluations early stop saved (the steps fooled samples skipped)."},
       {"eps", kList, "A sweep's threat sizes (empty otherwise)."},
       {"points", kList, "A sweep's report per size (empty otherwise)."},
       {"robust_at", kList, "A sweep's robust accuracy per size (empty otherwise)."}};
@@ -429,7 +449,7 @@ void register_attack_builtins(BuiltinTable& t) {
     return with_gradient_params(ps);
   };
   t.add(
-      {"MIFGSM", g, Signature{momentum_params(1.0, {})}.returning(kAttackKind),
+      {"MIFGSM", g, Signature{momentum_params(1.0, {early_stop_param()})}.returning(kAttackKind),
        "Momentum iterative FGSM (Dong et al. 2018): g ← decay·g + ∇/mean|∇|, x ← x + step·sign(g).",
        "attack mi = MIFGSM(linf, steps: 10, decay: 1.0)",
        [](CallArgs& a) { return make_momentum_attack(a, "MIFGSM"); }});
@@ -472,7 +492,8 @@ void register_attack_builtins(BuiltinTable& t) {
                         optional("steps", bits(Kind::kNumber), Value(100)).whole().at_least(1),
                         optional("restarts", bits(Kind::kNumber), Value(1)).whole().at_least(1),
                         optional("rho", bits(Kind::kNumber), Value(0.75)),
-                        optional("targets", bits(Kind::kNumber), Value(0)).whole().at_least(0)})}
+                        optional("targets", bits(Kind::kNumber), Value(0)).whole().at_least(0),
+                        early_stop_param()})}
              .returning(kAttackKind),
          "Auto-PGD (Croce and Hein 2020) with AutoAttack's step-size schedule, checkpoints and "
          "momentum; loss \"ce\" or \"dlr\"; targets: 9 is APGD-T.",
@@ -502,7 +523,7 @@ void register_attack_builtins(BuiltinTable& t) {
          Signature{{required("threat", kThreatKind),
                     optional("steps", bits(Kind::kNumber), Value(10)).whole().at_least(1),
                     required("update", bits(Kind::kFunction)),
-                    optional("random_start", bits(Kind::kBool), Value(false))}}
+                    optional("random_start", bits(Kind::kBool), Value(false)), early_stop_param()}}
              .returning(kAttackKind),
          "An iterative attack whose step is a Perturb function update(x, g); each result is "
          "projected onto the threat.",
@@ -555,11 +576,14 @@ void register_attack_builtins(BuiltinTable& t) {
          Signature{{required("model", bits(Kind::kModel)), required("data", bits(Kind::kDataset)),
                     optional("attacks", bits(Kind::kList), make_list({})),
                     optional("batch", bits(Kind::kNumber), Value(256)).whole().at_least(1),
-                    optional("eps", Kind::kList | Kind::kNone, Value())}}
+                    optional("eps", Kind::kList | Kind::kNone, Value()),
+                    optional("early_stop", bits(Kind::kBool), Value(true))
+                        .doc("iterative attacks (PGD, APGD, MIFGSM, Iterative) stop a sample once "
+                             "fooled; false: every step, as attack.run does")}}
              .returning(bits(Kind::kReport)),
          "Clean and robust accuracy; attacks run in a per-sample cascade like AutoAttack's (each "
-         "only on samples still robust); eps: [...] repeats it per threat size (a sweep; plot "
-         "draws it).",
+         "only on samples still robust) and, with early_stop, each iterative attack drops a "
+         "sample once fooled; eps: [...] repeats it per threat size (a sweep; plot draws it).",
          "let report = evaluate(net, test_set, attacks: [fgsm, pgd])", evaluate_model});
 }
 

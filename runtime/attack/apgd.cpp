@@ -34,7 +34,10 @@ class Apgd : public Attack {
           "got " +
           threat_->describe() + "; PGD searches parametric and composed threats");
     }
+    check_early_stop("APGD", options_.gradient, options_.early_stop);
   }
+
+  bool can_stop_early() const override { return early_stop_possible(options_.gradient); }
 
   std::string name() const override { return options_.targets > 0 ? "APGD-T" : "APGD"; }
   std::string describe() const override {
@@ -42,7 +45,8 @@ class Apgd : public Attack {
                       ", restarts: " + std::to_string(options_.restarts) +
                       ", rho: " + format_number(options_.rho);
     if (options_.targets > 0) out += ", targets: " + std::to_string(options_.targets);
-    return out + options_.gradient.describe() + ")";
+    return out + options_.gradient.describe() + (options_.early_stop ? ", early_stop: true" : "") +
+           ")";
   }
   ThreatPtr threat() const override { return threat_; }
 
@@ -79,7 +83,7 @@ class Apgd : public Attack {
   }
 
   std::shared_ptr<Attack> with(const Params& params) const override {
-    std::vector<std::string> own = {"steps", "restarts", "rho", "targets"};
+    std::vector<std::string> own = {"steps", "restarts", "rho", "targets", "early_stop"};
     own.insert(own.end(), kGradientParamNames.begin(), kGradientParamNames.end());
     ApgdOptions options = options_;
     for (const auto& [key, value] : params) {
@@ -87,6 +91,7 @@ class Apgd : public Attack {
       if (key == "restarts") options.restarts = param_count("APGD", key, value, 1);
       if (key == "rho") options.rho = param_number("APGD", key, value);
       if (key == "targets") options.targets = param_count("APGD", key, value, 0);
+      if (key == "early_stop") options.early_stop = param_bool("APGD", key, value);
       apply_gradient_param("APGD", options.gradient, key, value);
     }
     return std::make_shared<Apgd>(forward_to_threat("APGD", own, threat_, params), options);
@@ -127,18 +132,22 @@ class Apgd : public Attack {
     return threat_->sample(x, gen);
   }
 
-  // One run of Algorithm 1; returns (x_best_adv where fooled else x_best, fooled).
-  std::pair<torch::Tensor, torch::Tensor> single_run(Model& model, const torch::Tensor& x,
-                                                     const torch::Tensor& y,
-                                                     const torch::Tensor& target,
+  // One run of Algorithm 1; returns (x_best_adv where fooled else x_best, fooled). With early
+  // stop a sample leaves at its first misclassified iterate, which is its x_best_adv; all the
+  // per-sample state below then holds the samples still running.
+  std::pair<torch::Tensor, torch::Tensor> single_run(Model& model, const torch::Tensor& x_in,
+                                                     const torch::Tensor& y_in,
+                                                     const torch::Tensor& target_in,
                                                      at::Generator& gen, AttackStats* stats) const {
+    torch::Tensor x = x_in, y = y_in, target = target_in;
+    ActiveSet active(x, options_.early_stop, stats);
     const int64_t n_iter = options_.steps;
     // Checkpoints (Sec. 3.2): first after p₁ = 0.22 of the steps, then each interval shorter by
     // 0.03 of the steps, never below 0.06 of them.
     const int64_t n_iter_2 = std::max<int64_t>(static_cast<int64_t>(0.22 * n_iter), 1);
     const int64_t n_iter_min = std::max<int64_t>(static_cast<int64_t>(0.06 * n_iter), 1);
     const int64_t size_decr = std::max<int64_t>(static_cast<int64_t>(0.03 * n_iter), 1);
-    const int64_t batch = x.size(0);
+    int64_t batch = x.size(0);
     const auto& gopts = options_.gradient;
 
     const bool l1 = threat_->name() == "L1";
@@ -169,8 +178,22 @@ class Apgd : public Attack {
     auto sparsity_old = torch::full({batch}, features, x.options());
     auto loss_best_last_check = loss_best.clone();
     auto reduced_last_check = torch::ones({batch}, x.options());
+    // After samples left (retire() true): every per-sample tensor keeps the rows still running.
+    const auto compact = [&] {
+      for (auto* t : {&x, &y, &target, &x_adv, &grad, &fooled, &x_best_adv, &x_best, &grad_best,
+                      &loss_best, &step_size, &x_adv_old, &topk, &sparsity_old,
+                      &loss_best_last_check, &reduced_last_check}) {
+        *t = active.compact(*t);
+      }
+      loss_steps = active.compact(loss_steps, /*dim=*/1);
+      batch = active.size();
+    };
+    if (active.retire(fooled, x_adv, n_iter)) {
+      compact();
+      fooled = torch::zeros_like(fooled);
+    }
 
-    for (int64_t i = 0; i < n_iter; ++i) {
+    for (int64_t i = 0; i < n_iter && !active.empty(); ++i) {
       if (l1) {
         x_adv = sparse_l1_step(x_adv, grad, step_size, topk, x);
       } else {
@@ -185,7 +208,13 @@ class Apgd : public Attack {
       }
       eval = evaluate_loss(model, x_adv, y, target, gopts, stats);
       grad = eval.grad;
-      const auto now_fooled = misclassified(eval);
+      auto now_fooled = misclassified(eval);
+      if (active.retire(now_fooled, x_adv, n_iter - 1 - i)) {
+        compact();
+        eval.loss = active.compact(eval.loss);
+        now_fooled = torch::zeros_like(fooled);
+        if (active.empty()) break;
+      }
       // AutoAttack overwrites x_best_adv with every misclassified iterate.
       x_best_adv = torch::where(per_sample(now_fooled, x), x_adv, x_best_adv);
       fooled = fooled | now_fooled;
@@ -235,7 +264,8 @@ class Apgd : public Attack {
         counter = 0;
       }
     }
-    return {torch::where(per_sample(fooled, x), x_best_adv, x_best), fooled};
+    return {active.merge(torch::where(per_sample(fooled, x), x_best_adv, x_best)),
+            active.merge_flags(fooled)};
   }
 
   ThreatPtr threat_;

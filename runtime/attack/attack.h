@@ -17,6 +17,9 @@ namespace perturb {
 struct AttackStats {
   int64_t gradient_evals = 0;  // samples × gradient computations
   int64_t queries = 0;         // samples × forward passes without gradient
+  // Early stop (can_stop_early): the gradient evaluations the fooled samples would still have
+  // cost without it — the steps and restarts they skipped. 0 with the reference semantics.
+  int64_t gradient_evals_saved = 0;
 };
 
 class Attack {
@@ -56,10 +59,15 @@ struct PgdOptions {
   bool random_start = true;
   int64_t restarts = 1;
   GradientOptions gradient;  // loss, target, eot (runtime/attack/loss.h)
+  // A sample leaves once fooled (its first adversarial point kept), skipping its remaining
+  // steps and restarts. Needs eot = 1 and objective "class"; parametric and composed threats
+  // (the state search) keep every step.
+  bool early_stop = false;
 };
 
 // torchattacks PGD: random start = threat->sample(x), then steps of ascend(CE grad) → project;
 // restarts keep, per sample, the first x_adv that fools the model (else the last).
+// early_stop: a sample leaves at the first step whose logits show it fooled.
 AttackPtr make_pgd(ThreatPtr threat, PgdOptions options);
 
 using UpdateFn =
@@ -68,6 +76,7 @@ using UpdateFn =
 struct IterativeOptions {
   int64_t steps = 10;
   bool random_start = false;
+  bool early_stop = false;  // a sample leaves once misclassified, keeping that point
 };
 
 // x_adv ← project(update(x_adv, ∇CE)) for `steps`; the update is a user callback (exceptions

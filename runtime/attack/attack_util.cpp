@@ -105,4 +105,72 @@ torch::Tensor sample_norms(const torch::Tensor& t, const std::string& norm) {
   return flat.norm(2, 1);
 }
 
+torch::Tensor goal_reached(const torch::Tensor& logits, const torch::Tensor& y,
+                           const torch::Tensor& target) {
+  const auto pred = logits.argmax(1);
+  return target.defined() ? pred == target : pred != y;
+}
+
+bool early_stop_possible(const GradientOptions& options) {
+  return options.eot == 1 && options.objective == "class";
+}
+
+void check_early_stop(const std::string& owner, const GradientOptions& options, bool early_stop) {
+  if (!early_stop) return;
+  if (options.eot != 1) {
+    throw Error(owner +
+                " early_stop needs eot: 1 (one random draw fooled is not a success); got eot: " +
+                std::to_string(options.eot));
+  }
+  if (options.objective != "class") {
+    throw Error(
+        owner +
+        " early_stop needs objective: \"class\" (a feature attack has no success to stop at)");
+  }
+}
+
+ActiveSet::ActiveSet(const torch::Tensor& x, bool enabled, AttackStats* stats)
+    : enabled_(enabled),
+      stats_(stats),
+      total_(x.size(0)),
+      like_(x),
+      active_(torch::arange(x.size(0), x.options().dtype(torch::kInt64))) {}
+
+bool ActiveSet::retire(const torch::Tensor& fooled, const torch::Tensor& x_adv, int64_t skipped) {
+  if (!enabled_ || empty()) return false;
+  const auto leaving = fooled.nonzero().reshape({-1});
+  const int64_t count = leaving.size(0);
+  if (count == 0) return false;
+  if (!kept_.defined()) {
+    kept_ = torch::empty_like(like_);
+    done_ = torch::zeros({total_}, active_.options().dtype(torch::kBool));
+  }
+  const auto global = active_.index_select(0, leaving);
+  kept_.index_copy_(0, global, x_adv.detach().index_select(0, leaving).to(kept_.dtype()));
+  done_.index_fill_(0, global, true);
+  stay_ = fooled.logical_not().nonzero().reshape({-1});
+  active_ = active_.index_select(0, stay_);
+  if (stats_) stats_->gradient_evals_saved += count * skipped;
+  return true;
+}
+
+torch::Tensor ActiveSet::compact(const torch::Tensor& t, int64_t dim) const {
+  if (!t.defined() || !stay_.defined()) return t;
+  return t.index_select(dim, stay_);
+}
+
+torch::Tensor ActiveSet::merge(const torch::Tensor& x_adv) const {
+  if (all()) return x_adv;
+  auto out = kept_.clone();
+  if (!empty()) out.index_copy_(0, active_, x_adv.to(out.dtype()));
+  return out;
+}
+
+torch::Tensor ActiveSet::merge_flags(const torch::Tensor& flags) const {
+  if (all()) return flags;
+  auto out = done_.clone();
+  if (!empty()) out.index_copy_(0, active_, flags.to(torch::kBool));
+  return out;
+}
+
 }  // namespace perturb

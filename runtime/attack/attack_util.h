@@ -44,6 +44,64 @@ torch::Tensor per_sample(const torch::Tensor& v, const torch::Tensor& like);
 // Per-sample norms over the non-batch dims: "Linf", "L2" or "L1"; shape [N].
 torch::Tensor sample_norms(const torch::Tensor& t, const std::string& norm);
 
+// Early exit (issue 13). Whether the logits [n, C] already reach the attack's goal per sample
+// [n]: prediction == target in targeted mode (target defined), else prediction != y. Read from
+// the logits the gradient step computed, so it costs no forward pass.
+torch::Tensor goal_reached(const torch::Tensor& logits, const torch::Tensor& y,
+                           const torch::Tensor& target);
+
+// Whether an attack with these gradient options can tell success from its own logits: eot = 1
+// (one deterministic pass, not one random draw of many) and objective "class". Throws Error in
+// the user's terms when `early_stop` is asked for and it cannot.
+bool early_stop_possible(const GradientOptions& options);
+void check_early_stop(const std::string& owner, const GradientOptions& options, bool early_stop);
+
+// The samples of a batch an iterative attack is still working on. With early stop on, a sample
+// the attack has fooled leaves: its adversarial point is kept, it costs no further gradient
+// evaluations, and what it skipped is added to stats->gradient_evals_saved. The attack holds
+// its per-sample state for the active samples only and compacts it with compact() each time
+// retire() says some left (the only time a batch is index_select-ed). With early stop off
+// nothing ever leaves and the attack runs exactly as without an ActiveSet.
+class ActiveSet {
+ public:
+  // All of x's samples active.
+  ActiveSet(const torch::Tensor& x, bool enabled, AttackStats* stats);
+
+  bool enabled() const { return enabled_; }
+  int64_t size() const { return active_.size(0); }
+  int64_t total() const { return total_; }
+  bool empty() const { return size() == 0; }
+  bool all() const { return size() == total_; }
+  // The active samples' positions in the full batch [size()], in order.
+  const torch::Tensor& indices() const { return active_; }
+
+  // Takes out the active samples with fooled[i] (bool [size()]), keeping x_adv's rows (x_adv
+  // [size(), ...]) as their results; each would still have cost `skipped` gradient evaluations.
+  // Returns whether any left; then per-sample state must go through compact().
+  bool retire(const torch::Tensor& fooled, const torch::Tensor& x_adv, int64_t skipped);
+  // The rows (along `dim`) of a per-sample tensor that stay after the last retire(); an
+  // undefined tensor stays undefined.
+  torch::Tensor compact(const torch::Tensor& t, int64_t dim = 0) const;
+  // The full batch [total(), ...]: the kept point of each retired sample, x_adv's rows for the
+  // active ones.
+  torch::Tensor merge(const torch::Tensor& x_adv) const;
+  // [total()] bool: true for retired samples, `flags` [size()] for the active ones.
+  torch::Tensor merge_flags(const torch::Tensor& flags) const;
+  // size() / total(): turns the gradient of the active samples' batch-mean loss into the one
+  // each sample gets in the full batch (for updates that use the gradient's scale).
+  double mean_scale() const { return static_cast<double>(size()) / static_cast<double>(total_); }
+
+ private:
+  bool enabled_;
+  AttackStats* stats_;
+  int64_t total_;
+  torch::Tensor like_;    // the full batch, for the kept points' shape and type
+  torch::Tensor active_;  // int64 [size()]
+  torch::Tensor stay_;    // int64: the rows kept by the last retire(), local to the set before it
+  torch::Tensor kept_;    // [total(), ...] the retired samples' points (allocated at the first)
+  torch::Tensor done_;    // bool [total()]
+};
+
 // "true"/"false" for describe() strings.
 inline const char* bool_text(bool b) {
   return b ? "true" : "false";

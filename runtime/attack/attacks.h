@@ -27,6 +27,9 @@ struct MomentumOptions {
   double diversity_prob = 0.5;
   bool random_start = false;
   GradientOptions gradient;
+  // MIFGSM only (the others take their gradient away from x_adv, so its logits do not say
+  // whether x_adv fools): a sample leaves once fooled, keeping that point. Needs eot = 1.
+  bool early_stop = false;
 };
 AttackPtr make_momentum(ThreatPtr threat, MomentumOptions options);
 
@@ -56,6 +59,9 @@ struct ApgdOptions {
   double rho = 0.75;
   int64_t targets = 0;
   GradientOptions gradient;  // loss "ce" by default; "dlr"; target:; eot:
+  // A sample leaves a run at its first misclassified iterate, which it keeps (AutoAttack keeps
+  // running and keeps the last one). Needs eot = 1 and objective "class".
+  bool early_stop = false;
 };
 AttackPtr make_apgd(ThreatPtr threat, ApgdOptions options);
 

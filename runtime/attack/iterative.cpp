@@ -17,8 +17,10 @@ class Iterative : public Attack {
   std::string name() const override { return "Iterative"; }
   std::string describe() const override {
     return "Iterative(" + threat_->describe() + ", steps: " + std::to_string(options_.steps) +
-           ", random_start: " + bool_text(options_.random_start) + ")";
+           ", random_start: " + bool_text(options_.random_start) +
+           (options_.early_stop ? ", early_stop: true" : "") + ")";
   }
+  bool can_stop_early() const override { return true; }
   ThreatPtr threat() const override { return threat_; }
 
   torch::Tensor run(Model& model, const torch::Tensor& x_in, const torch::Tensor& y_in,
@@ -26,13 +28,24 @@ class Iterative : public Attack {
     ModeGuard eval(model, /*training=*/false);
     const auto [x, y] = prepare_batch(model, x_in, y_in);
     auto x_adv = options_.random_start ? threat_->sample(x, gen) : x.clone();
+    // Early stop: xs, ys and x_adv hold the samples not yet misclassified.
+    ActiveSet active(x, options_.early_stop, stats);
+    torch::Tensor xs = x, ys = y;
     for (int64_t i = 0; i < options_.steps; ++i) {
-      const auto grad = loss_gradient(model, x_adv, y, stats);
+      // Mean cross-entropy, as loss_gradient(model, x_adv, y, stats); the logits come along.
+      const auto eval = evaluate_loss(model, x_adv, ys, {}, GradientOptions{}, stats);
+      auto grad = eval.grad;
+      if (active.retire(goal_reached(eval.logits, ys, {}), x_adv, options_.steps - 1 - i)) {
+        for (auto* t : {&xs, &ys, &x_adv, &grad}) *t = active.compact(*t);
+        if (active.empty()) break;
+      }
+      // The update sees each sample's gradient as in the full batch (the mean is over fewer).
+      if (!active.all()) grad = grad * active.mean_scale();
       const auto proposed = update_(x_adv, grad);
       check_update(proposed, x_adv);
-      x_adv = threat_->project(proposed.detach().to(x.device(), torch::kFloat32), x);
+      x_adv = threat_->project(proposed.detach().to(x.device(), torch::kFloat32), xs);
     }
-    return x_adv;
+    return active.merge(x_adv);
   }
 
   std::shared_ptr<Attack> with(const Params& params) const override {
@@ -40,9 +53,11 @@ class Iterative : public Attack {
     for (const auto& [key, value] : params) {
       if (key == "steps") options.steps = param_count(name(), key, value, 0);
       if (key == "random_start") options.random_start = param_bool(name(), key, value);
+      if (key == "early_stop") options.early_stop = param_bool(name(), key, value);
     }
     return std::make_shared<Iterative>(
-        forward_to_threat(name(), {"steps", "random_start"}, threat_, params), options, update_);
+        forward_to_threat(name(), {"steps", "random_start", "early_stop"}, threat_, params),
+        options, update_);
   }
 
  private:

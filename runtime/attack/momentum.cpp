@@ -38,6 +38,16 @@ class Momentum : public Attack {
     }
     options_.gradient.check(k);
     check_feature_start(k, options_.gradient, options_.random_start);
+    check_early_stop(k, options_.gradient, options_.early_stop);
+    if (options_.early_stop && k != "MIFGSM") {
+      throw Error(k +
+                  " cannot stop early: its gradient is taken away from x_adv, so that step's "
+                  "logits do not say whether x_adv fools (MIFGSM can)");
+    }
+  }
+
+  bool can_stop_early() const override {
+    return options_.kind == "MIFGSM" && early_stop_possible(options_.gradient);
   }
 
   std::string name() const override { return options_.kind; }
@@ -51,7 +61,8 @@ class Momentum : public Attack {
              ", diversity_prob: " + format_number(options_.diversity_prob);
     }
     if (options_.random_start) out += ", random_start: true";
-    return out + options_.gradient.describe() + ")";
+    return out + options_.gradient.describe() + (options_.early_stop ? ", early_stop: true" : "") +
+           ")";
   }
   ThreatPtr threat() const override { return threat_; }
 
@@ -95,13 +106,23 @@ class Momentum : public Attack {
     const auto& kind = options_.kind;
     auto x_adv = options_.random_start ? threat.sample(x, gen) : x.clone();
     auto momentum = torch::zeros_like(x);
+    // Early stop (MIFGSM): xs, ys, ts and the state hold the samples not yet fooled.
+    ActiveSet active(x, options_.early_stop, stats);
+    torch::Tensor xs = x, ys = y, ts = target;
     InputTransform diversity;
     if (kind == "DIFGSM") {
       diversity = [this, &gen](const torch::Tensor& input) { return input_diversity(input, gen); };
     }
     for (int64_t i = 0; i < options_.steps; ++i) {
       torch::Tensor grad;
-      if (kind == "MIFGSM" || kind == "DIFGSM") {
+      if (kind == "MIFGSM" && options_.early_stop) {
+        const auto eval = evaluate_loss(model, x_adv, ys, ts, options_.gradient, stats);
+        grad = eval.grad;
+        if (active.retire(goal_reached(eval.logits, ys, ts), x_adv, options_.steps - 1 - i)) {
+          for (auto* t : {&xs, &ys, &ts, &x_adv, &momentum, &grad}) *t = active.compact(*t);
+          if (active.empty()) break;
+        }
+      } else if (kind == "MIFGSM" || kind == "DIFGSM") {
         grad = loss_gradient_at(model, x_adv, y, target, stats, diversity);
       } else {
         // Nesterov look-ahead (Lin et al. eq. 8): x^nes = x + μ·α·g.
@@ -120,14 +141,14 @@ class Momentum : public Attack {
         }
       }
       momentum = mu * momentum + normalise_l1(grad);
-      x_adv = threat.project(threat.ascend(x_adv, momentum, alpha), x);
+      x_adv = threat.project(threat.ascend(x_adv, momentum, alpha), xs);
     }
-    return x_adv;
+    return active.merge(x_adv);
   }
 
   std::shared_ptr<Attack> with(const Params& params) const override {
-    std::vector<std::string> own = {"steps",       "step",           "decay",       "scales",
-                                    "resize_rate", "diversity_prob", "random_start"};
+    std::vector<std::string> own = {"steps",       "step",           "decay",        "scales",
+                                    "resize_rate", "diversity_prob", "random_start", "early_stop"};
     own.insert(own.end(), kGradientParamNames.begin(), kGradientParamNames.end());
     MomentumOptions options = options_;
     const auto& n = options_.kind;
@@ -139,6 +160,7 @@ class Momentum : public Attack {
       if (key == "resize_rate") options.resize_rate = param_number(n, key, value);
       if (key == "diversity_prob") options.diversity_prob = param_number(n, key, value);
       if (key == "random_start") options.random_start = param_bool(n, key, value);
+      if (key == "early_stop") options.early_stop = param_bool(n, key, value);
       apply_gradient_param(n, options.gradient, key, value);
     }
     return std::make_shared<Momentum>(forward_to_threat(n, own, threat_, params), options);

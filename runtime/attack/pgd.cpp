@@ -15,6 +15,24 @@ Pgd::Pgd(ThreatPtr threat, PgdOptions options) : threat_(std::move(threat)), opt
   if (options_.step && *options_.step < 0) throw Error("PGD step must not be negative");
   options_.gradient.check("PGD");
   check_feature_start("PGD", options_.gradient, options_.random_start);
+  check_early_stop("PGD", options_.gradient, options_.early_stop);
+}
+
+namespace {
+
+// Threats whose search early stop shortens: additive ones, and unions with an additive member.
+bool stops_early_under(const Threat& threat) {
+  if (threat.additive()) return true;
+  for (const auto& member : threat.alternatives()) {
+    if (stops_early_under(*member)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Pgd::can_stop_early() const {
+  return early_stop_possible(options_.gradient) && stops_early_under(*threat_);
 }
 
 double Pgd::step() const {
@@ -25,7 +43,8 @@ std::string Pgd::describe() const {
   return "PGD(" + threat_->describe() + ", steps: " + std::to_string(options_.steps) +
          ", step: " + format_number(step()) +
          ", random_start: " + bool_text(options_.random_start) +
-         ", restarts: " + std::to_string(options_.restarts) + options_.gradient.describe() + ")";
+         ", restarts: " + std::to_string(options_.restarts) + options_.gradient.describe() +
+         (options_.early_stop ? ", early_stop: true" : "") + ")";
 }
 
 torch::Tensor Pgd::run_once(Model& model, const torch::Tensor& x, const torch::Tensor& y,
@@ -71,6 +90,7 @@ torch::Tensor Pgd::run_resolved(Model& model, const torch::Tensor& x, const torc
       },
       goal_score(model, y, target, options_.gradient, stats));
   if (worst.defined()) return worst;
+  if (options_.early_stop && threat_->additive()) return run_early(model, x, y, target, gen, stats);
   if (options_.restarts == 1) return run_once(model, x, y, target, gen, stats);
   if (options_.gradient.objective == "feature") {
     // A feature attack has no success to stop at: per sample, the restart of largest distance.
@@ -93,8 +113,53 @@ torch::Tensor Pgd::run_resolved(Model& model, const torch::Tensor& x, const torc
   return best;
 }
 
+torch::Tensor Pgd::run_early(Model& model, const torch::Tensor& x, const torch::Tensor& y,
+                             const torch::Tensor& target, at::Generator& gen,
+                             AttackStats* stats) const {
+  ActiveSet active(x, /*enabled=*/true, stats);
+  // The active samples' inputs, labels and targets, compacted with their points.
+  torch::Tensor xs = x, ys = y, ts = target, x_adv;
+  const auto compact = [&] {
+    xs = active.compact(xs);
+    ys = active.compact(ys);
+    ts = active.compact(ts);
+    x_adv = active.compact(x_adv);
+  };
+  const int64_t steps = options_.steps, restarts = options_.restarts;
+  const double alpha = step();
+  for (int64_t r = 0; r < restarts && !active.empty(); ++r) {
+    // The start is drawn for the whole batch, so each sample starts where it would without
+    // early stop (the generator's stream does not depend on who is left).
+    if (options_.random_start) {
+      x_adv = threat_->sample(x, gen);
+      if (!active.all()) x_adv = x_adv.index_select(0, active.indices());
+    } else {
+      x_adv = xs.clone();
+    }
+    for (int64_t i = 0; i < steps; ++i) {
+      const auto eval = evaluate_loss(model, x_adv, ys, ts, options_.gradient, stats);
+      auto grad = eval.grad;
+      // x_adv already fools these: keep it, skip their remaining steps and restarts.
+      const int64_t skipped = (steps - 1 - i) + steps * (restarts - 1 - r);
+      if (active.retire(goal_reached(eval.logits, ys, ts), x_adv, skipped)) {
+        grad = active.compact(grad);
+        compact();
+        if (active.empty()) break;
+      }
+      x_adv = threat_->project(threat_->ascend(x_adv, grad, alpha), xs);
+    }
+    // The last point of a restart has no logits yet; check it only if another restart follows
+    // (evaluate checks every result it is given).
+    if (r + 1 < restarts && !active.empty()) {
+      const auto fooled = attack_succeeded(model, x_adv, ys, ts, stats);
+      if (active.retire(fooled, x_adv, steps * (restarts - 1 - r))) compact();
+    }
+  }
+  return active.merge(x_adv);
+}
+
 std::shared_ptr<Attack> Pgd::with(const Params& params) const {
-  std::vector<std::string> own = {"steps", "step", "random_start", "restarts"};
+  std::vector<std::string> own = {"steps", "step", "random_start", "restarts", "early_stop"};
   own.insert(own.end(), kGradientParamNames.begin(), kGradientParamNames.end());
   PgdOptions options = options_;
   for (const auto& [key, value] : params) {
@@ -102,6 +167,7 @@ std::shared_ptr<Attack> Pgd::with(const Params& params) const {
     if (key == "step") options.step = param_number(name(), key, value);
     if (key == "random_start") options.random_start = param_bool(name(), key, value);
     if (key == "restarts") options.restarts = param_count(name(), key, value, 1);
+    if (key == "early_stop") options.early_stop = param_bool(name(), key, value);
     apply_gradient_param(name(), options.gradient, key, value);
   }
   return std::make_shared<Pgd>(forward_to_threat(name(), own, threat_, params), options);

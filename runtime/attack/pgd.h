@@ -15,6 +15,8 @@ class Pgd : public Attack {
   torch::Tensor run(Model& model, const torch::Tensor& x, const torch::Tensor& y,
                     at::Generator& gen, AttackStats* stats) const override;
   std::shared_ptr<Attack> with(const Params& params) const override;
+  // With eot 1, objective "class", and an additive threat or a union with an additive member.
+  bool can_stop_early() const override;
 
   int64_t steps() const { return options_.steps; }
   // The explicit step, or the threat's default for this many steps.
@@ -29,6 +31,11 @@ class Pgd : public Attack {
   // composed threats: the same on the threat's search state, runtime/attack/threat_search.h).
   torch::Tensor run_once(Model& model, const torch::Tensor& x, const torch::Tensor& y,
                          const torch::Tensor& target, at::Generator& gen, AttackStats* stats) const;
+  // Every restart with early stop on an additive threat: a sample leaves at the first point
+  // whose logits (from its gradient step, or the check after a restart) show it fooled.
+  torch::Tensor run_early(Model& model, const torch::Tensor& x, const torch::Tensor& y,
+                          const torch::Tensor& target, at::Generator& gen,
+                          AttackStats* stats) const;
 
   ThreatPtr threat_;
   PgdOptions options_;

@@ -40,7 +40,7 @@ int64_t attack_robust(Model& model, const Dataset& data, const Attack& attack,
 }  // namespace
 
 EvalReport evaluate(Model& model, const Dataset& data, const std::vector<NamedAttack>& attacks,
-                    at::Generator& gen, int64_t batch) {
+                    at::Generator& gen, int64_t batch, bool early_stop) {
   if (batch <= 0) throw Error("batch must be positive, got " + std::to_string(batch));
   ModeGuard eval(model, /*training=*/false);
   EvalReport report;
@@ -52,11 +52,19 @@ EvalReport evaluate(Model& model, const Dataset& data, const std::vector<NamedAt
   auto robust = clean_correct(model, data, batch);
   report.clean_seconds = seconds_since(start);
   report.clean = robust.sum().item<int64_t>() / n;
+  report.early_stop = early_stop;
   for (const auto& named : attacks) {
     AttackResult result;
     result.name = named.name;
+    // Early stop on (or off) for the attacks that know it; the others run as they are.
+    AttackPtr attack = named.attack;
+    if (attack->can_stop_early()) {
+      const double on = early_stop ? 1 : 0;
+      attack = attack->with({{"early_stop", Interval{on, on}}});
+      result.early_stop = early_stop;
+    }
     const auto attack_start = std::chrono::steady_clock::now();
-    result.attacked = attack_robust(model, data, *named.attack, robust, gen, batch, result.stats);
+    result.attacked = attack_robust(model, data, *attack, robust, gen, batch, result.stats);
     result.seconds = seconds_since(attack_start);
     result.accuracy = robust.sum().item<int64_t>() / n;
     report.by_attack.push_back(result);
@@ -67,7 +75,7 @@ EvalReport evaluate(Model& model, const Dataset& data, const std::vector<NamedAt
 
 EvalReport evaluate_sweep(Model& model, const Dataset& data,
                           const std::vector<NamedAttack>& attacks, const std::vector<double>& eps,
-                          at::Generator& gen, int64_t batch) {
+                          at::Generator& gen, int64_t batch, bool early_stop) {
   if (eps.empty()) throw Error("evaluate's eps must list at least one threat size");
   EvalReport sweep;
   for (double e : eps) {
@@ -78,7 +86,7 @@ EvalReport evaluate_sweep(Model& model, const Dataset& data,
     for (const auto& named : attacks) {
       sized.push_back({named.name, named.attack->with({{"eps", Interval{e, e}}})});
     }
-    sweep.points.push_back(evaluate(model, data, sized, gen, batch));
+    sweep.points.push_back(evaluate(model, data, sized, gen, batch, early_stop));
     sweep.eps.push_back(e);
   }
   const auto& last = sweep.points.back();
@@ -86,6 +94,7 @@ EvalReport evaluate_sweep(Model& model, const Dataset& data,
   sweep.clean = last.clean;
   sweep.robust = last.robust;
   sweep.clean_seconds = last.clean_seconds;
+  sweep.early_stop = last.early_stop;
   sweep.by_attack = last.by_attack;
   return sweep;
 }

@@ -90,14 +90,17 @@ std::string sweep_table(const EvalReport& report) {
 std::string single_json(const EvalReport& r) {
   std::string out = "{\"samples\":" + json::number(r.samples) +
                     ",\"clean\":" + json::number(r.clean) +
-                    ",\"robust\":" + json::number(r.robust) + ",\"by_attack\":{";
+                    ",\"robust\":" + json::number(r.robust) +
+                    ",\"early_stop\":" + (r.early_stop ? "true" : "false") + ",\"by_attack\":{";
   for (size_t i = 0; i < r.by_attack.size(); ++i) {
     const auto& a = r.by_attack[i];
     if (i > 0) out += ",";
     out += json::quote(a.name) + ":{\"accuracy\":" + json::number(a.accuracy) +
            ",\"seconds\":" + json::number(a.seconds) + ",\"attacked\":" + json::number(a.attacked) +
            ",\"gradient_evals\":" + json::number(a.stats.gradient_evals) +
-           ",\"queries\":" + json::number(a.stats.queries) + "}";
+           ",\"queries\":" + json::number(a.stats.queries) +
+           ",\"early_stop\":" + (a.early_stop ? "true" : "false") +
+           ",\"gradient_evals_saved\":" + json::number(a.stats.gradient_evals_saved) + "}";
   }
   return out + "}";
 }
@@ -115,8 +118,29 @@ double EvalReport::seconds() const {
   return total;
 }
 
+int64_t EvalReport::gradient_evals_saved() const {
+  int64_t total = 0;
+  if (is_sweep()) {
+    for (const auto& p : points) total += p.gradient_evals_saved();
+    return total;
+  }
+  for (const auto& r : by_attack) total += r.stats.gradient_evals_saved;
+  return total;
+}
+
+std::string EvalReport::early_stop_line() const {
+  if (!early_stop) return "early stop: off";
+  std::string names;
+  for (const auto& r : by_attack) {
+    if (r.early_stop) names += (names.empty() ? "" : ", ") + r.name;
+  }
+  if (names.empty()) return "early stop: on (none of these attacks stops early)";
+  return "early stop: on (" + names + "; " + std::to_string(gradient_evals_saved()) +
+         " gradient evaluations saved)";
+}
+
 std::string EvalReport::table() const {
-  return is_sweep() ? sweep_table(*this) : single_table(*this);
+  return (is_sweep() ? sweep_table(*this) : single_table(*this)) + early_stop_line() + "\n";
 }
 
 std::string EvalReport::json() const {

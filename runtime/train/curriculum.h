@@ -33,6 +33,7 @@ class RampedAttack : public Attack {
                     at::Generator& gen, AttackStats* stats = nullptr) const override;
   ThreatPtr threat() const override;
   std::shared_ptr<Attack> with(const Params& params) const override;
+  bool can_stop_early() const override { return base_->can_stop_early(); }
 
   // The plain attack at epoch e of a stage of E epochs.
   AttackPtr at(int64_t epoch, int64_t epochs) const;

@@ -113,8 +113,9 @@ TEST_CASE("attack descriptions and parameters", "[attack]") {
   CHECK(make_pgd(make_l2(0.5), {})->describe() ==
         "PGD(L2(eps: 0.5, domain: [0, 1]), steps: 10, step: 0.125, random_start: true, "
         "restarts: 1)");
-  CHECK_THROWS_WITH(pgd->with({{"foo", {1, 1}}}),
-                    "PGD has no parameter 'foo'; it has steps, step, random_start, restarts, "
-                    "loss, kappa, eot, target, eps, domain");
+  CHECK_THROWS_WITH(
+      pgd->with({{"foo", {1, 1}}}),
+      "PGD has no parameter 'foo'; it has steps, step, random_start, restarts, early_stop, "
+      "loss, kappa, eot, target, eps, domain");
   CHECK_THROWS_AS(pgd->with({{"steps", {1.5, 1.5}}}), Error);
 }

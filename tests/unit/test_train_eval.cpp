@@ -105,7 +105,9 @@ TEST_CASE("evaluate's cascade: robust ≤ each cumulative accuracy ≤ clean", "
   const auto pgd = make_pgd(make_linf(0.03), pgd_options);
   auto gen = make_generator(0);
   model->set_training(true);
-  const auto report = evaluate(*model, *test_data, {{"fgsm", fgsm}, {"pgd", pgd}}, gen, 128);
+  // Without early stop every attacked sample costs all of PGD's steps.
+  const auto report =
+      evaluate(*model, *test_data, {{"fgsm", fgsm}, {"pgd", pgd}}, gen, 128, /*early_stop=*/false);
   CHECK(model->training());
   REQUIRE(report.by_attack.size() == 2);
   CHECK(report.samples == 300);
@@ -121,7 +123,7 @@ TEST_CASE("evaluate's cascade: robust ≤ each cumulative accuracy ≤ clean", "
 
   // Each attack alone leaves at least as many robust samples as the cascade.
   for (const auto& [name, attack] : std::vector<NamedAttack>{{"fgsm", fgsm}, {"pgd", pgd}}) {
-    const auto alone = evaluate(*model, *test_data, {{name, attack}}, gen, 128);
+    const auto alone = evaluate(*model, *test_data, {{name, attack}}, gen, 128, false);
     CAPTURE(name);
     CHECK(report.robust <= alone.robust + 1e-9);
   }
@@ -147,16 +149,23 @@ TEST_CASE("report rendering", "[eval]") {
   r.stats.gradient_evals = 30;
   report.by_attack.push_back(r);
   CHECK(report.json() ==
-        "{\"samples\":4,\"clean\":0.75,\"robust\":0.25,\"by_attack\":{\"pgd \\\"strong\\\"\":"
-        "{\"accuracy\":0.25,\"seconds\":0,\"attacked\":3,\"gradient_evals\":30,\"queries\":0}}}");
+        "{\"samples\":4,\"clean\":0.75,\"robust\":0.25,\"early_stop\":false,\"by_attack\":{"
+        "\"pgd "
+        "\\\"strong\\\"\":{\"accuracy\":0.25,\"seconds\":0,\"attacked\":3,\"gradient_evals\":30,"
+        "\"queries\":0,\"early_stop\":false,\"gradient_evals_saved\":0}}}");
   const auto table = report.table();
   CHECK_THAT(table, Catch::Contains("75.00%") && Catch::Contains("25.00%"));
-  // Every line has the same width: the columns line up.
+  // Every line of the table has the same width: the columns line up. The last line says
+  // whether early stop was on.
   std::istringstream lines(table);
-  std::string line;
+  std::string line, last;
   std::set<size_t> widths;
-  while (std::getline(lines, line)) widths.insert(line.size());
+  while (std::getline(lines, line)) {
+    if (!last.empty()) widths.insert(last.size());
+    last = line;
+  }
   CHECK(widths.size() == 1);
+  CHECK(last == "early stop: off");
 }
 
 TEST_CASE("train works when the caller is in no-grad mode", "[train]") {
