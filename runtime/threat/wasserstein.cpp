@@ -23,7 +23,8 @@ constexpr double kDefaultStep = 0.1;
 // The local transport as a depthwise convolution: per-sample kernels [n, k, k] become the
 // weight [n·C, 1, k, k] of a grouped conv2d over v [n, C, H, W] seen as [1, n·C, H, W];
 // out_i = Σ_{j in the window of i} kernel(i − j) v_j, zero outside the image (no transport
-// out). Measured faster than unfold + matmul or a shared-weight conv (bench/wasserstein).
+// out). Measured (LibTorch 1.13, float32, 100 images 28×28, one thread, loaded machine): 1.6 ms,
+// against 35 ms for unfold alone and 10 ms for a shared-weight conv over [n, 1, H, W].
 torch::Tensor conv_weight(const torch::Tensor& kernels, int64_t channels) {
   const int64_t n = kernels.size(0), k = kernels.size(-1);
   auto w = channels == 1 ? kernels : kernels.repeat_interleave(channels, 0);
