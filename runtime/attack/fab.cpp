@@ -89,9 +89,10 @@ class Fab : public Attack {
            ", targets: " + std::to_string(options_.targets) +
            ", alpha_max: " + format_number(options_.alpha_max) +
            ", eta: " + format_number(options_.eta) + ", beta: " + format_number(options_.beta) +
-           ")";
+           (early_stop_ ? ", early_stop: true" : "") + ")";
   }
   ThreatPtr threat() const override { return threat_; }
+  bool can_stop_early() const override { return true; }
 
   torch::Tensor run(Model& model, const torch::Tensor& x_in, const torch::Tensor& y_in,
                     at::Generator& gen, AttackStats* stats) const override {
@@ -115,8 +116,7 @@ class Fab : public Attack {
         auto [adv, dist] = single_run(model, xs, ys, target, /*random_start=*/r > 0, gen, stats);
         // A success counts only within eps (AutoAttack: acc_curr = max(acc_curr, res > eps)).
         adv = threat_->project(adv, xs);
-        const auto ok =
-            (dist <= threat_->eps() * (1 + 1e-6) + 1e-7) & (predict(model, adv, stats) != ys);
+        const auto ok = (dist <= eps_bound()) & (predict(model, adv, stats) != ys);
         const auto hit = todo.index({ok});
         result.index_put_({hit}, adv.index({ok}));
         fooled.index_put_({hit}, true);
@@ -126,9 +126,10 @@ class Fab : public Attack {
   }
 
   std::shared_ptr<Attack> with(const Params& params) const override {
-    const std::vector<std::string> own = {"steps",     "restarts", "targets",
-                                          "alpha_max", "eta",      "beta"};
+    const std::vector<std::string> own = {"steps", "restarts", "targets",   "alpha_max",
+                                          "eta",   "beta",     "early_stop"};
     FabOptions options = options_;
+    bool early_stop = early_stop_;
     for (const auto& [key, value] : params) {
       if (key == "steps") options.steps = param_count("FAB", key, value, 1);
       if (key == "restarts") options.restarts = param_count("FAB", key, value, 1);
@@ -136,34 +137,45 @@ class Fab : public Attack {
       if (key == "alpha_max") options.alpha_max = param_number("FAB", key, value);
       if (key == "eta") options.eta = param_number("FAB", key, value);
       if (key == "beta") options.beta = param_number("FAB", key, value);
+      if (key == "early_stop") early_stop = param_bool("FAB", key, value);
     }
-    return std::make_shared<Fab>(forward_to_threat("FAB", own, threat_, params), options);
+    auto out = std::make_shared<Fab>(forward_to_threat("FAB", own, threat_, params), options);
+    out->early_stop_ = early_stop;
+    return out;
   }
 
  private:
-  // The differences of logits the attack linearises at x1 and their input gradients, flattened:
-  // FAB-T one row (z_t − z_y); FAB every class j (z_j − z_y), with j = y excluded by a huge
-  // difference. Returns f [n, K] and g [n, K, D].
-  std::pair<torch::Tensor, torch::Tensor> differences(Model& model, const torch::Tensor& x1,
-                                                      const torch::Tensor& y,
-                                                      const torch::Tensor& target,
-                                                      AttackStats* stats) const {
+  // The largest distance that still counts as inside the threat (float slack on eps).
+  double eps_bound() const { return threat_->eps() * (1 + 1e-6) + 1e-7; }
+
+  // What one FAB step needs at x1: the differences of logits the attack linearises and their
+  // input gradients, flattened (FAB-T one row, z_t − z_y; FAB every class j, z_j − z_y, with
+  // j = y excluded by a huge difference), and the class the model predicts at x1, which comes
+  // from the same forward pass. f [n, K], g [n, K, D], pred [n].
+  struct Linearisation {
+    torch::Tensor f, g, pred;
+  };
+  Linearisation linearise(Model& model, const torch::Tensor& x1, const torch::Tensor& y,
+                          const torch::Tensor& target, AttackStats* stats) const {
     torch::AutoGradMode grad_on(true);
     const int64_t n = x1.size(0);
     auto input = x1.detach().requires_grad_(true);
     const auto logits = model.forward(input);
+    const auto pred = logits.detach().argmax(1);
     const auto z_y = logits.gather(1, y.unsqueeze(1)).squeeze(1);
     if (target.defined()) {
+      // One backward of the one difference (AutoAttack's get_diff_logits_grads_batch_targeted),
+      // only down to the input: the model's weights need no gradient here.
       const auto diff = logits.gather(1, target.unsqueeze(1)).squeeze(1) - z_y;
       const auto g = torch::autograd::grad({diff.sum()}, {input})[0];
       if (stats) stats->gradient_evals += n;
-      return {diff.detach().unsqueeze(1), g.reshape({n, 1, -1})};
+      return {diff.detach().unsqueeze(1), g.reshape({n, 1, -1}), pred};
     }
     const int64_t classes = logits.size(1);
     std::vector<torch::Tensor> grads;
     for (int64_t j = 0; j < classes; ++j) {
       grads.push_back(torch::autograd::grad({logits.select(1, j).sum()}, {input}, {},
-                                            /*retain_graph=*/true)[0]
+                                            /*retain_graph=*/j + 1 < classes)[0]
                           .reshape({n, -1}));
     }
     if (stats) stats->gradient_evals += n * classes;
@@ -172,67 +184,148 @@ class Fab : public Attack {
     const auto g = jac - jac.gather(1, idx);
     auto f = (logits - z_y.unsqueeze(1)).detach();
     f.scatter_(1, y.unsqueeze(1), 1e10);
-    return {f, g};
+    return {f, g, pred};
+  }
+
+  // One step of FAB (Algorithm 1, eqs. 5-9) from x1 (flattened [n, D]) with the linearisation
+  // `lin` at x1, x0 the originals (flattened): the next iterate, flattened, inside the box.
+  torch::Tensor step(const Linearisation& lin, const torch::Tensor& x1_flat,
+                     const torch::Tensor& x0_flat, Domain box) const {
+    const auto& norm = threat_->name();
+    const int64_t n = x1_flat.size(0);
+    torch::Tensor w, f_closest;
+    if (lin.f.size(1) == 1) {
+      w = lin.g.select(1, 0);
+      f_closest = lin.f.select(1, 0);
+    } else {
+      // Distance to each linearised boundary (eq. 5): |f_j| / ‖∇f_j‖_dual; the closest one.
+      const auto dual = norm == "Linf" ? lin.g.abs().sum(2) : lin.g.pow(2).sum(2).sqrt();
+      const auto closest = (lin.f.abs() / (dual + 1e-12)).argmin(1);
+      const auto rows = torch::arange(n, closest.options());
+      w = lin.g.index({rows, closest});  // [n, D]
+      f_closest = lin.f.index({rows, closest});
+    }
+    // The hyperplane f + w·(z − x1) = 0, i.e. w·z = w·x1 − f; project x1 and x0 onto it within
+    // the box (eq. 7), in one batch.
+    const auto b = (w * x1_flat).sum(1) - f_closest;
+    const auto d = project_hyperplane(torch::cat({x1_flat, x0_flat}), torch::cat({w, w}),
+                                      torch::cat({b, b}), norm, box);
+    const auto d1 = d.slice(0, 0, n), d2 = d.slice(0, n);
+    const auto a1 = sample_norms(d1, norm).clamp_min(1e-8);
+    const auto a2 = sample_norms(d2, norm).clamp_min(1e-8);
+    // The biased step (eq. 9): alpha = min(‖d1‖ / (‖d1‖ + ‖d2‖), alpha_max), extrapolated by
+    // eta; then back into the box.
+    const auto alpha = (a1 / (a1 + a2)).clamp(0, options_.alpha_max).unsqueeze(1);
+    return ((x1_flat + options_.eta * d1) * (1 - alpha) + (x0_flat + options_.eta * d2) * alpha)
+        .clamp(box.lo, box.hi);
   }
 
   // One run of FAB (Algorithm 1) from x0; returns the smallest adversarial point found and its
-  // distance (1e10 where none was found).
+  // distance (1e10 where none was found). With early_stop a sample leaves the run as soon as
+  // a point within eps fools the model, and that first such point is its result.
+  //
+  // The prediction at each new iterate and the linearisation there for the next step share one
+  // forward pass: the original runs a forward without gradient for the prediction and then a
+  // forward with gradient at the same point for the next step (the same point unless the
+  // iterate fooled the model and is pulled back by beta). Here the forward with gradient comes
+  // first and gives both; only the rows pulled back are linearised again. While many rows are
+  // pulled back that costs more than it saves, so the run falls back to the original order for
+  // an iteration after one where half or more of the rows were.
   std::pair<torch::Tensor, torch::Tensor> single_run(Model& model, const torch::Tensor& x0,
-                                                     const torch::Tensor& y,
-                                                     const torch::Tensor& target, bool random_start,
-                                                     at::Generator& gen, AttackStats* stats) const {
+                                                     const torch::Tensor& y_in,
+                                                     const torch::Tensor& target_in,
+                                                     bool random_start, at::Generator& gen,
+                                                     AttackStats* stats) const {
+    torch::NoGradGuard no_grad;
     const auto& norm = threat_->name();
     const Domain box = threat_domain(*threat_);
     const int64_t n = x0.size(0);
-    const auto x0_flat = x0.reshape({n, -1});
-    auto best = x0.clone();
+    const auto shape = x0.sizes().vec();
+    auto best = x0.reshape({n, -1}).clone();
     auto best_dist = torch::full({n}, 1e10, x0.options());
-    auto x1 = x0.clone();
+    auto x1 = x0.reshape({n, -1}).clone();
     if (random_start) {
       // Half of eps in a random direction (AutoAttack: min(res2, eps)·t/‖t‖·0.5).
       const auto t = norm == "Linf" ? 2 * rand_like_with(x0, gen) - 1 : randn_like_with(x0, gen);
       const auto scale = threat_->eps() * 0.5 / sample_norms(t, norm).clamp_min(1e-12);
-      x1 = (x0 + per_sample(scale, x0) * t).clamp(box.lo, box.hi);
+      x1 = (x0 + per_sample(scale, x0) * t).clamp(box.lo, box.hi).reshape({n, -1});
     }
-    const auto rows = torch::arange(n, y.options());
+    // The rows still iterating (all of them unless early_stop took some out) and their data.
+    torch::Tensor active;  // undefined while every row is active
+    auto x0_flat = x0.reshape({n, -1});
+    auto y = y_in;
+    auto target = target_in;
+    auto unflat = [&](const torch::Tensor& t) {
+      auto s = shape;
+      s[0] = t.size(0);
+      return t.reshape(s);
+    };
+    auto lin = linearise(model, unflat(x1), y, target, stats);
+    bool fuse = true;
     for (int64_t it = 0; it < options_.steps; ++it) {
-      auto [f, g] = differences(model, x1, y, target, stats);
-      torch::NoGradGuard no_grad;
-      // Distance to each linearised boundary (eq. 5): |f_j| / ‖∇f_j‖_dual; the closest one.
-      const auto dual = norm == "Linf" ? g.abs().sum(2) : g.pow(2).sum(2).sqrt();
-      const auto closest = (f.abs() / (dual + 1e-12)).argmin(1);
-      const auto w = g.index({rows, closest});          // [n, D]
-      const auto f_closest = f.index({rows, closest});  // [n]
-      const auto x1_flat = x1.reshape({n, -1});
-      // The hyperplane f + w·(z − x1) = 0, i.e. w·z = w·x1 − f; project x1 and x0 onto it
-      // within the box (eq. 7), in one batch.
-      const auto b = (w * x1_flat).sum(1) - f_closest;
-      const auto d = project_hyperplane(torch::cat({x1_flat, x0_flat}), torch::cat({w, w}),
-                                        torch::cat({b, b}), norm, box);
-      const auto d1 = d.slice(0, 0, n), d2 = d.slice(0, n);
-      const auto a1 = sample_norms(d1, norm).clamp_min(1e-8);
-      const auto a2 = sample_norms(d2, norm).clamp_min(1e-8);
-      // The biased step (eq. 9): alpha = min(‖d1‖ / (‖d1‖ + ‖d2‖), alpha_max), extrapolated by
-      // eta; then back into the box.
-      const auto alpha = (a1 / (a1 + a2)).clamp(0, options_.alpha_max).unsqueeze(1);
-      const auto next =
-          ((x1_flat + options_.eta * d1) * (1 - alpha) + (x0_flat + options_.eta * d2) * alpha)
-              .clamp(box.lo, box.hi)
-              .reshape(x0.sizes());
-      x1 = next;
-      const auto adversarial = predict(model, x1, stats) != y;
-      const auto dist = sample_norms(x1 - x0, norm);
-      const auto better = adversarial & (dist < best_dist);
-      best = torch::where(per_sample(better, x0), x1, best);
-      best_dist = torch::where(better, dist, best_dist);
+      const int64_t m = x1.size(0);
+      const auto next = step(lin, x1, x0_flat, box);
+      const bool last = it + 1 == options_.steps;
+      Linearisation next_lin;
+      torch::Tensor adversarial;
+      if (!last && fuse) {
+        next_lin = linearise(model, unflat(next), y, target, stats);
+        adversarial = next_lin.pred != y;
+      } else {
+        adversarial = predict(model, unflat(next), stats) != y;
+      }
+      const auto dist = sample_norms(next - x0_flat, norm);
+      auto row_best = active.defined() ? best.index_select(0, active) : best;
+      auto row_dist = active.defined() ? best_dist.index_select(0, active) : best_dist;
+      const auto better = adversarial & (dist < row_dist);
+      row_best = torch::where(better.unsqueeze(1), next, row_best);
+      row_dist = torch::where(better, dist, row_dist);
+      if (active.defined()) {
+        best.index_copy_(0, active, row_best);
+        best_dist.index_copy_(0, active, row_dist);
+      } else {
+        best = row_best;
+        best_dist = row_dist;
+      }
+      if (last) break;
       // Back towards x0 once on the other side (eq. 9's final step, beta).
-      x1 = torch::where(per_sample(adversarial, x0), x0 + (x1 - x0) * options_.beta, x1);
+      const auto pulled = adversarial.nonzero().reshape({-1});
+      const int64_t n_pulled = pulled.numel();
+      x1 = next;
+      if (n_pulled > 0) {
+        const auto x0_p = x0_flat.index_select(0, pulled);
+        x1.index_copy_(0, pulled, x0_p + (next.index_select(0, pulled) - x0_p) * options_.beta);
+      }
+      if (!fuse) {
+        next_lin = linearise(model, unflat(x1), y, target, stats);
+      } else if (n_pulled > 0) {
+        const auto t_p = target.defined() ? target.index_select(0, pulled) : target;
+        const auto again = linearise(model, unflat(x1.index_select(0, pulled)),
+                                     y.index_select(0, pulled), t_p, stats);
+        next_lin.f.index_copy_(0, pulled, again.f);
+        next_lin.g.index_copy_(0, pulled, again.g);
+      }
+      fuse = 2 * n_pulled < m;
+      lin = std::move(next_lin);
+      if (!early_stop_) continue;
+      // Rows whose best point is already inside the threat are done.
+      const auto keep = (row_dist > eps_bound()).nonzero().reshape({-1});
+      if (keep.numel() == m) continue;
+      if (keep.numel() == 0) break;
+      active = active.defined() ? active.index_select(0, keep) : keep;
+      x1 = x1.index_select(0, keep);
+      x0_flat = x0_flat.index_select(0, keep);
+      y = y.index_select(0, keep);
+      if (target.defined()) target = target.index_select(0, keep);
+      lin = {lin.f.index_select(0, keep), lin.g.index_select(0, keep), lin.pred};
     }
-    return {best, best_dist};
+    return {best.reshape(shape), best_dist};
   }
 
   ThreatPtr threat_;
   FabOptions options_;
+  // Only through .with(early_stop: true) (evaluate sets it): FabOptions keeps the reference.
+  bool early_stop_ = false;
 };
 
 }  // namespace

@@ -80,9 +80,14 @@ class Square : public Attack {
     return "Square(" + threat_->describe() + ", queries: " + std::to_string(options_.queries) +
            ", p_init: " + format_number(options_.p_init) +
            ", restarts: " + std::to_string(options_.restarts) +
-           (rescale_schedule_ ? "" : ", rescale_schedule: false") + ")";
+           (rescale_schedule_ ? "" : ", rescale_schedule: false") +
+           (early_stop_ ? ", early_stop: true" : "") + ")";
   }
   ThreatPtr threat() const override { return threat_; }
+  // Square takes a fooled sample out at once in any case (square.py's idx_to_fool: only
+  // samples with margin > 0 are queried, and a restart runs only on those still robust), and
+  // its result is its first adversarial point; early_stop is accepted and changes nothing.
+  bool can_stop_early() const override { return true; }
 
   torch::Tensor run(Model& model, const torch::Tensor& x_in, const torch::Tensor& y_in,
                     at::Generator& gen, AttackStats* stats) const override {
@@ -109,17 +114,21 @@ class Square : public Attack {
   std::shared_ptr<Attack> with(const Params& params) const override {
     SquareOptions options = options_;
     bool rescale = rescale_schedule_;
+    bool early_stop = early_stop_;
     for (const auto& [key, value] : params) {
       if (key == "queries") options.queries = param_count("Square", key, value, 1);
       if (key == "p_init") options.p_init = param_number("Square", key, value);
       if (key == "restarts") options.restarts = param_count("Square", key, value, 1);
       if (key == "rescale_schedule") rescale = param_bool("Square", key, value);
+      if (key == "early_stop") early_stop = param_bool("Square", key, value);
     }
     auto out = std::make_shared<Square>(
-        forward_to_threat("Square", {"queries", "p_init", "restarts", "rescale_schedule"}, threat_,
-                          params),
+        forward_to_threat("Square",
+                          {"queries", "p_init", "restarts", "rescale_schedule", "early_stop"},
+                          threat_, params),
         options);
     out->rescale_schedule_ = rescale;
+    out->early_stop_ = early_stop;
     return out;
   }
 
@@ -147,17 +156,53 @@ class Square : public Attack {
 
   Domain domain() const { return threat_domain(*threat_); }
 
-  // Keeps, per sample still being attacked, the candidate if it lowers the margin (or fools).
+  // The run's result (best point and margin per sample) and, compacted, the samples still
+  // robust (margin > 0): their rows in the run, originals, labels, best points and margins.
+  // Only those are queried (square.py's idx_to_fool); a sample leaves as soon as it is fooled,
+  // with that first adversarial point as its result. Keeping them compacted spares the
+  // per-query gathers and scatters of the whole batch.
   struct State {
-    torch::Tensor best, margin;
+    torch::Tensor best, margin;                      // every sample of the run
+    torch::Tensor rows, x, y, cur_best, cur_margin;  // the samples still robust
   };
-  void accept(State& st, const torch::Tensor& idx, const torch::Tensor& x_new,
-              const torch::Tensor& m_new) const {
-    const auto cur_margin = st.margin.index_select(0, idx);
-    const auto better = (m_new < cur_margin) | (m_new <= 0);
-    st.margin.index_put_({idx}, torch::where(better, m_new, cur_margin));
-    st.best.index_put_(
-        {idx}, torch::where(per_sample(better, x_new), x_new, st.best.index_select(0, idx)));
+  State begin(const torch::Tensor& x, const torch::Tensor& y, torch::Tensor best,
+              torch::Tensor margin) const {
+    State st{
+        std::move(best), std::move(margin), torch::arange(x.size(0), y.options()), x, y, {}, {}};
+    st.cur_best = st.best;
+    st.cur_margin = st.margin;
+    if ((st.margin <= 0).any().item<bool>()) drop_fooled(st);
+    return st;
+  }
+  // Writes the compacted samples back into the result and keeps those still robust.
+  void drop_fooled(State& st) const {
+    if (!st.cur_best.is_same(st.best)) {  // at the start they are one tensor
+      st.best.index_copy_(0, st.rows, st.cur_best);
+      st.margin.index_copy_(0, st.rows, st.cur_margin);
+    }
+    const auto keep = (st.cur_margin > 0).nonzero().reshape({-1});
+    st.rows = st.rows.index_select(0, keep);
+    st.x = st.x.index_select(0, keep);
+    st.y = st.y.index_select(0, keep);
+    st.cur_best = st.cur_best.index_select(0, keep);
+    st.cur_margin = st.cur_margin.index_select(0, keep);
+  }
+  // Keeps, per sample still being attacked, the candidate if it lowers the margin (or fools).
+  void accept(State& st, const torch::Tensor& x_new, const torch::Tensor& m_new) const {
+    const auto better = (m_new < st.cur_margin) | (m_new <= 0);
+    st.cur_margin = torch::where(better, m_new, st.cur_margin);
+    st.cur_best = torch::where(per_sample(better, x_new), x_new, st.cur_best);
+    if ((m_new <= 0).any().item<bool>()) drop_fooled(st);
+  }
+  std::pair<torch::Tensor, torch::Tensor> finish(State& st) const {
+    if (st.rows.numel() > 0 && st.rows.numel() != st.best.size(0)) {
+      st.best.index_copy_(0, st.rows, st.cur_best);
+      st.margin.index_copy_(0, st.rows, st.cur_margin);
+    } else if (st.rows.numel() > 0) {
+      st.best = st.cur_best;
+      st.margin = st.cur_margin;
+    }
+    return {st.best, st.margin};
   }
 
   std::pair<torch::Tensor, torch::Tensor> run_linf(Model& model, const torch::Tensor& x,
@@ -167,14 +212,12 @@ class Square : public Attack {
     const auto d = domain();
     const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
     // Initialisation (Sec. 3.1): vertical stripes of ±eps.
-    State st;
-    st.best = (x + eps * random_sign({n, c, 1, w}, gen, x)).clamp(d.lo, d.hi);
-    st.margin = margin(model, st.best, y, stats);
+    const auto init = (x + eps * random_sign({n, c, 1, w}, gen, x)).clamp(d.lo, d.hi);
+    State st = begin(x, y, init, margin(model, init, y, stats));
     const double features = static_cast<double>(c * h * w);
     for (int64_t it = 0; it < options_.queries - 1; ++it) {
-      const auto idx = (st.margin > 0).nonzero().reshape({-1});
-      if (idx.numel() == 0) break;
-      const auto x_curr = x.index_select(0, idx), best_curr = st.best.index_select(0, idx);
+      if (st.rows.numel() == 0) break;
+      const auto &x_curr = st.x, &best_curr = st.cur_best;
       const int64_t s = std::max<int64_t>(
           std::llround(std::sqrt(p_selection(it) * features / static_cast<double>(c))), 1);
       const int64_t vh = draw_int(gen, 0, h - s), vw = draw_int(gen, 0, w - s);
@@ -184,9 +227,9 @@ class Square : public Attack {
                        2.0 * eps * random_sign({c, 1, 1}, gen, x));
       auto x_new = torch::minimum(torch::maximum(best_curr + delta, x_curr - eps), x_curr + eps)
                        .clamp(d.lo, d.hi);
-      accept(st, idx, x_new, margin(model, x_new, y.index_select(0, idx), stats));
+      accept(st, x_new, margin(model, x_new, st.y, stats));
     }
-    return {st.best, st.margin};
+    return finish(st);
   }
 
   std::pair<torch::Tensor, torch::Tensor> run_l2(Model& model, const torch::Tensor& x,
@@ -209,14 +252,12 @@ class Square : public Attack {
             g * random_sign({n, c, 1, 1}, gen, x);
       }
     }
-    State st;
-    st.best = (x + normalise(init) * eps).clamp(d.lo, d.hi);
-    st.margin = margin(model, st.best, y, stats);
+    const auto first = (x + normalise(init) * eps).clamp(d.lo, d.hi);
+    State st = begin(x, y, first, margin(model, first, y, stats));
     const double features = static_cast<double>(c * h * w);
     for (int64_t it = 0; it < options_.queries - 1; ++it) {
-      const auto idx = (st.margin > 0).nonzero().reshape({-1});
-      if (idx.numel() == 0) break;
-      const auto x_curr = x.index_select(0, idx), best_curr = st.best.index_select(0, idx);
+      if (st.rows.numel() == 0) break;
+      const auto &x_curr = st.x, &best_curr = st.cur_best;
       auto delta = best_curr - x_curr;
       int64_t s = std::max<int64_t>(
           std::llround(std::sqrt(p_selection(it) * features / static_cast<double>(c))), 3);
@@ -237,7 +278,7 @@ class Square : public Attack {
       // New mass in window 1: a pseudo-Gaussian square plus the old content, rescaled so the
       // perturbation's norm reaches eps (Sec. 3.2); window 2's mass moves into it.
       auto fresh = pseudo_gaussian(s, gen).to(x.device(), x.scalar_type()).view({1, 1, s, s}) *
-                   random_sign({idx.size(0), c, 1, 1}, gen, x);
+                   random_sign({st.rows.size(0), c, 1, 1}, gen, x);
       fresh = fresh + delta.index(win1) / (1e-12 + norm_window1);
       fresh = fresh / fresh.pow(2).sum({-2, -1}, true).sqrt() *
               ((eps * eps - norm_image.pow(2)).clamp_min(0) / static_cast<double>(c) +
@@ -246,9 +287,9 @@ class Square : public Attack {
       delta.index_put_(win2, 0.0);
       delta.index_put_(win1, fresh);
       auto x_new = (x_curr + normalise(delta) * eps).clamp(d.lo, d.hi);
-      accept(st, idx, x_new, margin(model, x_new, y.index_select(0, idx), stats));
+      accept(st, x_new, margin(model, x_new, st.y, stats));
     }
-    return {st.best, st.margin};
+    return finish(st);
   }
 
   ThreatPtr threat_;
@@ -256,6 +297,8 @@ class Square : public Attack {
   // Only through .with(rescale_schedule: false) (std.autoattack sets it); SquareOptions keeps
   // the rescaled default.
   bool rescale_schedule_ = true;
+  // Only through .with(early_stop: true); see can_stop_early().
+  bool early_stop_ = false;
 };
 
 }  // namespace
