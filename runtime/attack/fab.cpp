@@ -311,6 +311,12 @@ class Fab : public Attack {
       // Rows whose best point is already inside the threat are done.
       const auto keep = (row_dist > eps_bound()).nonzero().reshape({-1});
       if (keep.numel() == m) continue;
+      if (stats) {
+        // Each row that leaves skips one linearisation per remaining iteration: one gradient
+        // for FAB-T, one per class (the width of lin.g) for the untargeted run.
+        const int64_t per_row = lin.g.size(1);
+        stats->gradient_evals_saved += (m - keep.numel()) * (options_.steps - it - 1) * per_row;
+      }
       if (keep.numel() == 0) break;
       active = active.defined() ? active.index_select(0, keep) : keep;
       x1 = x1.index_select(0, keep);

@@ -97,7 +97,8 @@ ThreadChoice apply_threads(ThreadChoice choice) {
   choice.blas = openblas_name(openblas.config()) + (parallel == 1   ? " (pthreads)"
                                                     : parallel == 2 ? " (OpenMP)"
                                                                     : " (sequential)");
-  if (parallel == 1) openblas.set_threads(1);
+  // A user's own OPENBLAS_NUM_THREADS is theirs to keep (bench/blas measures it that way).
+  if (parallel == 1 && !std::getenv("OPENBLAS_NUM_THREADS")) openblas.set_threads(1);
   choice.blas_threads = openblas.get_threads();
   return choice;
 }

@@ -26,10 +26,12 @@ int usable_cores();
 // number ≥ 1, naming where it came from.
 ThreadChoice choose_threads(std::optional<int> requested);
 
-// Applies the choice to LibTorch (intra- and inter-op) and to the BLAS library: an OpenBLAS
-// that starts its own threads is kept to one thread, because LibTorch already calls it from
-// each of its own threads (convolutions run one gemm per sample in parallel_for), and two
-// layers of threads on the same cores oversubscribe them. Call once, before any tensor work;
+// Applies the choice to LibTorch (intra- and inter-op) and to the BLAS library. OpenBLAS's
+// OpenMP build (what scripts/setup.sh installs) shares LibTorch's OpenMP pool and runs
+// single-threaded inside a parallel region, so it needs nothing. Its pthreads build starts
+// threads of its own and is kept to one, unless OPENBLAS_NUM_THREADS says otherwise: LibTorch
+// already calls it from each of its threads, and two layers of threads on the same cores
+// oversubscribe them (figures in bench/results/blas.md). Call once, before any tensor work;
 // returns the choice with the BLAS fields filled in.
 ThreadChoice apply_threads(ThreadChoice choice);
 
