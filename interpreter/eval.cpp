@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "interpreter/builtins/binding.h"
@@ -16,6 +17,7 @@
 #include "runtime/core/device.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
+#include "runtime/model/frozen_parameters.h"
 
 namespace perturb::lang {
 
@@ -402,6 +404,10 @@ Value Interpreter::call_value(const Value& callee, std::vector<Value>& positiona
     torch::Tensor x = to_tensor(positional[0], positional_spans[0], "the model's input");
     // A C×H×W tensor is one image, as torch's convolutions read unbatched input: net(d.x[0]).
     const bool one_image = x.dim() == 3;
+    // Under grad(loss, x) only x is differentiated: weights that require grad would have their
+    // gradients computed for nothing (see FrozenParameters).
+    std::optional<perturb::FrozenParameters> weights;
+    if (!tracked_.empty()) weights.emplace(*model->model);
     try {
       torch::Tensor out =
           model->model->forward((one_image ? x.unsqueeze(0) : x).to(model->model->device()));

@@ -15,6 +15,7 @@
 #include "interpreter/reference.h"
 #include "interpreter/repl.h"
 #include "interpreter/session.h"
+#include "runtime/core/allocator.h"
 #include "runtime/core/error.h"
 #include "runtime/core/threads.h"
 
@@ -186,5 +187,6 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("perturb"));
   spdlog::set_level(options.verbose ? spdlog::level::info : spdlog::level::warn);
   spdlog::set_pattern("[%H:%M:%S] %v");
+  spdlog::info("{}", perturb::keep_freed_memory());
   return run_on_large_stack([&] { return run_command(options); });
 }

@@ -6,6 +6,7 @@
 #include "runtime/attack/attack_util.h"
 #include "runtime/attack/attacks.h"
 #include "runtime/core/error.h"
+#include "runtime/model/frozen_parameters.h"
 #include "runtime/report/format.h"
 
 namespace perturb {
@@ -40,6 +41,7 @@ class Cw : public Attack {
   torch::Tensor run(Model& model, const torch::Tensor& x_in, const torch::Tensor& y_in,
                     at::Generator& gen, AttackStats* stats) const override {
     ModeGuard eval(model, /*training=*/false);
+    FrozenParameters weights(model);  // gradients with respect to the input only
     const auto [x, y] = prepare_batch(model, x_in, y_in);
     const auto target = resolve_target(model, x, y, options_.target, gen, stats);
     const auto d = threat_domain(*threat_);

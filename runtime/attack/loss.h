@@ -12,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include "runtime/model/frozen_parameters.h"
 #include "runtime/model/model.h"
 #include "runtime/threat/threat.h"
 
@@ -114,14 +115,16 @@ torch::Tensor loss_gradient(Model& model, const torch::Tensor& x_adv, const torc
                             const GradientOptions& options, AttackStats* stats,
                             const torch::Tensor& target = {});
 
-// Eval mode for eot = 1; the caller's mode for eot > 1 (the randomness EOT averages over).
+// Eval mode for eot = 1; the caller's mode for eot > 1 (the randomness EOT averages over); the
+// model's weights frozen either way.
 class AttackModeGuard {
  public:
   AttackModeGuard(Model& model, const GradientOptions& options)
-      : guard_(model, options.eot > 1 ? model.training() : false) {}
+      : mode_(model, options.eot > 1 ? model.training() : false), weights_(model) {}
 
  private:
-  ModeGuard guard_;
+  ModeGuard mode_;
+  FrozenParameters weights_;  // gradients are taken with respect to the input only
 };
 
 // Whether x_adv achieves the attack's goal per sample: misclassified (untargeted) or classified
