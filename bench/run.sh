@@ -39,7 +39,7 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
 # (a2) is (a) with the malloc settings Perturb applies to itself at start-up
-# (runtime/core/allocator.h), set through glibc's tunables: the floor with allocation alike.
+# (runtime/core/memory_settings.h), set through glibc's tunables: the floor with allocation alike.
 TUNED="glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=268435456"
 names=(baseline baseline_malloc builtin language)
 declare -A cmd=(
@@ -162,7 +162,7 @@ one batch of 1000, against `tests/conformance/fmnist_cnn.ts`; produced by `bash 
 pass; "process s" is whole-process wall time and "peak MiB" the largest maximum resident set
 size, both from `/usr/bin/time -v`. Ratios are medians of (b) or (c) over the median of (a).
 (a2) is the same baseline binary run with GLIBC_TUNABLES set to the malloc settings Perturb
-applies to itself at start-up (`runtime/core/allocator.h`: large blocks stay on the heap instead
+applies to itself at start-up (`runtime/core/memory_settings.h`: large blocks stay on the heap instead
 of being mapped and page-faulted in again on every pass); the last column is the ratio to it,
 the floor with allocation alike.
 

@@ -15,8 +15,8 @@
 #include "interpreter/reference.h"
 #include "interpreter/repl.h"
 #include "interpreter/session.h"
-#include "runtime/core/allocator.h"
 #include "runtime/core/error.h"
+#include "runtime/core/memory_settings.h"
 #include "runtime/core/threads.h"
 
 namespace {
@@ -187,6 +187,6 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("perturb"));
   spdlog::set_level(options.verbose ? spdlog::level::info : spdlog::level::warn);
   spdlog::set_pattern("[%H:%M:%S] %v");
-  spdlog::info("{}", perturb::keep_freed_memory());
+  spdlog::info("{}", perturb::configure_memory());
   return run_on_large_stack([&] { return run_command(options); });
 }

@@ -12,27 +12,6 @@ using namespace perturb;
 
 namespace {
 
-// z = (x − 0.5)·W: the boundary between two classes is a hyperplane through the box's middle,
-// so the minimal perturbation is |f|/‖w‖_dual while the box does not bind.
-class CenteredLinear : public Model {
- public:
-  explicit CenteredLinear(torch::Tensor weight) : weight_(std::move(weight)) {}
-  torch::Tensor forward(const torch::Tensor& x) override {
-    return (x.reshape({x.size(0), -1}) - 0.5).matmul(weight_);
-  }
-  std::vector<torch::Tensor> parameters() override { return {weight_}; }
-  void set_training(bool training) override { training_ = training; }
-  bool training() const override { return training_; }
-  void to(torch::Device) override {}
-  torch::Device device() const override { return torch::kCPU; }
-  std::string describe() const override { return "centered linear"; }
-  void save(const std::string&) const override {}
-
- private:
-  torch::Tensor weight_;
-  bool training_ = false;
-};
-
 // An untrained LeNet on 16 noise images of 12×12, labelled with its own predictions.
 struct NoiseProblem {
   ModelPtr model;
@@ -61,7 +40,7 @@ TEST_CASE("FAB-T finds the minimal perturbation of a linear model", "[attack-lib
   const std::string norm = GENERATE(as<std::string>{}, "Linf", "L2");
   auto gen = make_generator(3);
   const auto weight = torch::randn({16, 2}, gen);
-  CenteredLinear model(weight);
+  test::LinearModel model(weight, /*center=*/0.5);
   const auto x = 0.5 + 0.05 * torch::randn({8, 1, 4, 4}, gen);
   torch::Tensor y;
   {

@@ -5,6 +5,7 @@
 
 #include "runtime/attack/attacks.h"
 #include "runtime/core/random.h"
+#include "test_util.h"
 
 using namespace perturb;
 
@@ -31,27 +32,6 @@ class CountingModel : public Model {
   ModelPtr inner_;
 };
 
-// z = (x − 0.5)·W, three classes: the boundaries are hyperplanes through the box's middle, so
-// FAB reaches them in a step or two and the minimal perturbation of each sample is known.
-class CenteredLinear : public Model {
- public:
-  explicit CenteredLinear(torch::Tensor weight) : weight_(std::move(weight)) {}
-  torch::Tensor forward(const torch::Tensor& x) override {
-    return (x.reshape({x.size(0), -1}) - 0.5).matmul(weight_);
-  }
-  std::vector<torch::Tensor> parameters() override { return {weight_}; }
-  void set_training(bool training) override { training_ = training; }
-  bool training() const override { return training_; }
-  void to(torch::Device) override {}
-  torch::Device device() const override { return torch::kCPU; }
-  std::string describe() const override { return "centered linear"; }
-  void save(const std::string&) const override {}
-
- private:
-  torch::Tensor weight_;
-  bool training_ = false;
-};
-
 // 24 inputs of 1×4×4 near the box's middle, labelled with the model's own predictions (every
 // sample starts correct); `minimal` is each sample's Linf distance to its nearest boundary.
 struct Problem {
@@ -62,7 +42,7 @@ struct Problem {
 Problem linear_problem() {
   auto gen = make_generator(11);
   const auto weight = torch::randn({16, 3}, gen);
-  auto model = std::make_shared<CenteredLinear>(weight);
+  auto model = std::make_shared<test::LinearModel>(weight, /*center=*/0.5);
   const auto x = 0.5 + 0.05 * torch::randn({24, 1, 4, 4}, gen);
   torch::NoGradGuard no_grad;
   const auto z = model->forward(x);

@@ -30,12 +30,16 @@ void write_bytes(const std::string& path, const std::string& bytes);
 void write_gzip(const std::string& path, const std::string& bytes);
 std::string read_text(const std::string& path);
 
-// A linear classifier logits = flatten(x)·W, small enough to differentiate by hand.
+// A linear classifier logits = (flatten(x) − center)·W, small enough to differentiate by hand.
+// With center 0.5 the boundaries between classes are hyperplanes through the [0, 1] box's
+// middle, so the minimal perturbation is |f|/‖w‖_dual while the box does not bind.
 class LinearModel : public Model {
  public:
-  explicit LinearModel(torch::Tensor weight) : weight_(std::move(weight)) {}
+  explicit LinearModel(torch::Tensor weight, double center = 0)
+      : weight_(std::move(weight)), center_(center) {}
   torch::Tensor forward(const torch::Tensor& x) override {
-    return x.reshape({x.size(0), -1}).matmul(weight_);
+    const auto flat = x.reshape({x.size(0), -1});
+    return (center_ == 0 ? flat : flat - center_).matmul(weight_);
   }
   std::vector<torch::Tensor> parameters() override { return {weight_}; }
   void set_training(bool training) override { training_ = training; }
@@ -48,6 +52,7 @@ class LinearModel : public Model {
 
  private:
   torch::Tensor weight_;
+  double center_;
   bool training_ = true;
 };
 
