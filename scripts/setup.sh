@@ -8,8 +8,8 @@ packages=(
   libopenblas0-openmp
 )
 # libopenblas0-openmp: OpenBLAS in place of Debian's reference BLAS (through the alternatives
-# system), built on OpenMP so it shares LibTorch's threads; 2-3x faster training, attacks and
-# certification here (README, "Threads and BLAS"; bench/results/blas.md).
+# system), built on OpenMP so it shares LibTorch's threads; 1.5-3x faster training, attacks and
+# certification here (README, "Threads, BLAS and memory"; bench/results/blas.md).
 # Optional: the editor tests (tests/editors) use Node.js (VS Code's highlighting engine) and Vim;
 # installed where apt can, else those tests are skipped with a message. Emacs (emacs-nox) is
 # tested when present but not installed here (large).
