@@ -12,7 +12,7 @@ struct ThreadChoice {
   int usable_cores = 1;  // CPUs in this process's affinity mask
   std::string source;    // what decided: "--threads", "PERTURB_THREADS", "OMP_NUM_THREADS",
                          // or "CPU affinity"
-  std::string blas;      // the BLAS library loaded ("OpenBLAS 0.3.21 (pthread)", "reference BLAS")
+  std::string blas;  // the BLAS library loaded ("OpenBLAS 0.3.21 (OpenMP)", "reference BLAS ...")
   int blas_threads = 0;  // threads the BLAS library itself may start (1 when it is told to stay
                          // single-threaded under LibTorch's threads; 0 when it has no threads)
 };
@@ -35,7 +35,8 @@ ThreadChoice choose_threads(std::optional<int> requested);
 // returns the choice with the BLAS fields filled in.
 ThreadChoice apply_threads(ThreadChoice choice);
 
-// One line for --verbose: "threads: 2 (CPU affinity: 2 usable cores); BLAS: ...".
+// One line for --verbose: "threads: 2 intra-op and inter-op (CPU affinity; 2 usable cores);
+// BLAS: OpenBLAS 0.3.21 (OpenMP), 2 thread(s)".
 std::string describe(const ThreadChoice& choice);
 
 }  // namespace perturb
