@@ -119,4 +119,19 @@ void World::barrier() {
   group_->gloo->barrier()->wait();
 }
 
+namespace {
+std::shared_ptr<World>& the_process_world() {
+  static std::shared_ptr<World> world;
+  return world;
+}
+}  // namespace
+
+void set_process_world(std::shared_ptr<World> world) {
+  the_process_world() = std::move(world);
+}
+
+World* process_world() {
+  return the_process_world().get();
+}
+
 }  // namespace perturb

@@ -62,4 +62,9 @@ class World {
   std::unique_ptr<Group> group_;
 };
 
+// The group this process belongs to, joined once at start-up (perturb run under --nproc or
+// torchrun); nullptr for a single process, which then pays nothing for this.
+void set_process_world(std::shared_ptr<World> world);
+World* process_world();
+
 }  // namespace perturb
