@@ -1,10 +1,12 @@
 // perturb run|check|repl: the command line. Exit codes follow sysexits (see session.h).
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -12,12 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "interpreter/launch.h"
 #include "interpreter/reference.h"
 #include "interpreter/repl.h"
 #include "interpreter/session.h"
 #include "runtime/core/error.h"
 #include "runtime/core/memory_settings.h"
 #include "runtime/core/threads.h"
+#include "runtime/distributed/world.h"
 
 namespace {
 
@@ -38,6 +42,8 @@ options:
   --device D       cpu or cuda (default: cuda when LibTorch has it, else cpu)
   --threads N      CPU threads for tensor work (default: PERTURB_THREADS, else
                    OMP_NUM_THREADS, else every core this process may use)
+  --nproc N        run N worker processes of this machine as one c10d group
+                   (under torchrun, perturb joins the launcher's group instead)
   --verbose        log what the runtime does (to stderr)
   --help           this text
   --version        the version
@@ -48,6 +54,7 @@ struct Options {
   std::string file;
   RunOptions run;
   std::optional<int> threads;  // --threads N
+  int nproc = 1;               // --nproc N: worker processes on this machine
   bool verbose = false;
   bool json = false;  // reference --json
 };
@@ -90,6 +97,13 @@ int parse_arguments(int argc, char** argv, Options& options) {
       if (text.empty() || *end != '\0' || threads < 1 || threads > 4096)
         return usage_error("--threads needs a whole number >= 1, got '" + text + "'");
       options.threads = static_cast<int>(threads);
+    } else if (a == "--nproc") {
+      std::string text = value(a);
+      char* end = nullptr;
+      long nproc = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || nproc < 1 || nproc > 1024)
+        return usage_error("--nproc needs a whole number >= 1, got '" + text + "'");
+      options.nproc = static_cast<int>(nproc);
     } else if (a == "--device") {
       options.run.device = value(a);
       if (options.run.device != "cpu" && options.run.device.rfind("cuda", 0) != 0) {
@@ -151,12 +165,28 @@ int run_on_large_stack(std::function<int()> body) {
   return call.status;
 }
 
+// A worker of a group (--nproc or torchrun): joins it before the script runs, so a group that
+// cannot form ends every rank with an error instead of a hang. Ranks other than 0 write no
+// stdout, so the script's output appears once.
+void join_world_from_environment() {
+  const auto config = perturb::world_from_environment();
+  if (!config) return;
+  perturb::set_process_world(perturb::World::join(*config));
+  spdlog::info("rank {} of {} joined at {}:{}", config->rank, config->size, config->master_addr,
+               config->master_port);
+  if (config->rank != 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, STDOUT_FILENO);
+  }
+}
+
 int run_command(const Options& options) {
   try {
     if (options.command == "run" || options.command == "repl") {
       const auto threads = perturb::apply_threads(perturb::choose_threads(options.threads));
       spdlog::info("{}", perturb::describe(threads));
     }
+    if (options.command == "run") join_world_from_environment();
     if (options.command == "repl") return run_repl(options.run);
     if (options.command == "reference") {
       std::cout << (options.json ? reference_json() : reference_markdown());
@@ -171,6 +201,19 @@ int run_command(const Options& options) {
     std::cerr << "perturb: internal error: " << e.what() << "\n";
     return kExitRuntime;
   }
+}
+
+// argv without the program name and without --nproc and its value.
+std::vector<std::string> worker_arguments(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--nproc") {
+      ++i;
+      continue;
+    }
+    args.push_back(argv[i]);
+  }
+  return args;
 }
 
 }  // namespace
@@ -188,5 +231,11 @@ int main(int argc, char** argv) {
   spdlog::set_level(options.verbose ? spdlog::level::info : spdlog::level::warn);
   spdlog::set_pattern("[%H:%M:%S] %v");
   spdlog::info("{}", perturb::configure_memory());
+  if (options.nproc > 1 && !std::getenv("WORLD_SIZE")) {
+    return launch_workers(options.nproc, worker_arguments(argc, argv),
+                          options.threads || std::getenv("PERTURB_THREADS")
+                              ? 0
+                              : std::max(1, perturb::usable_cores() / options.nproc));
+  }
   return run_on_large_stack([&] { return run_command(options); });
 }

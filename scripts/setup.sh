@@ -5,11 +5,13 @@ packages=(
   build-essential cmake ninja-build pkg-config python3 zlib1g-dev libreadline-dev
   libtorch-dev antlr4 libantlr4-runtime-dev libopencv-dev libspdlog-dev catch2
   dataset-fashion-mnist tmux libboost-math-dev wordnet-base
-  libopenblas0-openmp
+  libopenblas0-openmp libgloo-dev
 )
 # libopenblas0-openmp: OpenBLAS in place of Debian's reference BLAS (through the alternatives
 # system), built on OpenMP so it shares LibTorch's threads; 1.5-3x faster training, attacks and
 # certification here (README, "Threads, BLAS and memory"; bench/results/blas.md).
+# libgloo-dev: the headers of Gloo, which Debian's LibTorch has inside for c10d's
+# ProcessGroupGloo (runtime/distributed); the library itself comes with libtorch.
 # Optional: the editor tests (tests/editors) use Node.js (VS Code's highlighting engine) and Vim;
 # installed where apt can, else those tests are skipped with a message. Emacs (emacs-nox) is
 # tested when present but not installed here (large).

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""perturb run --nproc N on loopback: a script's output appears once; an error on the workers,
+a killed worker and a group that never forms each end the run with a clear error and a non-zero
+exit in bounded time (issue 14).
+
+usage: test_launch.py PERTURB
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def main():
+    perturb = sys.argv[1]
+    failures = []
+
+    def expect(condition, what):
+        if not condition:
+            failures.append(what)
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT")}
+    with tempfile.TemporaryDirectory() as tmp:
+        def script(name, text):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+            return path
+
+        hello = script("hello.ptb", 'print("hello")\n')
+        r = subprocess.run([perturb, "run", hello, "--nproc", "2"], capture_output=True,
+                           text=True, timeout=60, env=env)
+        expect(r.returncode == 0 and r.stdout == "hello\n",
+               f"two workers print once: rc {r.returncode}, stdout {r.stdout!r}, {r.stderr}")
+
+        boom = script("boom.ptb", 'let x = error("boom")\n')
+        r = subprocess.run([perturb, "run", boom, "--nproc", "2"], capture_output=True,
+                           text=True, timeout=60, env=env)
+        expect(r.returncode == 70 and "boom.ptb:1:9: error: boom" in r.stderr
+               and "of 2 exited with status 70" in r.stderr,
+               f"a script error ends the run with 70 and names the worker: {r.stderr}")
+
+        # A worker killed mid-run: the launcher stops the other and exits non-zero.
+        slow = script("slow.ptb", "let s = 0\nfor i in range(100000000) { s = s + 1 }\n")
+        p = subprocess.Popen([perturb, "run", slow, "--nproc", "2"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.time() + 30
+        while len(children(p.pid)) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        workers = children(p.pid)
+        expect(len(workers) == 2, f"two workers started: {workers}")
+        if len(workers) == 2:
+            time.sleep(1)
+            killed_at = time.time()
+            os.kill(workers[1], signal.SIGKILL)
+            try:
+                _, err = p.communicate(timeout=60)
+                took = time.time() - killed_at
+                expect(p.returncode != 0 and "worker 1 of 2 was killed by signal 9" in err
+                       and took < 60, f"a killed worker ends the run ({took:.1f} s): {err}")
+            except subprocess.TimeoutExpired:
+                p.kill()
+                expect(False, "a killed worker ends the run within 60 s")
+        else:
+            p.kill()
+
+        # A rank whose master never comes up fails within its timeout, naming the address.
+        port = free_port()
+        lonely = dict(env, WORLD_SIZE="2", RANK="1", MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port), PERTURB_DIST_TIMEOUT="3")
+        start = time.time()
+        r = subprocess.run([perturb, "run", hello], capture_output=True, text=True, timeout=60,
+                           env=lonely)
+        expect(r.returncode != 0 and f"127.0.0.1:{port}" in r.stderr
+               and time.time() - start < 30,
+               f"a missing master ends the rank with an error: rc {r.returncode}, {r.stderr}")
+
+    for f in failures:
+        print("FAIL", f)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

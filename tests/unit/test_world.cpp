@@ -1,0 +1,133 @@
+// runtime/distributed: a group of ranks over loopback (two threads of this process stand for two
+// processes; each joins through its own TCPStore client and Gloo context, as processes do).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <thread>
+
+#include "runtime/core/error.h"
+#include "runtime/distributed/world.h"
+
+using namespace perturb;
+
+namespace {
+
+// A port no one listens on now (the kernel's pick for a socket bound to port 0).
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// Runs body(world) on `size` ranks at once, each in its own thread.
+void on_ranks(int size, const std::function<void(World&)>& body) {
+  const int port = free_port();
+  std::vector<std::thread> ranks;
+  std::vector<std::exception_ptr> errors(size);
+  for (int r = 0; r < size; ++r) {
+    ranks.emplace_back([&, r] {
+      try {
+        WorldConfig config;
+        config.rank = r;
+        config.size = size;
+        config.master_port = port;
+        config.timeout = std::chrono::seconds(20);
+        auto world = World::join(config);
+        body(*world);
+      } catch (...) {
+        errors[r] = std::current_exception();
+      }
+    });
+  }
+  for (auto& t : ranks) t.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("shards cover every row once, sizes differing by at most one") {
+  for (int size : {1, 2, 3, 7}) {
+    int64_t next = 0;
+    for (int r = 0; r < size; ++r) {
+      const auto [begin, end] = shard_range(10, r, size);
+      CHECK(begin == next);
+      CHECK(end - begin >= 10 / size);
+      CHECK(end - begin <= 10 / size + 1);
+      next = end;
+    }
+    CHECK(next == 10);
+  }
+}
+
+TEST_CASE("two ranks over loopback: sum, broadcast and gather of uneven rows") {
+  on_ranks(2, [](World& world) {
+    auto t = torch::full({3}, world.rank() + 1.0);
+    world.all_reduce_sum(t);
+    CHECK(torch::equal(t, torch::full({3}, 3.0)));
+
+    auto b = world.rank() == 1 ? torch::arange(4.0) : torch::zeros({4});
+    world.broadcast(b, /*root=*/1);
+    CHECK(torch::equal(b, torch::arange(4.0)));
+
+    // Rank 0 has 3 rows, rank 1 has 1: gathered in rank order, padding trimmed.
+    const auto rows =
+        world.rank() == 0 ? torch::arange(6.0).reshape({3, 2}) : torch::full({1, 2}, 9.0);
+    const auto all = world.all_gather_rows(rows);
+    REQUIRE(all.sizes() == torch::IntArrayRef({4, 2}));
+    CHECK(torch::equal(all.narrow(0, 0, 3), torch::arange(6.0).reshape({3, 2})));
+    CHECK(torch::equal(all[3], torch::full({2}, 9.0)));
+    world.barrier();
+  });
+}
+
+TEST_CASE("a rank whose group never forms fails in bounded time, naming the address") {
+  WorldConfig config;
+  config.rank = 1;  // a client: no rank 0 ever serves the store
+  config.size = 2;
+  config.master_port = free_port();
+  config.timeout = std::chrono::seconds(2);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    World::join(config);
+    FAIL("joined a group that has no rank 0");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("127.0.0.1:" + std::to_string(config.master_port)) !=
+          std::string::npos);
+  }
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
+}
+
+TEST_CASE("the group from torchrun's environment variables, and its errors") {
+  unsetenv("WORLD_SIZE");
+  CHECK_FALSE(world_from_environment().has_value());
+  setenv("WORLD_SIZE", "4", 1);
+  setenv("RANK", "2", 1);
+  setenv("MASTER_ADDR", "10.0.0.5", 1);
+  setenv("MASTER_PORT", "1234", 1);
+  const auto c = world_from_environment();
+  REQUIRE(c.has_value());
+  CHECK(c->rank == 2);
+  CHECK(c->size == 4);
+  CHECK(c->master_addr == "10.0.0.5");
+  CHECK(c->master_port == 1234);
+  setenv("RANK", "4", 1);
+  CHECK_THROWS_WITH(world_from_environment(), Catch::Contains("RANK") && Catch::Contains("'4'"));
+  setenv("RANK", "0", 1);
+  setenv("MASTER_PORT", "http", 1);
+  CHECK_THROWS_WITH(world_from_environment(), Catch::Contains("MASTER_PORT"));
+  for (const char* name : {"WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"}) unsetenv(name);
+}
