@@ -54,7 +54,7 @@ struct Options {
   std::string file;
   RunOptions run;
   std::optional<int> threads;  // --threads N
-  int nproc = 1;               // --nproc N: worker processes on this machine
+  std::optional<int> nproc;    // --nproc N: worker processes on this machine
   bool verbose = false;
   bool json = false;  // reference --json
 };
@@ -62,6 +62,14 @@ struct Options {
 int usage_error(const std::string& message) {
   std::cerr << "perturb: " << message << "\n" << kUsage;
   return kExitUsage;
+}
+
+// A whole number from 1 to 4096 (threads, processes), or nullopt.
+std::optional<int> positive_count(const std::string& text) {
+  char* end = nullptr;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < 1 || value > 4096) return std::nullopt;
+  return static_cast<int>(value);
 }
 
 // Parses argv into `options`; returns -1 to go on, or an exit code.
@@ -90,20 +98,11 @@ int parse_arguments(int argc, char** argv, Options& options) {
       if (text.empty() || *end != '\0' || text[0] == '-')
         return usage_error("--seed needs a whole number >= 0, got '" + text + "'");
       options.run.seed = seed;
-    } else if (a == "--threads") {
-      std::string text = value(a);
-      char* end = nullptr;
-      long threads = std::strtol(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || threads < 1 || threads > 4096)
-        return usage_error("--threads needs a whole number >= 1, got '" + text + "'");
-      options.threads = static_cast<int>(threads);
-    } else if (a == "--nproc") {
-      std::string text = value(a);
-      char* end = nullptr;
-      long nproc = std::strtol(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || nproc < 1 || nproc > 1024)
-        return usage_error("--nproc needs a whole number >= 1, got '" + text + "'");
-      options.nproc = static_cast<int>(nproc);
+    } else if (a == "--threads" || a == "--nproc") {
+      const std::string text = value(a);
+      const auto count = positive_count(text);
+      if (!count) return usage_error(a + " needs a whole number >= 1, got '" + text + "'");
+      (a == "--threads" ? options.threads : options.nproc) = *count;
     } else if (a == "--device") {
       options.run.device = value(a);
       if (options.run.device != "cpu" && options.run.device.rfind("cuda", 0) != 0) {
@@ -231,11 +230,11 @@ int main(int argc, char** argv) {
   spdlog::set_level(options.verbose ? spdlog::level::info : spdlog::level::warn);
   spdlog::set_pattern("[%H:%M:%S] %v");
   spdlog::info("{}", perturb::configure_memory());
-  if (options.nproc > 1 && !std::getenv("WORLD_SIZE")) {
-    return launch_workers(options.nproc, worker_arguments(argc, argv),
+  if (options.nproc.value_or(1) > 1 && !std::getenv("WORLD_SIZE")) {
+    return launch_workers(*options.nproc, worker_arguments(argc, argv),
                           options.threads || std::getenv("PERTURB_THREADS")
                               ? 0
-                              : std::max(1, perturb::usable_cores() / options.nproc));
+                              : std::max(1, perturb::usable_cores() / *options.nproc));
   }
   return run_on_large_stack([&] { return run_command(options); });
 }
