@@ -1,9 +1,6 @@
 #include "interpreter/launch.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,25 +10,13 @@
 #include <thread>
 
 #include "interpreter/session.h"
+#include "runtime/distributed/world.h"
 
 namespace perturb::lang {
 
 namespace {
 
 constexpr auto kGracePeriod = std::chrono::seconds(10);
-
-// A loopback port that no one listens on now: the kernel's pick for a socket bound to port 0.
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  const bool ok = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  if (fd >= 0) close(fd);
-  return ok ? ntohs(address.sin_port) : 29500;
-}
 
 // In the child: the rank's environment, then exec this executable again.
 [[noreturn]] void exec_worker(int rank, int nproc, int port, int threads,
@@ -86,7 +71,7 @@ void stop_all(std::vector<pid_t>& running) {
 }  // namespace
 
 int launch_workers(int nproc, const std::vector<std::string>& worker_args, int threads_per_worker) {
-  const int port = free_port();
+  const int port = free_loopback_port();
   std::vector<pid_t> running(nproc, 0);
   for (int rank = 0; rank < nproc; ++rank) {
     const pid_t pid = fork();

@@ -5,8 +5,8 @@
 
 #include "runtime/attack/attack_util.h"
 #include "runtime/attack/attacks.h"
+#include "runtime/attack/loss.h"
 #include "runtime/core/error.h"
-#include "runtime/model/frozen_parameters.h"
 #include "runtime/report/format.h"
 #include "runtime/threat/lp_threat.h"
 
@@ -97,8 +97,7 @@ class Fab : public Attack {
 
   torch::Tensor run(Model& model, const torch::Tensor& x_in, const torch::Tensor& y_in,
                     at::Generator& gen, AttackStats* stats) const override {
-    ModeGuard eval(model, /*training=*/false);
-    FrozenParameters weights(model);  // gradients with respect to the input only
+    AttackModeGuard attack_mode(model);  // eval mode, weights frozen
     const auto [x, y] = prepare_batch(model, x_in, y_in);
     auto result = x.clone();
     // AutoAttack's perturb(): only correctly classified samples, each target class (FAB-T) and

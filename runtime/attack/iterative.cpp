@@ -1,7 +1,7 @@
 // An iterative attack whose step is a user callback (the language's own update rules).
 #include "runtime/attack/attack_util.h"
+#include "runtime/attack/loss.h"
 #include "runtime/core/error.h"
-#include "runtime/model/frozen_parameters.h"
 #include "runtime/report/format.h"
 
 namespace perturb {
@@ -26,8 +26,7 @@ class Iterative : public Attack {
 
   torch::Tensor run(Model& model, const torch::Tensor& x_in, const torch::Tensor& y_in,
                     at::Generator& gen, AttackStats* stats) const override {
-    ModeGuard eval(model, /*training=*/false);
-    FrozenParameters weights(model);  // gradients with respect to the input only
+    AttackModeGuard attack_mode(model);  // eval mode, weights frozen
     const auto [x, y] = prepare_batch(model, x_in, y_in);
     auto x_adv = options_.random_start ? threat_->sample(x, gen) : x.clone();
     // Early stop: xs, ys and x_adv hold the samples not yet misclassified.

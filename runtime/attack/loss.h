@@ -121,6 +121,9 @@ class AttackModeGuard {
  public:
   AttackModeGuard(Model& model, const GradientOptions& options)
       : mode_(model, options.eot > 1 ? model.training() : false), weights_(model) {}
+  // Eval mode and frozen weights, for the attacks that have no EOT (CW, FAB, Iterative, TRADES'
+  // inner maximisation).
+  explicit AttackModeGuard(Model& model) : mode_(model, /*training=*/false), weights_(model) {}
 
  private:
   ModeGuard mode_;

@@ -5,6 +5,11 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <exception>
 
@@ -43,6 +48,18 @@ std::optional<WorldConfig> world_from_environment() {
   c.master_port = static_cast<int>(env_integer("MASTER_PORT", c.master_port, 1, 65535));
   c.timeout = std::chrono::seconds(env_integer("PERTURB_DIST_TIMEOUT", 300, 1, 86400));
   return c;
+}
+
+int free_loopback_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  const bool ok = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  if (fd >= 0) close(fd);
+  return ok ? ntohs(address.sin_port) : 29500;
 }
 
 std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int size) {

@@ -31,6 +31,10 @@ struct WorldConfig {
 // nullopt when WORLD_SIZE is unset; Error naming the variable for a value out of range.
 std::optional<WorldConfig> world_from_environment();
 
+// A loopback port no one listens on now (the kernel's pick for a socket bound to port 0), for
+// a group of this machine; 29500 if the kernel gives none.
+int free_loopback_port();
+
 // Rows [begin, end) of n that `rank` of `size` takes: contiguous shards whose sizes differ by
 // at most one, the larger first.
 std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int size);

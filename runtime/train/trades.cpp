@@ -1,7 +1,7 @@
 #include "runtime/train/trades.h"
 
+#include "runtime/attack/loss.h"
 #include "runtime/attack/pgd.h"
-#include "runtime/model/frozen_parameters.h"
 #include "runtime/threat/lp_threat.h"
 
 namespace perturb {
@@ -30,8 +30,7 @@ torch::Tensor trades_adversarial(Model& model, const Attack& adversary, const to
     steps = pgd->steps();
     step = pgd->step();
   }
-  ModeGuard eval(model, /*training=*/false);
-  FrozenParameters weights(model);  // gradients with respect to the input only
+  AttackModeGuard attack_mode(model);  // eval mode, weights frozen
   torch::Tensor clean_logits;
   {
     torch::NoGradGuard no_grad;

@@ -1,9 +1,5 @@
 // runtime/distributed: a group of ranks over loopback (two threads of this process stand for two
 // processes; each joins through its own TCPStore client and Gloo context, as processes do).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -18,22 +14,9 @@ using namespace perturb;
 
 namespace {
 
-// A port no one listens on now (the kernel's pick for a socket bound to port 0).
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 // Runs body(world) on `size` ranks at once, each in its own thread.
 void on_ranks(int size, const std::function<void(World&)>& body) {
-  const int port = free_port();
+  const int port = free_loopback_port();
   std::vector<std::thread> ranks;
   std::vector<std::exception_ptr> errors(size);
   for (int r = 0; r < size; ++r) {
@@ -98,7 +81,7 @@ TEST_CASE("a rank whose group never forms fails in bounded time, naming the addr
   WorldConfig config;
   config.rank = 1;  // a client: no rank 0 ever serves the store
   config.size = 2;
-  config.master_port = free_port();
+  config.master_port = free_loopback_port();
   config.timeout = std::chrono::seconds(2);
   const auto start = std::chrono::steady_clock::now();
   try {
