@@ -17,6 +17,7 @@
 #include "runtime/core/device.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
+#include "runtime/distributed/world.h"
 #include "runtime/model/frozen_parameters.h"
 
 namespace perturb::lang {
@@ -27,6 +28,16 @@ std::optional<Value> ModuleObject::field(const std::string& field_name) const {
 }
 
 namespace {
+
+// A file the script writes is written once, by rank 0; the other ranks wait for it, so a file
+// saved and then loaded is there for every rank (on a file system they share).
+Value on_rank0_only(const BuiltinImpl& impl, CallArgs& args) {
+  perturb::World* world = perturb::process_world();
+  if (!world) return impl(args);
+  Value result = world->rank() == 0 ? impl(args) : Value();
+  world->barrier();
+  return result;
+}
 
 // Pops the traceback frame when a script function returns or throws.
 class FrameGuard {
@@ -527,7 +538,7 @@ Value Interpreter::call_builtin(const BuiltinFunction& fn, std::vector<Value>& p
                                 builtin.planned + ")");
   }
   try {
-    return builtin.impl(args);
+    return builtin.writes_files ? on_rank0_only(builtin.impl, args) : builtin.impl(args);
   } catch (ScriptError& error) {
     if (error.diagnostic.traceback.empty()) error.diagnostic.traceback = frames_;
     throw;

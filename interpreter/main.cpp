@@ -11,6 +11,7 @@
 #include <functional>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -129,10 +130,36 @@ int parse_arguments(int argc, char** argv, Options& options) {
   return -1;
 }
 
+// Each line of `text` behind "[rank R] ".
+std::string with_rank(const std::string& text, int rank) {
+  const std::string prefix = "[rank " + std::to_string(rank) + "] ";
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    const size_t stop = end == std::string::npos ? text.size() : end + 1;
+    out += prefix + text.substr(start, stop - start);
+    start = stop;
+  }
+  return out;
+}
+
+// A worker of a group: the error names the rank that hit it. Errors the checker finds are the
+// same on every rank (they all run the same script), so rank 0 alone reports those.
+int run_file_on_rank(const Options& options, const SourcePtr& source, const perturb::World& world) {
+  std::ostringstream err;
+  Session session(options.run, err, false);
+  const int status = session.run(source, options.command == "check").status;
+  if (status != kExitScript || world.rank() == 0) std::cerr << with_rank(err.str(), world.rank());
+  return status;
+}
+
 int run_file(const Options& options) {
   int status = kExitOk;
   auto source = read_source(options.file, std::cerr, status);
   if (!source) return status;
+  if (const perturb::World* world = perturb::process_world())
+    return run_file_on_rank(options, *source, *world);
   Session session(options.run, std::cerr, isatty(STDERR_FILENO));
   return session.run(*source, options.command == "check").status;
 }
@@ -171,6 +198,7 @@ void join_world_from_environment() {
   const auto config = perturb::world_from_environment();
   if (!config) return;
   perturb::set_process_world(perturb::World::join(*config));
+  spdlog::set_pattern("[%H:%M:%S] [rank " + std::to_string(config->rank) + "] %v");
   spdlog::info("rank {} of {} joined at {}:{}", config->rank, config->size, config->master_addr,
                config->master_port);
   if (config->rank != 0) {

@@ -16,6 +16,12 @@ void BuiltinTable::add(Builtin builtin) {
   entries_[name] = std::move(builtin);
 }
 
+void BuiltinTable::mark_writes_files(const std::string& name) {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) throw std::logic_error("no builtin '" + name + "' to mark");
+  it->second.writes_files = true;
+}
+
 const Builtin* BuiltinTable::find(const std::string& name) const {
   auto it = entries_.find(name);
   return it == entries_.end() ? nullptr : &it->second;
@@ -60,6 +66,9 @@ const BuiltinTable& builtins() {
     register_mmattack_builtins(t);
     register_ma2t_builtins(t);
     register_cmda_builtins(t);
+    for (const char* name : {"save", "model.save", "plot", "show", "images"}) {
+      t.mark_writes_files(name);
+    }
     return t;
   }();
   return table;

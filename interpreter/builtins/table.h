@@ -116,11 +116,15 @@ struct Builtin {
   BuiltinImpl impl;     // null for special forms the evaluator implements (grad)
   // Not in this build yet: the checker accepts calls, running one is a clear runtime error.
   std::string planned;
+  // Writes a file the user asked for (save, plot, ...): in a group of processes rank 0 alone
+  // writes it and the others wait until it is written (docs/distributed.md).
+  bool writes_files = false;
 };
 
 class BuiltinTable {
  public:
   void add(Builtin builtin);
+  void mark_writes_files(const std::string& name);
   const Builtin* find(const std::string& name) const;
   // Entries whose name has no '.' (global functions), sorted.
   std::vector<std::string> global_names() const;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "runtime/core/error.h"
+#include "runtime/distributed/share.h"
 #include "runtime/threat/lp_threat.h"
 
 namespace perturb {
@@ -323,6 +324,24 @@ torch::Tensor verified(const BoundNetwork& net, const Threat& threat, const torc
   return (std::get<0>(lower.min(1)) > 0) & (logits.argmax(1) == y.to(x.device()));
 }
 
+namespace {
+
+// The bound network must compute what the model computes: a layer the reader misread would
+// give bounds of another function.
+void check_reading(Model& model, const BoundNetwork& net, const torch::Tensor& xb,
+                   const torch::Tensor& logits) {
+  torch::Tensor mine = net.forward(xb);
+  const double gap = (mine - logits).abs().max().item<double>();
+  const double scale = std::max(1.0, logits.abs().max().item<double>());
+  if (!(gap <= 1e-3 * scale)) {
+    throw Error("bound propagation read " + model.describe() + " as " + net.describe() +
+                ", but that network's outputs differ from the model's (by " + std::to_string(gap) +
+                "); it has an operation the reader does not follow");
+  }
+}
+
+}  // namespace
+
 VerifiedReport verified_accuracy(Model& model, const Threat& threat, const torch::Tensor& x,
                                  const torch::Tensor& y, BoundMethod method, int64_t batch) {
   if (x.size(0) != y.size(0)) {
@@ -338,30 +357,24 @@ VerifiedReport verified_accuracy(Model& model, const Threat& threat, const torch
   report.threat = threat.describe();
   report.samples = x.size(0);
   const torch::Device device = model.device();
-  std::vector<torch::Tensor> masks, predictions;
-  int64_t correct = 0;
-  for (int64_t start = 0; start < x.size(0); start += batch) {
+  // Batch k is rank k mod size's (runtime/distributed/share.h); the sums over ranks fill in
+  // the other ranks' rows.
+  const WorkShare share = WorkShare::of_process();
+  auto mask = torch::zeros({x.size(0)}, torch::kInt64);
+  auto predicted = torch::zeros({x.size(0)}, torch::kInt64);
+  for (int64_t k = 0, start = 0; start < x.size(0); ++k, start += batch) {
+    if (!share.owns(k)) continue;
     const int64_t n = std::min(batch, x.size(0) - start);
     torch::Tensor xb = x.narrow(0, start, n).to(device, torch::kFloat32);
     torch::Tensor yb = y.narrow(0, start, n).to(device, torch::kLong);
     torch::Tensor logits = model.forward(xb);
-    if (start == 0) {
-      torch::Tensor mine = net.forward(xb);
-      const double gap = (mine - logits).abs().max().item<double>();
-      const double scale = std::max(1.0, logits.abs().max().item<double>());
-      if (!(gap <= 1e-3 * scale)) {
-        throw Error("bound propagation read " + model.describe() + " as " + net.describe() +
-                    ", but that network's outputs differ from the model's (by " +
-                    std::to_string(gap) + "); it has an operation the reader does not follow");
-      }
-    }
-    correct += (logits.argmax(1) == yb).sum().item<int64_t>();
-    predictions.push_back(logits.argmax(1).cpu());
-    masks.push_back(verified(net, threat, xb, yb, method).cpu());
+    if (k == share.rank) check_reading(model, net, xb, logits);
+    predicted.narrow(0, start, n).copy_(logits.argmax(1).cpu());
+    mask.narrow(0, start, n).copy_(verified(net, threat, xb, yb, method).cpu());
   }
-  report.verified_mask = masks.empty() ? torch::zeros({0}, torch::kBool) : torch::cat(masks);
-  report.predictions =
-      predictions.empty() ? torch::zeros({0}, torch::kLong) : torch::cat(predictions);
+  report.verified_mask = sum_over_ranks(mask).to(torch::kBool);
+  report.predictions = sum_over_ranks(predicted);
+  const int64_t correct = (report.predictions == y.to(torch::kCPU, torch::kLong)).sum().item<int64_t>();
   if (report.samples > 0) {
     report.clean = static_cast<double>(correct) / report.samples;
     report.verified = report.verified_mask.sum().item<double>() / report.samples;

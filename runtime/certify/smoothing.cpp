@@ -11,6 +11,7 @@
 #include "runtime/certify/sequential.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
+#include "runtime/distributed/share.h"
 #include "runtime/report/format.h"
 
 namespace perturb {
@@ -180,11 +181,55 @@ int64_t predict_input(NoiseCounter& counter, const torch::Tensor& x, int64_t n, 
   return binomial_test_half(n_top, n_top + n_second) > alpha ? Certificate::kAbstain : top;
 }
 
+namespace {
+
+constexpr int kRowFields = 7;
+
+// Certificate rows as float64 tensor rows, to gather them from the ranks (integers up to 2^53
+// are exact).
+torch::Tensor rows_tensor(const std::vector<CertificateRow>& rows) {
+  auto t = torch::empty({static_cast<int64_t>(rows.size()), kRowFields}, torch::kFloat64);
+  auto a = t.accessor<double, 2>();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const CertificateRow& r = rows[i];
+    const double fields[kRowFields] = {static_cast<double>(r.idx),
+                                       static_cast<double>(r.label),
+                                       static_cast<double>(r.prediction),
+                                       r.radius,
+                                       r.correct ? 1.0 : 0.0,
+                                       r.seconds,
+                                       static_cast<double>(r.samples)};
+    for (int f = 0; f < kRowFields; ++f) a[static_cast<int64_t>(i)][f] = fields[f];
+  }
+  return t;
+}
+
+std::vector<CertificateRow> rows_from_tensor(const torch::Tensor& t) {
+  std::vector<CertificateRow> rows(static_cast<size_t>(t.size(0)));
+  auto a = t.accessor<double, 2>();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto r = a[static_cast<int64_t>(i)];
+    rows[i] = {static_cast<int64_t>(r[0]), static_cast<int64_t>(r[1]), static_cast<int64_t>(r[2]),
+               r[3], r[4] != 0, r[5], static_cast<int64_t>(r[6])};
+  }
+  return rows;
+}
+
+// Input i's noise comes from a stream keyed by (seed, i), not by the inputs before it: the same
+// noise whichever rank certifies it (runtime/distributed/share.h).
+void seed_for_input(at::Generator& noise_gen, uint64_t seed, int64_t i) {
+  std::lock_guard<std::mutex> lock(noise_gen.mutex());
+  noise_gen.set_current_seed(mix_seed(seed, static_cast<uint64_t>(i)));
+}
+
+}  // namespace
+
 Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOptions& options,
                              at::Generator& gen) {
   check_smooth_options(options);
   ModeGuard eval(model, /*training=*/false);
-  at::Generator noise_gen = make_generator(next_seed(gen), model.device());
+  const uint64_t seed = next_seed(gen);
+  at::Generator noise_gen = make_generator(seed, model.device());
   NoiseCounter counter(model, options.sigma, options.batch, noise_gen);
 
   Certificate cert;
@@ -198,8 +243,14 @@ Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOpti
                    {"batch", static_cast<double>(options.batch)},
                    {"sequential", options.sequential ? 1.0 : 0.0}};
   const torch::Tensor labels = data.y.to(torch::kCPU, torch::kInt64);
-  for (int64_t i = 0; i < data.size(); ++i) {
+  // Each rank certifies a contiguous share of the inputs; gathered in rank order, the rows are
+  // in the dataset's order.
+  const WorkShare share = WorkShare::of_process();
+  const auto [begin, end] = share.rows(data.size());
+  std::vector<CertificateRow> rows;
+  for (int64_t i = begin; i < end; ++i) {
     const auto start = std::chrono::steady_clock::now();
+    seed_for_input(noise_gen, seed, i);
     const SmoothResult r = certify_input(counter, data.x[i], options);
     CertificateRow row;
     row.idx = i;
@@ -209,8 +260,9 @@ Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOpti
     row.correct = r.prediction == row.label;
     row.samples = r.samples;
     row.seconds = seconds_since(start);
-    cert.rows.push_back(row);
+    rows.push_back(row);
   }
+  cert.rows = share.distributed() ? rows_from_tensor(gather_rows(rows_tensor(rows))) : rows;
   return cert;
 }
 
@@ -221,12 +273,16 @@ torch::Tensor predict_smoothed(Model& model, const torch::Tensor& x, const Smoot
     throw Error("predict needs a batch of inputs (N×C×H×W), got shape " +
                 format_shape(x.sizes().vec()));
   ModeGuard eval(model, /*training=*/false);
-  at::Generator noise_gen = make_generator(next_seed(gen), model.device());
+  const uint64_t seed = next_seed(gen);
+  at::Generator noise_gen = make_generator(seed, model.device());
   NoiseCounter counter(model, options.sigma, options.batch, noise_gen);
-  torch::Tensor out = torch::empty({x.size(0)}, torch::kInt64);
-  for (int64_t i = 0; i < x.size(0); ++i)
-    out[i] = predict_input(counter, x[i], options.n, options.alpha);
-  return out;
+  const auto [begin, end] = WorkShare::of_process().rows(x.size(0));
+  torch::Tensor out = torch::empty({end - begin}, torch::kInt64);
+  for (int64_t i = begin; i < end; ++i) {
+    seed_for_input(noise_gen, seed, i);
+    out[i - begin] = predict_input(counter, x[i], options.n, options.alpha);
+  }
+  return gather_rows(out);
 }
 
 std::string describe_smoothing(const SmoothOptions& options) {

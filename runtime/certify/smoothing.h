@@ -88,12 +88,15 @@ int64_t predict_input(NoiseCounter& counter, const torch::Tensor& x, int64_t n, 
 
 // CERTIFY on every input of a dataset, as the reference's certify.py: one row per input with
 // its label, prediction (Certificate::kAbstain = -1), radius, correctness, time and samples.
-// The model is put in eval mode for the call; noise comes from a generator on the model's device
-// seeded from `gen`; LibTorch uses all CPU cores during the call.
+// The model is put in eval mode for the call; noise comes from a generator on the model's device,
+// input i's from a stream keyed by (a seed drawn from `gen`, i). In a group of processes each
+// rank certifies a contiguous share of the inputs and every rank gets all rows, in order: the
+// same certificate as one process's.
 Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOptions& options,
                              at::Generator& gen);
 
 // PREDICT on each input of x (N×...); int64 CPU tensor of N classes, -1 where it abstains.
+// Noise and sharing as certify_smoothed.
 torch::Tensor predict_smoothed(Model& model, const torch::Tensor& x, const SmoothOptions& options,
                                at::Generator& gen);
 

@@ -30,6 +30,13 @@ uint64_t next_seed(at::Generator& gen) {
   return static_cast<uint64_t>(draw.item<int64_t>());
 }
 
+uint64_t mix_seed(uint64_t seed, uint64_t salt) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (salt + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return (z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFFull;
+}
+
 namespace {
 
 std::recursive_mutex& construction_mutex() {

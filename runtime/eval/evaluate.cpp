@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "runtime/core/error.h"
+#include "runtime/core/random.h"
+#include "runtime/distributed/share.h"
 #include "runtime/report/format.h"
 
 namespace perturb {
@@ -13,27 +15,60 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The model's class for every row of x, in batches of `batch` rows shared among the ranks
+// (share.h): each rank predicts its batches, and the sum over ranks fills in the rest.
+torch::Tensor shared_predictions(Model& model, const torch::Tensor& x, int64_t batch) {
+  const WorkShare share = WorkShare::of_process();
+  if (!share.distributed()) return predict_classes(model, x, batch);
+  const int64_t n = x.size(0);
+  auto classes = torch::zeros({n}, torch::kInt64);
+  for (int64_t k = 0, start = 0; start < n; ++k, start += batch) {
+    if (!share.owns(k)) continue;
+    const int64_t end = std::min(start + batch, n);
+    classes.slice(0, start, end).copy_(predict_classes(model, x.slice(0, start, end), batch));
+  }
+  return sum_over_ranks(classes);
+}
+
 // Per-sample correctness of the clean predictions, as a CPU bool tensor [N].
 torch::Tensor clean_correct(Model& model, const Dataset& data, int64_t batch) {
-  return predict_classes(model, data.x, batch) == data.y.cpu();
+  return shared_predictions(model, data.x, batch) == data.y.cpu();
+}
+
+// The attack's counts summed over ranks.
+AttackStats stats_over_ranks(const AttackStats& stats) {
+  if (!WorkShare::of_process().distributed()) return stats;
+  const auto sums = sum_over_ranks(
+      torch::tensor({stats.gradient_evals, stats.queries, stats.gradient_evals_saved}));
+  return {sums[0].item<int64_t>(), sums[1].item<int64_t>(), sums[2].item<int64_t>()};
 }
 
 // Runs `attack` on the samples still marked robust, in batches, and clears the mark of each
-// sample it fools. Returns how many samples it attacked.
+// sample it fools. Batch k of the robust samples draws from a generator keyed by k, and belongs
+// to rank k mod size: the outcome is the same at any world size. Returns how many samples it
+// attacked.
 int64_t attack_robust(Model& model, const Dataset& data, const Attack& attack,
                       torch::Tensor& robust, at::Generator& gen, int64_t batch,
                       AttackStats& stats) {
+  const WorkShare share = WorkShare::of_process();
+  const uint64_t attack_seed = next_seed(gen);
   const auto indices = robust.nonzero().reshape({-1});
   const int64_t count = indices.size(0);
-  for (int64_t start = 0; start < count; start += batch) {
+  auto fooled = torch::zeros({robust.size(0)}, torch::kInt64);
+  AttackStats own;
+  for (int64_t k = 0, start = 0; start < count; ++k, start += batch) {
+    if (!share.owns(k)) continue;
     const auto chunk = indices.slice(0, start, std::min(start + batch, count));
     const auto x = data.x.index_select(0, chunk.to(data.x.device()));
     const auto y = data.y.index_select(0, chunk.to(data.y.device()));
-    const auto x_adv = attack.run(model, x, y, gen, &stats);
-    const auto fooled =
+    auto batch_gen = make_generator(mix_seed(attack_seed, static_cast<uint64_t>(k)), gen.device());
+    const auto x_adv = attack.run(model, x, y, batch_gen, &own);
+    const auto is_fooled =
         without_autograd([&] { return model.forward(x_adv).argmax(1); }).cpu() != y.cpu();
-    robust.index_put_({chunk.index({fooled})}, false);
+    fooled.index_put_({chunk.index({is_fooled})}, 1);
   }
+  robust.logical_and_(sum_over_ranks(fooled) == 0);
+  stats = stats_over_ranks(own);
   return count;
 }
 
@@ -106,7 +141,7 @@ double accuracy(Model& model, const torch::Tensor& x, const torch::Tensor& y, in
                 " inputs and " + std::to_string(y.size(0)) + " labels");
   }
   if (x.size(0) == 0) return 0;
-  const auto correct = predict_classes(model, x, batch) == y.cpu();
+  const auto correct = shared_predictions(model, x, batch) == y.cpu();
   return correct.sum().item<int64_t>() / static_cast<double>(x.size(0));
 }
 

@@ -61,7 +61,10 @@ struct EvalReport {
 
 // AutoAttack's per-sample cascade: a sample counts as robust only if it is correct clean and no
 // attack fools it; each attack runs only on samples still robust, starting from the clean input.
-// Batched; model in eval mode; NoGrad for clean predictions. early_stop: every attack that
+// Batched; model in eval mode; NoGrad for clean predictions. Each attack draws one seed from
+// `gen`, and its batch k a generator keyed by (seed, k). In a group of processes
+// (runtime/distributed/share.h) batch k is rank k mod size's, and the report, the same on every
+// rank, equals one process's. early_stop: every attack that
 // can_stop_early() runs with early_stop on (a sample leaves an attack's remaining steps once
 // fooled), or off when false, whatever the attack was built with. The result each attack
 // returns is checked with one forward pass either way, so robust accuracy is measured on it.
@@ -79,7 +82,7 @@ EvalReport evaluate_sweep(Model& model, const Dataset& data,
 // that attack), the worst case, and clean accuracy. Throws Error for a report that is not a sweep.
 void plot_sweep(const EvalReport& report, const std::string& path, const std::string& title = "");
 
-// Fraction correct, eval mode, no grad, restores the mode.
+// Fraction correct, eval mode, no grad, restores the mode; batches shared among the ranks.
 double accuracy(Model& model, const torch::Tensor& x, const torch::Tensor& y, int64_t batch = 512);
 
 }  // namespace perturb

@@ -15,6 +15,8 @@ class Model {
   // Logits for a batch; checks the input shape first and throws Error in the user's terms.
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
   virtual std::vector<torch::Tensor> parameters() = 0;
+  // State that is not trained by gradients (batch-norm running statistics); none by default.
+  virtual std::vector<torch::Tensor> buffers() { return {}; }
   virtual void set_training(bool training) = 0;
   virtual bool training() const = 0;
   virtual void to(torch::Device device) = 0;

@@ -69,6 +69,12 @@ std::vector<torch::Tensor> TorchScriptModel::parameters() {
   return out;
 }
 
+std::vector<torch::Tensor> TorchScriptModel::buffers() {
+  std::vector<torch::Tensor> out;
+  for (const auto& b : module_.buffers()) out.push_back(b);
+  return out;
+}
+
 void TorchScriptModel::set_training(bool training) {
   module_.train(training);
 }

@@ -17,6 +17,7 @@ class TorchScriptModel : public Model {
   // the module; they are caught and rethrown as Error in the user's terms.
   torch::Tensor forward(const torch::Tensor& x) override;
   std::vector<torch::Tensor> parameters() override;
+  std::vector<torch::Tensor> buffers() override;
   void set_training(bool training) override;
   bool training() const override;
   void to(torch::Device device) override;

@@ -27,6 +27,10 @@ std::vector<torch::Tensor> ZooModel::parameters() {
   return net_->parameters();
 }
 
+std::vector<torch::Tensor> ZooModel::buffers() {
+  return net_->buffers();
+}
+
 void ZooModel::set_training(bool training) {
   net_->train(training);
 }

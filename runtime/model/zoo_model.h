@@ -13,6 +13,7 @@ class ZooModel : public Model {
 
   torch::Tensor forward(const torch::Tensor& x) override;
   std::vector<torch::Tensor> parameters() override;
+  std::vector<torch::Tensor> buffers() override;
   void set_training(bool training) override;
   bool training() const override;
   void to(torch::Device device) override;

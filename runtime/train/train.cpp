@@ -13,6 +13,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/progress.h"
 #include "runtime/core/random.h"
+#include "runtime/distributed/share.h"
 #include "runtime/report/format.h"
 #include "runtime/train/checkpoint.h"
 #include "runtime/train/fast.h"
@@ -29,14 +30,8 @@ namespace F = torch::nn::functional;
 constexpr int64_t kValidationPgdSteps = 10;
 constexpr const char* kLogHeader = "epoch,lr,loss,train_accuracy,val_clean,val_robust,seconds\n";
 
-// splitmix64: derives independent seeds from the run's seed without touching its root
-// generator (so adding a validation split does not change the training stream).
-uint64_t mix_seed(uint64_t seed, uint64_t salt) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (salt + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return (z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFFull;
-}
+// Seeds derived with mix_seed leave the run's root generator untouched (so adding a
+// validation split does not change the training stream).
 constexpr uint64_t kValSplitSalt = 0x5641;       // "VA"
 constexpr uint64_t kValAttackSalt = 0x56410000;  // + epoch
 
@@ -292,6 +287,9 @@ class TrainingRun {
 
   TrainResult run() {
     const int64_t first_epoch = restore();
+    // Data-parallel: every rank starts from rank 0's weights (and statistics).
+    broadcast_from_rank0(params_);
+    broadcast_from_rank0(model_.buffers());
     ModeGuard training(model_, /*training=*/true);
     for (int64_t epoch = first_epoch; epoch <= options_.epochs; ++epoch) run_epoch(epoch);
     return std::move(result_);
@@ -318,6 +316,13 @@ class TrainingRun {
                  saved.batch);
     const int64_t first_epoch = saved.epoch;
     if (saved.batch > 0) unfinished_epoch_ = std::move(saved);
+    // The saved sums are over every rank of the run that wrote them: rank 0 carries them on,
+    // so the sums over this run's ranks count them once, at any world size.
+    if (unfinished_epoch_ && share_.rank != 0) {
+      unfinished_epoch_->loss_sum = 0;
+      unfinished_epoch_->correct = 0;
+      unfinished_epoch_->seen = 0;
+    }
     return first_epoch;
   }
 
@@ -325,7 +330,8 @@ class TrainingRun {
     EpochState epoch = begin_epoch(number);
     const Dataset shuffled = split_.training.shuffle(epoch.shuffle_seed);
     const auto parts = shuffled.batches(options_.batch);
-    const auto progress = epoch_progress(epoch, options_, split_.training.size());
+    const auto progress = share_.rank == 0 ? epoch_progress(epoch, options_, split_.training.size())
+                                           : nullptr;
     for (int64_t b = epoch.first_batch; b < batches_; ++b) {
       train_batch(epoch, parts[static_cast<size_t>(b)], b, progress.get());
       if (options_.checkpoint_every > 0 && (b + 1) % options_.checkpoint_every == 0 &&
@@ -333,10 +339,13 @@ class TrainingRun {
         checkpoint(epoch, number, b + 1);
       }
     }
+    // Batch-norm statistics each rank gathered on its shards, averaged (documented in
+    // docs/distributed.md: batch statistics are per shard, as DistributedDataParallel's).
+    average_over_ranks(model_.buffers());
     const EpochStats stats = epoch_stats(epoch);
     report_epoch(stats, options_.epochs, progress.get());
     log_rows_.push_back(csv_row(stats));
-    if (!options_.log_path.empty()) write_log(options_.log_path, log_rows_);
+    if (!options_.log_path.empty() && share_.rank == 0) write_log(options_.log_path, log_rows_);
     if (!options_.checkpoint_path.empty()) checkpoint(epoch, number + 1, 0);
     result_.epochs.push_back(stats);
     if (options_.on_epoch) options_.on_epoch(stats);
@@ -377,29 +386,70 @@ class TrainingRun {
     return options_.augment->apply(std::move(batch), augment_gen);
   }
 
+  // One optimizer step on global batch b. Data-parallel, each rank computes the loss of its
+  // shard of the batch (after augmenting the whole batch, as one process does) scaled by the
+  // shard's share, and the gradients are summed over ranks: the step of the global mean loss.
   void train_batch(EpochState& epoch, const Dataset& part, int64_t b, Progress* progress) {
-    const AugmentBatch batch = device_batch(part, epoch.augment_gen);
+    AugmentBatch batch = device_batch(part, epoch.augment_gen);
     epoch.lr = scheduled_lr(options_.lr_schedule, options_.optimizer.lr, options_.epochs, batches_,
                             epoch.epoch, b);
     set_learning_rate(*optimizer_, epoch.lr);
     const BatchPosition position{epoch.epoch, b, batches_, epoch.lr};
-    const StepResult step =
-        options_.batch_loss
-            ? options_.batch_loss(model_, batch.x, batch.y, epoch.attack_gen, position)
-            : method_loss(model_, batch.x, batch.y, batch.soft_y, options_, epoch.attack_gen);
+    // Each rank's attack draws from its own stream of the batch's seed (one process: the
+    // epoch's attack generator itself, as before there were ranks).
+    at::Generator rank_gen = share_.distributed()
+                                 ? make_generator(mix_seed(next_seed(epoch.attack_gen),
+                                                           static_cast<uint64_t>(share_.rank)))
+                                 : epoch.attack_gen;
+    const int64_t global_rows = batch.x.size(0);
+    if (share_.distributed()) batch = shard(batch);
+    const int64_t rows = batch.x.size(0);
     optimizer_->zero_grad();
-    step.loss.backward();
+    if (rows > 0) {
+      const StepResult step =
+          options_.batch_loss
+              ? options_.batch_loss(model_, batch.x, batch.y, rank_gen, position)
+              : method_loss(model_, batch.x, batch.y, batch.soft_y, options_, rank_gen);
+      const double share_of_batch = static_cast<double>(rows) / static_cast<double>(global_rows);
+      (share_of_batch == 1 ? step.loss : step.loss * share_of_batch).backward();
+      const auto& counted = step.y.defined() ? step.y : batch.y;
+      epoch.loss_sum += step.loss.item<double>() * static_cast<double>(rows);
+      epoch.correct += (step.logits.argmax(1) == counted).sum().item<int64_t>();
+      epoch.seen += rows;
+    }
+    sum_gradients(params_);
     optimizer_->step();
-    const auto& counted = step.y.defined() ? step.y : batch.y;
-    epoch.loss_sum += step.loss.item<double>() * static_cast<double>(part.size());
-    epoch.correct += (step.logits.argmax(1) == counted).sum().item<int64_t>();
-    epoch.seen += part.size();
     show_batch(progress, epoch, part.size());
     if (options_.on_batch) options_.on_batch(position);
   }
 
+  // This rank's rows of a global batch.
+  AugmentBatch shard(const AugmentBatch& batch) const {
+    const auto [begin, end] = share_.rows(batch.x.size(0));
+    AugmentBatch mine = batch;
+    mine.x = batch.x.slice(0, begin, end);
+    mine.y = batch.y.slice(0, begin, end);
+    if (batch.soft_y.defined()) mine.soft_y = batch.soft_y.slice(0, begin, end);
+    if (batch.teacher.defined()) mine.teacher = batch.teacher.slice(0, begin, end);
+    return mine;
+  }
+
+  // The epoch's running sums over every rank (its own for one process).
+  EpochState summed(const EpochState& epoch) const {
+    if (!share_.distributed()) return epoch;
+    const auto sums = sum_over_ranks(torch::tensor(
+        {epoch.loss_sum, static_cast<double>(epoch.correct), static_cast<double>(epoch.seen)},
+        torch::kFloat64));
+    EpochState total = epoch;
+    total.loss_sum = sums[0].item<double>();
+    total.correct = static_cast<int64_t>(sums[1].item<double>());
+    total.seen = static_cast<int64_t>(sums[2].item<double>());
+    return total;
+  }
+
   // The epoch's means, and its accuracy on the held-out set when there is one.
-  EpochStats epoch_stats(const EpochState& epoch) {
+  EpochStats epoch_stats(const EpochState& local) {
+    const EpochState epoch = summed(local);
     EpochStats stats;
     stats.epoch = epoch.epoch;
     stats.lr = epoch.lr;
@@ -415,7 +465,10 @@ class TrainingRun {
   }
 
   // next_batch 0: the epoch is done and `next_epoch` starts afresh from the root generator.
-  void checkpoint(const EpochState& epoch, int64_t next_epoch, int64_t next_batch) const {
+  // Rank 0 writes it (every rank takes part in summing the epoch's figures).
+  void checkpoint(const EpochState& local, int64_t next_epoch, int64_t next_batch) const {
+    const EpochState epoch = summed(local);
+    if (share_.rank != 0) return;
     TrainCheckpoint state;
     state.fingerprint = fingerprint_;
     state.epoch = next_epoch;
@@ -436,6 +489,7 @@ class TrainingRun {
 
   Model& model_;
   const TrainOptions& options_;
+  WorkShare share_ = WorkShare::of_process();
   std::vector<torch::Tensor> params_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   DataSplit split_;
@@ -493,23 +547,31 @@ torch::Tensor soft_label_cross_entropy(const torch::Tensor& logits, const torch:
 std::pair<double, double> validate(Model& model, const Dataset& data, const AttackPtr& attack,
                                    int64_t batch, at::Generator& gen) {
   ModeGuard eval(model, /*training=*/false);
-  int64_t clean = 0;
-  int64_t robust = 0;
+  // Batch k is rank k mod size's and its attack draws from a stream keyed by k: the same
+  // figures at any world size (runtime/distributed/share.h).
+  const WorkShare share = WorkShare::of_process();
+  const uint64_t attack_seed = next_seed(gen);
+  auto counts = torch::zeros({2}, torch::kInt64);  // clean, robust
+  int64_t k = 0;
   for (const auto& b : data.batches(batch)) {
+    if (!share.owns(k++)) continue;
     const auto x = b.x.to(model.device());
     const auto y = b.y.to(model.device());
     {
       torch::NoGradGuard no_grad;
-      clean += (model.forward(x).argmax(1) == y).sum().item<int64_t>();
+      counts[0] += (model.forward(x).argmax(1) == y).sum().item<int64_t>();
     }
     if (attack) {
-      const auto x_adv = attack->run(model, x, y, gen);
+      auto batch_gen = make_generator(mix_seed(attack_seed, static_cast<uint64_t>(k - 1)));
+      const auto x_adv = attack->run(model, x, y, batch_gen);
       torch::NoGradGuard no_grad;
-      robust += (model.forward(x_adv).argmax(1) == y).sum().item<int64_t>();
+      counts[1] += (model.forward(x_adv).argmax(1) == y).sum().item<int64_t>();
     }
   }
+  counts = sum_over_ranks(counts);
   const double n = static_cast<double>(data.size());
-  return {clean / n, attack ? robust / n : std::numeric_limits<double>::quiet_NaN()};
+  return {counts[0].item<int64_t>() / n,
+          attack ? counts[1].item<int64_t>() / n : std::numeric_limits<double>::quiet_NaN()};
 }
 
 TrainResult train(Model& model, const Dataset& all_data, const TrainOptions& options) {

@@ -122,7 +122,10 @@ struct TrainResult {
 };
 
 // Trains `model` in place. Every random draw derives from options.seed: same seed, same weights,
-// whether the run was interrupted and resumed or not.
+// whether the run was interrupted and resumed or not. In a group of processes it is
+// data-parallel (docs/distributed.md): rank 0's weights to start, each rank a shard of every
+// batch, gradients summed over ranks, batch-norm statistics averaged after each epoch, rank 0
+// writing the log and checkpoints (resumable at another world size).
 TrainResult train(Model& model, const Dataset& data, const TrainOptions& options);
 
 // The learning rate before batch `batch` (0-based) of epoch `epoch` (1-based).
@@ -133,7 +136,8 @@ double scheduled_lr(const LrSchedule& schedule, double base_lr, int64_t epochs,
 torch::Tensor soft_label_cross_entropy(const torch::Tensor& logits, const torch::Tensor& soft_y);
 
 // Accuracy of `model` on `data` (clean) and under `attack` (NaN when attack is null), batched;
-// the attack draws from `gen`. The model is evaluated in eval mode.
+// batch k's attack draws from a stream keyed by (a seed drawn from `gen`, k), so the figures are
+// the same when a group of processes shares the batches. The model is evaluated in eval mode.
 std::pair<double, double> validate(Model& model, const Dataset& data, const AttackPtr& attack,
                                    int64_t batch, at::Generator& gen);
 

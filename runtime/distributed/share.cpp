@@ -1,0 +1,111 @@
+#include "runtime/distributed/share.h"
+
+#include <map>
+
+#include "runtime/distributed/world.h"
+
+namespace perturb {
+namespace {
+
+// DistributedDataParallel's default bucket_cap_mb.
+constexpr int64_t kBucketBytes = 25 << 20;
+
+// Sums same-dtype tensors over ranks through one flat buffer per bucket, in place.
+void sum_in_buckets(World& world, const std::vector<torch::Tensor>& tensors) {
+  size_t first = 0;
+  while (first < tensors.size()) {
+    size_t last = first;
+    int64_t bytes = 0;
+    std::vector<torch::Tensor> flat;
+    while (last < tensors.size() && (last == first || bytes < kBucketBytes)) {
+      flat.push_back(tensors[last].detach().reshape({-1}).to(torch::kCPU));
+      bytes += tensors[last].numel() * tensors[last].element_size();
+      ++last;
+    }
+    auto bucket = torch::cat(flat);
+    world.all_reduce_sum(bucket);
+    int64_t offset = 0;
+    for (size_t i = first; i < last; ++i) {
+      const int64_t n = tensors[i].numel();
+      tensors[i].detach().copy_(bucket.narrow(0, offset, n).view_as(tensors[i]));
+      offset += n;
+    }
+    first = last;
+  }
+}
+
+}  // namespace
+
+WorkShare WorkShare::of_process() {
+  const World* world = process_world();
+  if (!world) return {};
+  return {world->rank(), world->size()};
+}
+
+std::pair<int64_t, int64_t> WorkShare::rows(int64_t n) const {
+  return shard_range(n, rank, size);
+}
+
+torch::Tensor sum_over_ranks(torch::Tensor tensor) {
+  if (World* world = process_world()) world->all_reduce_sum(tensor);
+  return tensor;
+}
+
+double max_over_ranks(double value) {
+  World* world = process_world();
+  if (!world) return value;
+  return world->all_gather_rows(torch::full({1}, value, torch::kFloat64)).max().item<double>();
+}
+
+torch::Tensor gather_rows(const torch::Tensor& rows) {
+  World* world = process_world();
+  if (!world) return rows.cpu();
+  return world->all_gather_rows(rows.cpu().contiguous());
+}
+
+void broadcast_from_rank0(const std::vector<torch::Tensor>& tensors) {
+  World* world = process_world();
+  if (!world) return;
+  torch::NoGradGuard no_grad;
+  for (const auto& t : tensors) {
+    auto host = t.detach().to(torch::kCPU).contiguous();
+    world->broadcast(host, 0);
+    t.detach().copy_(host);
+  }
+}
+
+void average_over_ranks(const std::vector<torch::Tensor>& tensors) {
+  World* world = process_world();
+  if (!world) return;
+  torch::NoGradGuard no_grad;
+  for (const auto& t : tensors) {
+    if (!t.is_floating_point()) continue;  // counters (num_batches_tracked) agree already
+    auto host = t.detach().to(torch::kCPU).contiguous();
+    world->all_reduce_sum(host);
+    t.detach().copy_(host / world->size());
+  }
+}
+
+void sum_gradients(const std::vector<torch::Tensor>& params) {
+  World* world = process_world();
+  if (!world || params.empty()) return;
+  torch::NoGradGuard no_grad;
+  auto has_grad = torch::zeros({static_cast<int64_t>(params.size())}, torch::kInt64);
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i].grad().defined()) has_grad[static_cast<int64_t>(i)] = 1;
+  }
+  world->all_reduce_sum(has_grad);
+  std::vector<torch::Tensor> grads;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (has_grad[static_cast<int64_t>(i)].item<int64_t>() == 0) continue;
+    torch::Tensor p = params[i];  // a handle: its grad is the parameter's
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  // A flat buffer holds one type: one bucket list per dtype.
+  std::map<c10::ScalarType, std::vector<torch::Tensor>> by_type;
+  for (const auto& g : grads) by_type[g.scalar_type()].push_back(g);
+  for (const auto& typed : by_type) sum_in_buckets(*world, typed.second);
+}
+
+}  // namespace perturb
