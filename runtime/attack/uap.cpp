@@ -8,6 +8,8 @@
 
 #include "runtime/attack/attack_util.h"
 #include "runtime/core/error.h"
+#include "runtime/core/random.h"
+#include "runtime/distributed/share.h"
 #include "runtime/report/format.h"
 #include "runtime/threat/lp_threat.h"
 
@@ -119,16 +121,33 @@ std::shared_ptr<Uap> Uap::fit(Model& model, const torch::Tensor& x_in, const tor
   if (stats) stats->queries += n;
   torch::Tensor best;
   double best_score = -1, best_rate = 0;
+  // Data-parallel in a group of processes: each rank takes a shard of every batch, and the
+  // gradient of the batch's mean loss is the sum over ranks of each shard's sum / batch size.
+  const WorkShare share = WorkShare::of_process();
+  const uint64_t shard_seed = next_seed(gen);
+  int64_t gradient_evals = 0;
   for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
     // A fresh order of the data every epoch, drawn from the session's generator.
     const auto order =
         torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64).device(gen.device()))
             .to(x_in.device());
     for (int64_t b = 0; b < batches; ++b) {
-      const auto idx = order.slice(0, b * options_.batch, std::min(n, (b + 1) * options_.batch));
+      const auto batch_idx =
+          order.slice(0, b * options_.batch, std::min(n, (b + 1) * options_.batch));
+      const auto [first, last] = share.rows(batch_idx.size(0));
+      const auto idx = batch_idx.slice(0, first, last);
       const auto [x, y] =
           prepare_batch(model, x_in.index_select(0, idx), y_in.index_select(0, idx));
-      const auto target = resolve_target(model, x, y, options_.gradient.target, gen, stats);
+      // A rank's draws (random targets) come from a stream keyed by the batch and the rank,
+      // so `gen` stays the same on every rank, and so does the next epoch's order.
+      at::Generator shard_gen =
+          share.distributed()
+              ? make_generator(
+                    mix_seed(mix_seed(shard_seed, static_cast<uint64_t>(epoch * batches + b)),
+                             static_cast<uint64_t>(share.rank)),
+                    gen.device())
+              : gen;
+      const auto target = resolve_target(model, x, y, options_.gradient.target, shard_gen, stats);
       auto grad = torch::zeros_like(delta);
       for (int64_t draw = 0; draw < options_.gradient.eot; ++draw) {
         torch::AutoGradMode enable(true);
@@ -137,10 +156,12 @@ std::shared_ptr<Uap> Uap::fit(Model& model, const torch::Tensor& x_in, const tor
         // Shafahi et al. eq. 5: each input's loss clipped at β, so inputs already fooled by a
         // margin stop pulling δ and the others decide its direction.
         const auto loss =
-            attack_loss(logits, y, target, options_.gradient).clamp_max(options_.beta).mean();
+            attack_loss(logits, y, target, options_.gradient).clamp_max(options_.beta).sum() /
+            static_cast<double>(batch_idx.size(0));
         grad += torch::autograd::grad({loss}, {d})[0];
       }
-      if (stats) stats->gradient_evals += x.size(0) * options_.gradient.eot;
+      gradient_evals += x.size(0) * options_.gradient.eot;
+      if (share.distributed()) grad = sum_over_ranks(grad.cpu()).to(grad.device());
       grad /= static_cast<double>(options_.gradient.eot);
       delta = ball_->project(ball_->ascend(delta, grad, alpha), torch::zeros_like(delta));
     }
@@ -161,6 +182,11 @@ std::shared_ptr<Uap> Uap::fit(Model& model, const torch::Tensor& x_in, const tor
     }
   }
 
+  if (stats) {
+    stats->gradient_evals += share.distributed()
+                                 ? sum_over_ranks(torch::tensor({gradient_evals})).item<int64_t>()
+                                 : gradient_evals;
+  }
   auto fitted = std::make_shared<Uap>(*this);
   fitted->delta_ = best;
   fitted->fit_samples_ = n;

@@ -374,7 +374,8 @@ VerifiedReport verified_accuracy(Model& model, const Threat& threat, const torch
   }
   report.verified_mask = sum_over_ranks(mask).to(torch::kBool);
   report.predictions = sum_over_ranks(predicted);
-  const int64_t correct = (report.predictions == y.to(torch::kCPU, torch::kLong)).sum().item<int64_t>();
+  const int64_t correct =
+      (report.predictions == y.to(torch::kCPU, torch::kLong)).sum().item<int64_t>();
   if (report.samples > 0) {
     report.clean = static_cast<double>(correct) / report.samples;
     report.verified = report.verified_mask.sum().item<double>() / report.samples;

@@ -6,6 +6,7 @@
 
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
+#include "runtime/distributed/share.h"
 #include "runtime/model/denoiser.h"
 #include "runtime/train/optimizer.h"
 
@@ -43,6 +44,10 @@ BlackBoxLoss classifier_loss(const std::string& loss, const torch::Tensor& clean
   throw Error("unknown denoiser loss '" + loss + "'; use \"mse\", \"stability\" or \"rdunet\"");
 }
 
+namespace {
+constexpr uint64_t kShardStreams = 0x5348000000;  // "SH": salts of the ranks' own streams
+}  // namespace
+
 DenoiserTrainResult train_denoiser(Model& denoiser, Model* classifier, const Dataset& data,
                                    const DenoiserTrainOptions& o) {
   if (o.loss != "mse" && o.loss != "stability" && o.loss != "rdunet") {
@@ -79,15 +84,41 @@ DenoiserTrainResult train_denoiser(Model& denoiser, Model* classifier, const Dat
 
   DenoiserTrainResult result;
   const int64_t n = data.size();
+  // Data-parallel in a group of processes: each rank takes a shard of every batch (and of its
+  // noise, drawn for the whole batch from the shared generator), its loss scaled by its share,
+  // and the gradients are summed over ranks. Batch statistics (the MMD term) are per shard.
+  const WorkShare share = WorkShare::of_process();
+  broadcast_from_rank0(params);
+  uint64_t step = 0;
   for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
     torch::Tensor order = torch::randperm(n, gen);
     double total = 0;
     int64_t batches = 0;
     for (int64_t start = 0; start < n; start += o.batch) {
-      torch::Tensor idx = order.narrow(0, start, std::min(o.batch, n - start));
+      torch::Tensor batch_idx = order.narrow(0, start, std::min(o.batch, n - start));
+      std::vector<int64_t> batch_shape = data.x.sizes().vec();
+      batch_shape[0] = batch_idx.size(0);
+      torch::Tensor batch_noise = at::normal(0, 1, batch_shape, gen);
+      const auto [first, last] = share.rows(batch_idx.size(0));
+      const double weight =
+          static_cast<double>(last - first) / static_cast<double>(batch_idx.size(0));
+      // A rank's own draws (the ZO estimates) come from a stream keyed by the batch and the
+      // rank, so `gen` stays the same on every rank, and as in one process.
+      at::Generator shard_gen =
+          share.distributed() ? make_generator(mix_seed(mix_seed(o.seed, kShardStreams + step++),
+                                                        static_cast<uint64_t>(share.rank)))
+                              : gen;
+      torch::Tensor idx = batch_idx.slice(0, first, last);
       torch::Tensor x = data.x.index_select(0, idx).to(device, torch::kFloat32);
       const int64_t b = x.size(0);
-      torch::Tensor noise = at::normal(0, 1, x.sizes(), gen).to(device) * o.sigma;
+      torch::Tensor noise = batch_noise.slice(0, first, last).to(device) * o.sigma;
+      if (b == 0) {  // a batch smaller than the group: this rank only takes part in the sum
+        optimizer->zero_grad();
+        sum_gradients(params);
+        optimizer->step();
+        ++batches;
+        continue;
+      }
       torch::Tensor x_hat = denoiser.forward(x + noise);
       torch::Tensor loss;
       double value;
@@ -117,8 +148,8 @@ DenoiserTrainResult train_denoiser(Model& denoiser, Model* classifier, const Dat
                                    o.lambda_mmd);
           };
           ZoEstimate est = method == ZoMethod::kRge
-                               ? rge_gradient(black, z.detach(), o.q, o.xi, gen)
-                               : cge_gradient(black, z.detach(), o.xi, gen);
+                               ? rge_gradient(black, z.detach(), o.q, o.xi, shard_gen)
+                               : cge_gradient(black, z.detach(), o.xi, shard_gen);
           result.queries += est.queries;
           if (!est.value.defined()) {
             est.value = black(z.detach()).total();
@@ -129,13 +160,18 @@ DenoiserTrainResult train_denoiser(Model& denoiser, Model* classifier, const Dat
         }
       }
       optimizer->zero_grad();
-      loss.backward();
+      (weight == 1 ? loss : loss * weight).backward();
+      sum_gradients(params);
       optimizer->step();
-      total += value;
+      total += value * weight;
       ++batches;
     }
+    if (share.distributed()) {
+      total = sum_over_ranks(torch::tensor({total}, torch::kFloat64)).item<double>();
+      average_over_ranks(denoiser.buffers());  // batch-norm statistics of the shards
+    }
     result.losses.push_back(total / std::max<int64_t>(batches, 1));
-    if (!o.quiet) {
+    if (!o.quiet && share.rank == 0) {
       std::fprintf(stderr, "train_denoiser epoch %lld/%lld: loss %.4f, queries %lld\n",
                    static_cast<long long>(epoch), static_cast<long long>(o.epochs),
                    result.losses.back(), static_cast<long long>(result.queries));
@@ -143,6 +179,9 @@ DenoiserTrainResult train_denoiser(Model& denoiser, Model* classifier, const Dat
   }
   if (classifier) {
     for (auto& p : classifier->parameters()) p.mutable_grad() = torch::Tensor();
+  }
+  if (share.distributed()) {
+    result.queries = sum_over_ranks(torch::tensor({result.queries})).item<int64_t>();
   }
   return result;
 }

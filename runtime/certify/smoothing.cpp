@@ -209,8 +209,13 @@ std::vector<CertificateRow> rows_from_tensor(const torch::Tensor& t) {
   auto a = t.accessor<double, 2>();
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto r = a[static_cast<int64_t>(i)];
-    rows[i] = {static_cast<int64_t>(r[0]), static_cast<int64_t>(r[1]), static_cast<int64_t>(r[2]),
-               r[3], r[4] != 0, r[5], static_cast<int64_t>(r[6])};
+    rows[i] = {static_cast<int64_t>(r[0]),
+               static_cast<int64_t>(r[1]),
+               static_cast<int64_t>(r[2]),
+               r[3],
+               r[4] != 0,
+               r[5],
+               static_cast<int64_t>(r[6])};
   }
   return rows;
 }
