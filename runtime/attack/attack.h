@@ -22,6 +22,10 @@ struct AttackStats {
   int64_t gradient_evals_saved = 0;
 };
 
+// The counts summed over the ranks of the process's group (runtime/distributed/share.h); the
+// counts themselves for one process.
+AttackStats summed_over_ranks(const AttackStats& stats);
+
 class Attack {
  public:
   virtual ~Attack() = default;

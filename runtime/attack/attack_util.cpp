@@ -1,4 +1,5 @@
 #include "runtime/attack/attack_util.h"
+#include "runtime/distributed/share.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +10,13 @@
 #include "runtime/threat/lp_threat.h"
 
 namespace perturb {
+
+AttackStats summed_over_ranks(const AttackStats& stats) {
+  if (!WorkShare::of_process().distributed()) return stats;
+  const auto sums = sum_over_ranks(
+      torch::tensor({stats.gradient_evals, stats.queries, stats.gradient_evals_saved}));
+  return {sums[0].item<int64_t>(), sums[1].item<int64_t>(), sums[2].item<int64_t>()};
+}
 
 std::pair<torch::Tensor, torch::Tensor> prepare_batch(Model& model, const torch::Tensor& x,
                                                       const torch::Tensor& y) {

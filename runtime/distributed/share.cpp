@@ -63,6 +63,48 @@ torch::Tensor gather_rows(const torch::Tensor& rows) {
   return world->all_gather_rows(rows.cpu().contiguous());
 }
 
+namespace {
+
+// [rows, ...] with the row shape of the ranks that have rows, for a rank that has none.
+torch::Tensor with_common_row_shape(World& world, const torch::Tensor& own) {
+  constexpr int64_t kMaxDims = 8;
+  auto mine = torch::zeros({1, kMaxDims + 1}, torch::kInt64);
+  if (own.numel() > 0) {
+    mine[0][0] = own.dim();
+    for (int64_t d = 1; d < own.dim() && d <= kMaxDims; ++d) mine[0][d] = own.size(d);
+  }
+  const auto shapes = world.all_gather_rows(mine);
+  for (int64_t r = 0; r < shapes.size(0); ++r) {
+    const int64_t dims = shapes[r][0].item<int64_t>();
+    if (dims == 0) continue;
+    std::vector<int64_t> shape{0};
+    for (int64_t d = 1; d < dims; ++d) shape.push_back(shapes[r][d].item<int64_t>());
+    return own.numel() > 0 ? own : torch::empty(shape, own.options());
+  }
+  return own;
+}
+
+}  // namespace
+
+torch::Tensor gather_batches(const torch::Tensor& own, const std::vector<int64_t>& rows_of) {
+  World* world = process_world();
+  if (!world) return own.cpu();
+  const auto all = world->all_gather_rows(with_common_row_shape(*world, own).cpu().contiguous());
+  // `all` holds rank 0's batches, then rank 1's, ...: each row's place in batch order.
+  std::vector<int64_t> first_row(rows_of.size() + 1, 0);
+  for (size_t k = 0; k < rows_of.size(); ++k) first_row[k + 1] = first_row[k] + rows_of[k];
+  std::vector<int64_t> place;
+  place.reserve(static_cast<size_t>(first_row.back()));
+  for (int r = 0; r < world->size(); ++r) {
+    for (size_t k = static_cast<size_t>(r); k < rows_of.size(); k += world->size()) {
+      for (int64_t j = 0; j < rows_of[k]; ++j) place.push_back(first_row[k] + j);
+    }
+  }
+  auto ordered = torch::empty_like(all);
+  ordered.index_copy_(0, torch::tensor(place, torch::kInt64), all);
+  return ordered;
+}
+
 void broadcast_from_rank0(const std::vector<torch::Tensor>& tensors) {
   World* world = process_world();
   if (!world) return;

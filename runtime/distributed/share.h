@@ -35,6 +35,11 @@ torch::Tensor sum_over_ranks(torch::Tensor tensor);
 double max_over_ranks(double value);
 // Every rank's rows (CPU), concatenated in rank order; the first dimension may differ by rank.
 torch::Tensor gather_rows(const torch::Tensor& rows);
+// The rows of every batch in batch order, on every rank. `own` holds this rank's batches (k with
+// owns(k)) one after another; rows_of[k] is batch k's row count, the same list on every rank. A
+// rank that owns no batch passes an empty tensor of the right type; the row shape comes from the
+// others.
+torch::Tensor gather_batches(const torch::Tensor& own, const std::vector<int64_t>& rows_of);
 // Rank 0's values in every rank's tensors, in place (any device).
 void broadcast_from_rank0(const std::vector<torch::Tensor>& tensors);
 // Each tensor replaced by its mean over ranks, in place (model buffers: batch-norm statistics).

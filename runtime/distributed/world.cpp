@@ -37,6 +37,18 @@ std::string describe(const WorldConfig& c) {
          c.master_addr + ":" + std::to_string(c.master_port);
 }
 
+// The network interface Gloo talks on, as PyTorch chooses it: GLOO_SOCKET_IFNAME when set, the
+// loopback for a group on this machine, else the address this host's name resolves to.
+std::shared_ptr<::gloo::transport::Device> gloo_device(const WorldConfig& config) {
+  if (const char* name = std::getenv("GLOO_SOCKET_IFNAME"); name && *name) {
+    return c10d::ProcessGroupGloo::createDeviceForInterface(name);
+  }
+  if (config.master_addr == "127.0.0.1" || config.master_addr == "localhost") {
+    return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+  }
+  return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
 }  // namespace
 
 std::optional<WorldConfig> world_from_environment() {
@@ -89,7 +101,7 @@ std::shared_ptr<World> World::join(const WorldConfig& config) {
     group->store = c10::make_intrusive<c10d::TCPStore>(config.master_addr, store_options);
     auto options = c10d::ProcessGroupGloo::Options::create();
     options->timeout = config.timeout;
-    options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(config.master_addr));
+    options->devices.push_back(gloo_device(config));
     group->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(group->store, config.rank,
                                                               config.size, options);
   } catch (const std::exception& e) {

@@ -35,14 +35,6 @@ torch::Tensor clean_correct(Model& model, const Dataset& data, int64_t batch) {
   return shared_predictions(model, data.x, batch) == data.y.cpu();
 }
 
-// The attack's counts summed over ranks.
-AttackStats stats_over_ranks(const AttackStats& stats) {
-  if (!WorkShare::of_process().distributed()) return stats;
-  const auto sums = sum_over_ranks(
-      torch::tensor({stats.gradient_evals, stats.queries, stats.gradient_evals_saved}));
-  return {sums[0].item<int64_t>(), sums[1].item<int64_t>(), sums[2].item<int64_t>()};
-}
-
 // Runs `attack` on the samples still marked robust, in batches, and clears the mark of each
 // sample it fools. Batch k of the robust samples draws from a generator keyed by k, and belongs
 // to rank k mod size: the outcome is the same at any world size. Returns how many samples it
@@ -68,7 +60,7 @@ int64_t attack_robust(Model& model, const Dataset& data, const Attack& attack,
     fooled.index_put_({chunk.index({is_fooled})}, 1);
   }
   robust.logical_and_(sum_over_ranks(fooled) == 0);
-  stats = stats_over_ranks(own);
+  stats = summed_over_ranks(own);
   return count;
 }
 

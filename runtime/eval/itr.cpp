@@ -5,6 +5,8 @@
 #include <cstdio>
 
 #include "runtime/core/error.h"
+#include "runtime/core/random.h"
+#include "runtime/distributed/share.h"
 #include "runtime/eval/retrieval.h"
 
 namespace perturb {
@@ -119,19 +121,33 @@ ItrResult evaluate_itr(TwoTower& model, const PairedDataset& data, const Multimo
   if (data.size() == 0) throw Error("retrieval needs at least one captioned image");
   const auto start = std::chrono::steady_clock::now();
   TwoTowerModeGuard eval(model, false);
-  AttackStats stats;
+  // Batch k is rank k mod size's, its attack drawing from a stream keyed by k; the embeddings
+  // are gathered in batch order (runtime/distributed/share.h): the same at any world size.
+  const WorkShare share = WorkShare::of_process();
+  const uint64_t attack_seed = next_seed(gen);
+  AttackStats counted;
   std::vector<torch::Tensor> image_parts, text_parts;
-  std::vector<int64_t> owners;
-  int64_t offset = 0;
+  std::vector<int64_t> owners, image_rows, text_rows;
+  int64_t offset = 0, k = 0;
   for (const PairedDataset& clean : data.batches(batch)) {
-    const PairedDataset part = attack ? attack->run(model, clean, gen, &stats) : clean;
+    const std::vector<int64_t> clean_owners = clean.caption_owners();
+    image_rows.push_back(clean.size());
+    text_rows.push_back(static_cast<int64_t>(clean_owners.size()));
+    for (int64_t owner : clean_owners) owners.push_back(owner + offset);
+    offset += clean.size();
+    if (!share.owns(k++)) continue;
+    auto batch_gen =
+        make_generator(mix_seed(attack_seed, static_cast<uint64_t>(k - 1)), gen.device());
+    const PairedDataset part = attack ? attack->run(model, clean, batch_gen, &counted) : clean;
     image_parts.push_back(embed_images(model, part.images, batch));
     text_parts.push_back(embed_texts(model, part.all_captions(), batch));
-    for (int64_t owner : part.caption_owners()) owners.push_back(owner + offset);
-    offset += part.size();
   }
-  const torch::Tensor images = torch::cat(image_parts);
-  const torch::Tensor texts = torch::cat(text_parts);
+  auto mine = [](const std::vector<torch::Tensor>& parts) {
+    return parts.empty() ? torch::empty({0}, torch::kFloat32) : torch::cat(parts);
+  };
+  const torch::Tensor images = gather_batches(mine(image_parts), image_rows);
+  const torch::Tensor texts = gather_batches(mine(text_parts), text_rows);
+  const AttackStats stats = summed_over_ranks(counted);
   ItrResult result = recall_from_similarity(images.matmul(texts.t()), owners, ks);
   if (attack) result.attack = attack->describe();
   result.stats = stats;

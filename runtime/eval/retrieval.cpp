@@ -6,6 +6,8 @@
 
 #include "runtime/attack/feature.h"
 #include "runtime/core/error.h"
+#include "runtime/core/random.h"
+#include "runtime/distributed/share.h"
 #include "runtime/report/choices.h"
 #include "runtime/report/format.h"
 
@@ -155,6 +157,58 @@ RetrievalResult retrieval_metrics(const torch::Tensor& query_embeddings,
       gallery_labels, options.ks, exclude_self);
 }
 
+namespace {
+
+// Batch sizes of n rows in batches of `batch`.
+std::vector<int64_t> batch_rows(int64_t n, int64_t batch) {
+  std::vector<int64_t> rows;
+  for (int64_t start = 0; start < n; start += batch) rows.push_back(std::min(batch, n - start));
+  return rows;
+}
+
+// The queries under attack, batch k drawing from a stream keyed by k and run by rank k mod size
+// (runtime/distributed/share.h): the same at any world size.
+torch::Tensor attacked_queries(Model& model, const torch::Tensor& x, const torch::Tensor& y,
+                               int64_t batch, const Attack& attack, at::Generator& gen,
+                               AttackStats* stats) {
+  const WorkShare share = WorkShare::of_process();
+  const uint64_t attack_seed = next_seed(gen);
+  const auto rows = batch_rows(x.size(0), batch);
+  std::vector<torch::Tensor> own{x.slice(0, 0, 0)};
+  AttackStats counted;
+  for (int64_t k = 0; k < static_cast<int64_t>(rows.size()); ++k) {
+    if (!share.owns(k)) continue;
+    auto batch_gen = make_generator(mix_seed(attack_seed, static_cast<uint64_t>(k)), gen.device());
+    const int64_t start = k * batch, end = start + rows[static_cast<size_t>(k)];
+    own.push_back(
+        attack.run(model, x.slice(0, start, end), y.slice(0, start, end), batch_gen, &counted));
+  }
+  if (stats) {
+    const AttackStats total = summed_over_ranks(counted);
+    stats->gradient_evals += total.gradient_evals;
+    stats->queries += total.queries;
+    stats->gradient_evals_saved += total.gradient_evals_saved;
+  }
+  return gather_batches(torch::cat(own), rows).to(x.device());
+}
+
+// embed() with the batches shared among the ranks.
+torch::Tensor shared_embed(Model& model, const torch::Tensor& x, int64_t batch) {
+  const WorkShare share = WorkShare::of_process();
+  if (!share.distributed()) return embed(model, x, batch);
+  const auto rows = batch_rows(x.size(0), batch);
+  std::vector<torch::Tensor> own;
+  for (int64_t k = 0; k < static_cast<int64_t>(rows.size()); ++k) {
+    if (!share.owns(k)) continue;
+    const int64_t start = k * batch;
+    own.push_back(embed(model, x.slice(0, start, start + rows[static_cast<size_t>(k)]), batch));
+  }
+  const auto mine = own.empty() ? torch::empty({0}, torch::kFloat32) : torch::cat(own);
+  return gather_batches(mine, rows);
+}
+
+}  // namespace
+
 RetrievalResult evaluate_retrieval(Model& model, const torch::Tensor& query_x,
                                    const torch::Tensor& query_y, const torch::Tensor& gallery_x,
                                    const torch::Tensor& gallery_y, const RetrievalOptions& options,
@@ -170,22 +224,15 @@ RetrievalResult evaluate_retrieval(Model& model, const torch::Tensor& query_x,
   if (gallery_x.defined()) check_set(gallery_x, gallery_y, "gallery");
   if (attack && !gen) throw Error("retrieval with an attack needs a generator");
   torch::Tensor attacked = query_x;
-  if (attack) {
-    std::vector<torch::Tensor> parts;
-    for (int64_t i = 0; i < query_x.size(0); i += options.batch) {
-      const int64_t end = std::min(i + options.batch, query_x.size(0));
-      parts.push_back(
-          attack->run(model, query_x.slice(0, i, end), query_y.slice(0, i, end), *gen, stats));
-    }
-    attacked = torch::cat(parts);
-  }
+  if (attack)
+    attacked = attacked_queries(model, query_x, query_y, options.batch, *attack, *gen, stats);
   ModeGuard eval_mode(model, false);
-  const auto queries = embed(model, attacked, options.batch);
+  const auto queries = shared_embed(model, attacked, options.batch);
   if (!gallery_x.defined()) {
-    const auto gallery = attack ? embed(model, query_x, options.batch) : queries;
+    const auto gallery = attack ? shared_embed(model, query_x, options.batch) : queries;
     return retrieval_metrics(queries, query_y, gallery, query_y, options, /*exclude_self=*/true);
   }
-  const auto gallery = embed(model, gallery_x, options.batch);
+  const auto gallery = shared_embed(model, gallery_x, options.batch);
   return retrieval_metrics(queries, query_y, gallery, gallery_y, options);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The data-parallel builtins on two processes over loopback give one process's numbers
 (issue 14): an evaluate report (FGSM, PGD with a random start, APGD), accuracy, smoothed
-certificates and predictions, bound verification, three steps of data-parallel training
+certificates and predictions, bound verification, retrieval under a feature attack and
+image-text retrieval, three steps of data-parallel training
 (2 x 64 against 1 x 128, within 1e-5), a UAP and a denoiser fitted data-parallel; and a
 two-process training run killed after a checkpoint resumes in one process to the
 uninterrupted weights.
@@ -37,6 +38,21 @@ print(c.radius, c.predict, c.samples)
 print(predict(model, d.x, method: Smooth(sigma: 0.25), n: 100))
 let v = certify(model, d, method: IBP(Linf(eps: 0.005)), batch: 3)
 print(v.radius, v.predict)
+"""
+
+RETRIEVAL = f"""
+let model = load("{MODEL}")
+let queries = fashion_mnist(split: "test", limit: 60)
+let gallery = fashion_mnist(split: "train", limit: 200)
+attack away = PGD(Linf(eps: 0.1), steps: 5, objective: "feature", gallery: gallery)
+let adv = retrieval(model, queries, gallery, k: [1, 5], attack: away, batch: 16)
+print(adv.recall, adv.map, adv.cmc)
+let loo = retrieval(model, queries, k: 1, metric: "cosine", batch: 25)
+print(loo.recall, loo.map)
+let pairs = fashion_captions(split: "test", limit: 40)
+let towers = zoo.two_tower(vocab: pairs, dim: 16, seed: 0)
+let i = itr(towers, pairs, k: [1, 10], batch: 16)
+print(i.tr, i.ir)
 """
 
 # 3 batches of 128: each rank computes 64 rows of every batch.
@@ -117,7 +133,8 @@ def main():
             except (IndexError, ValueError):
                 return float("inf")
 
-        for name, text in [("evaluate.ptb", EVALUATE), ("certify.ptb", CERTIFY)]:
+        for name, text in [("evaluate.ptb", EVALUATE), ("certify.ptb", CERTIFY),
+                           ("retrieval.ptb", RETRIEVAL)]:
             path = script(name, text)
             one, two = run(path, 1), run(path, 2)
             expect(one and one == two, f"{name}: one process\n{one}\ntwo processes\n{two}")
