@@ -21,6 +21,7 @@
 #include "interpreter/session.h"
 #include "runtime/core/error.h"
 #include "runtime/core/memory_settings.h"
+#include "runtime/core/progress.h"
 #include "runtime/core/threads.h"
 #include "runtime/distributed/world.h"
 
@@ -193,7 +194,7 @@ int run_on_large_stack(std::function<int()> body) {
 
 // A worker of a group (--nproc or torchrun): joins it before the script runs, so a group that
 // cannot form ends every rank with an error instead of a hang. Ranks other than 0 write no
-// stdout, so the script's output appears once.
+// stdout and draw no progress bars, so the script's output appears once.
 void join_world_from_environment() {
   const auto config = perturb::world_from_environment();
   if (!config) return;
@@ -202,6 +203,7 @@ void join_world_from_environment() {
   spdlog::info("rank {} of {} joined at {}:{}", config->rank, config->size, config->master_addr,
                config->master_port);
   if (config->rank != 0) {
+    perturb::Progress::disable_all();
     const int null = open("/dev/null", O_WRONLY);
     if (null >= 0) dup2(null, STDOUT_FILENO);
   }

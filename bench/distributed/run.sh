@@ -59,6 +59,10 @@ if [[ "$RESULTS" != "-" ]]; then
     echo "# perturb run --nproc 2 against one process ($(date -u +%Y-%m-%d), $(nproc) cores, 1 thread each)"
     echo
     echo "Medians of $RUNS runs of \`bash bench/distributed/run.sh\` at commit $(git rev-parse --short HEAD)."
+    echo "\"elapsed\" is measured by the script around the builtin (clock()); \"whole run\" adds"
+    echo "start-up (each worker loads LibTorch after the launcher), data loading and the rendezvous."
+    echo "Training's weights agree within rounding (tests/distributed checks 1e-5 on the outputs), so"
+    echo "its printed accuracy may differ by a sample; evaluate and certify agree bit for bit."
     echo
     cat "$OUT/table.md"
   } >"$RESULTS"

@@ -12,12 +12,21 @@ constexpr int kBarWidth = 30;
 // Redraw at most this often: a tight attack loop must not spend its time on the terminal.
 constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
 
+bool& bars_allowed() {
+  static bool allowed = true;
+  return allowed;
+}
+
 }  // namespace
+
+void Progress::disable_all() {
+  bars_allowed() = false;
+}
 
 Progress::Progress(std::string label, int64_t total)
     : label_(std::move(label)),
       total_(std::max<int64_t>(total, 0)),
-      enabled_(::isatty(2) == 1),
+      enabled_(bars_allowed() && ::isatty(2) == 1),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_ - kRedrawInterval) {}
 

@@ -9,6 +9,10 @@ namespace perturb {
 
 class Progress {
  public:
+  // Off for the whole process: the ranks other than 0 of a group draw no bars, so the
+  // terminal they share shows one.
+  static void disable_all();
+
   Progress(std::string label, int64_t total);
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;

@@ -330,8 +330,7 @@ class TrainingRun {
     EpochState epoch = begin_epoch(number);
     const Dataset shuffled = split_.training.shuffle(epoch.shuffle_seed);
     const auto parts = shuffled.batches(options_.batch);
-    const auto progress =
-        share_.rank == 0 ? epoch_progress(epoch, options_, split_.training.size()) : nullptr;
+    const auto progress = epoch_progress(epoch, options_, split_.training.size());
     for (int64_t b = epoch.first_batch; b < batches_; ++b) {
       train_batch(epoch, parts[static_cast<size_t>(b)], b, progress.get());
       if (options_.checkpoint_every > 0 && (b + 1) % options_.checkpoint_every == 0 &&

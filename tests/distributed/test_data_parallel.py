@@ -49,6 +49,8 @@ let adv = retrieval(model, queries, gallery, k: [1, 5], attack: away, batch: 16)
 print(adv.recall, adv.map, adv.cmc)
 let loo = retrieval(model, queries, k: 1, metric: "cosine", batch: 25)
 print(loo.recall, loo.map)
+let one_batch = retrieval(model, queries, gallery, k: 1, batch: 100)   # rank 1 owns no batch
+print(one_batch.recall, one_batch.map)
 let pairs = fashion_captions(split: "test", limit: 40)
 let towers = zoo.two_tower(vocab: pairs, dim: 16, seed: 0)
 let i = itr(towers, pairs, k: [1, 10], batch: 16)
