@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "interpreter/session.h"
+#include "runtime/core/error.h"
 #include "runtime/distributed/world.h"
 
 namespace perturb::lang {
@@ -26,6 +28,8 @@ constexpr auto kGracePeriod = std::chrono::seconds(10);
   setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
   setenv("MASTER_ADDR", "127.0.0.1", 1);
   setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+  setenv("TORCHELASTIC_USE_AGENT_STORE", "True", 1);
+  setenv("TORCHELASTIC_RESTART_COUNT", "0", 1);
   if (threads > 0) setenv("PERTURB_THREADS", std::to_string(threads).c_str(), 1);
   std::vector<char*> argv;
   static std::string self = "/proc/self/exe";
@@ -71,7 +75,16 @@ void stop_all(std::vector<pid_t>& running) {
 }  // namespace
 
 int launch_workers(int nproc, const std::vector<std::string>& worker_args, int threads_per_worker) {
-  const int port = free_loopback_port();
+  // The launcher serves the rendezvous, as torchrun's agent does: it listens before any worker
+  // starts, so none has to wait for rank 0 to come up.
+  std::unique_ptr<HostedStore> store;
+  try {
+    store = std::make_unique<HostedStore>();
+  } catch (const Error& e) {
+    std::cerr << "perturb: error: " << e.what() << "\n";
+    return kExitRuntime;
+  }
+  const int port = store->port();
   std::vector<pid_t> running(nproc, 0);
   for (int rank = 0; rank < nproc; ++rank) {
     const pid_t pid = fork();

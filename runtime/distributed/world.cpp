@@ -2,6 +2,7 @@
 
 // ProcessGroupGloo.hpp declares its class only with the flag Debian's LibTorch was built with.
 #define USE_C10D_GLOO
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -59,6 +60,10 @@ std::optional<WorldConfig> world_from_environment() {
   if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) c.master_addr = addr;
   c.master_port = static_cast<int>(env_integer("MASTER_PORT", c.master_port, 1, 65535));
   c.timeout = std::chrono::seconds(env_integer("PERTURB_DIST_TIMEOUT", 300, 1, 86400));
+  if (const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE")) {
+    c.agent_store = std::string(agent) == "True";
+  }
+  c.restart_count = static_cast<int>(env_integer("TORCHELASTIC_RESTART_COUNT", 0, 0, 1 << 30));
   return c;
 }
 
@@ -80,8 +85,30 @@ std::pair<int64_t, int64_t> shard_range(int64_t n, int rank, int size) {
   return {begin, begin + base + (rank < extra ? 1 : 0)};
 }
 
-struct World::Group {
+struct HostedStore::Server {
   c10::intrusive_ptr<c10d::TCPStore> store;
+};
+
+HostedStore::HostedStore() : server_(std::make_unique<Server>()) {
+  c10d::TCPStoreOptions options;
+  options.port = 0;  // the kernel's pick
+  options.isServer = true;
+  options.waitWorkers = false;
+  try {
+    server_->store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", options);
+  } catch (const std::exception& e) {
+    throw Error(std::string("could not serve the workers' rendezvous on 127.0.0.1: ") + e.what());
+  }
+}
+
+HostedStore::~HostedStore() = default;
+
+int HostedStore::port() const {
+  return server_->store->getPort();
+}
+
+struct World::Group {
+  c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
 };
 
@@ -95,10 +122,16 @@ std::shared_ptr<World> World::join(const WorldConfig& config) {
   try {
     c10d::TCPStoreOptions store_options;
     store_options.port = static_cast<uint16_t>(config.master_port);
-    store_options.isServer = config.rank == 0;
-    store_options.numWorkers = config.size;
+    store_options.isServer = config.rank == 0 && !config.agent_store;
+    if (!config.agent_store) store_options.numWorkers = config.size;
     store_options.timeout = config.timeout;
-    group->store = c10::make_intrusive<c10d::TCPStore>(config.master_addr, store_options);
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(config.master_addr, store_options);
+    if (config.agent_store) {
+      group->store = c10::make_intrusive<c10d::PrefixStore>(
+          "/worker/attempt_" + std::to_string(config.restart_count), tcp);
+    } else {
+      group->store = tcp;
+    }
     auto options = c10d::ProcessGroupGloo::Options::create();
     options->timeout = config.timeout;
     options->devices.push_back(gloo_device(config));

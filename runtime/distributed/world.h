@@ -24,12 +24,34 @@ struct WorldConfig {
   // How long a rank waits for the others (rendezvous and every collective) before it fails
   // with an error instead of hanging.
   std::chrono::milliseconds timeout = std::chrono::seconds(300);
+  // The launcher serves the store at master_addr:master_port (torchrun's agent,
+  // TORCHELASTIC_USE_AGENT_STORE=True; perturb run --nproc): every rank connects as a client,
+  // and the group's keys live under "/worker/attempt_<restart_count>/" as PyTorch's do.
+  bool agent_store = false;
+  int restart_count = 0;
 };
 
 // The group torchrun (or any launcher) describes: RANK, WORLD_SIZE, MASTER_ADDR (default
-// 127.0.0.1), MASTER_PORT (default 29500), PERTURB_DIST_TIMEOUT (seconds, default 300).
+// 127.0.0.1), MASTER_PORT (default 29500), PERTURB_DIST_TIMEOUT (seconds, default 300),
+// TORCHELASTIC_USE_AGENT_STORE and TORCHELASTIC_RESTART_COUNT.
 // nullopt when WORLD_SIZE is unset; Error naming the variable for a value out of range.
 std::optional<WorldConfig> world_from_environment();
+
+// The rendezvous store a launcher serves for the workers it starts, as torchrun's agent does:
+// listening on 127.0.0.1 from construction (so no worker finds it missing and backs off) until
+// destroyed. Error when it cannot listen.
+class HostedStore {
+ public:
+  HostedStore();
+  ~HostedStore();
+  HostedStore(const HostedStore&) = delete;
+  HostedStore& operator=(const HostedStore&) = delete;
+  int port() const;
+
+ private:
+  struct Server;
+  std::unique_ptr<Server> server_;
+};
 
 // A loopback port no one listens on now (the kernel's pick for a socket bound to port 0), for
 // a group of this machine; 29500 if the kernel gives none.

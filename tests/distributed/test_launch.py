@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """perturb run --nproc N on loopback: a script's output appears once; an error on the workers,
 a killed worker and a group that never forms each end the run with a clear error and a non-zero
-exit in bounded time (issue 14).
+exit in bounded time; under torchrun perturb joins torchrun's group (issue 14).
 
 usage: test_launch.py PERTURB
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -81,6 +82,21 @@ def main():
                 expect(False, "a killed worker ends the run within 60 s")
         else:
             p.kill()
+
+        # Under torchrun (Debian's python3-torch, when installed) perturb joins the launcher's
+        # group, whose store torchrun's agent serves. Debian's torchrun 1.13 on Python 3.11
+        # needs --redirects/--tee values that are single flags (its Std enum fails on 0).
+        torchrun = shutil.which("torchrun", path="/usr/bin")
+        if torchrun:
+            r = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port",
+                                str(free_port()), "--redirects", "2", "--tee", "2",
+                                "--log_dir", os.path.join(tmp, "torchrun"), "--no_python",
+                                perturb, "run", hello], capture_output=True, text=True,
+                               timeout=120, env=env)
+            expect(r.returncode == 0 and r.stdout == "hello\n",
+                   f"under torchrun: rc {r.returncode}, stdout {r.stdout!r}, {r.stderr[-2000:]}")
+        else:
+            print("torchrun not installed: its case skipped")
 
         # A rank whose master never comes up fails within its timeout, naming the address.
         port = free_port()

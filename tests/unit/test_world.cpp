@@ -14,9 +14,11 @@ using namespace perturb;
 
 namespace {
 
-// Runs body(world) on `size` ranks at once, each in its own thread.
-void on_ranks(int size, const std::function<void(World&)>& body) {
-  const int port = free_loopback_port();
+// Runs body(world) on `size` ranks at once, each in its own thread; rank 0 serves the store, or
+// a launcher's store does.
+void on_ranks(int size, const std::function<void(World&)>& body,
+              const HostedStore* launcher = nullptr) {
+  const int port = launcher ? launcher->port() : free_loopback_port();
   std::vector<std::thread> ranks;
   std::vector<std::exception_ptr> errors(size);
   for (int r = 0; r < size; ++r) {
@@ -26,6 +28,7 @@ void on_ranks(int size, const std::function<void(World&)>& body) {
         config.rank = r;
         config.size = size;
         config.master_port = port;
+        config.agent_store = launcher != nullptr;
         config.timeout = std::chrono::seconds(20);
         auto world = World::join(config);
         body(*world);
@@ -77,6 +80,18 @@ TEST_CASE("two ranks over loopback: sum, broadcast and gather of uneven rows") {
   });
 }
 
+TEST_CASE("ranks join the store their launcher serves, as under torchrun's agent") {
+  const HostedStore launcher;
+  on_ranks(
+      2,
+      [](World& world) {
+        auto t = torch::full({2}, world.rank() + 1.0);
+        world.all_reduce_sum(t);
+        CHECK(torch::equal(t, torch::full({2}, 3.0)));
+      },
+      &launcher);
+}
+
 TEST_CASE("a rank whose group never forms fails in bounded time, naming the address") {
   WorldConfig config;
   config.rank = 1;  // a client: no rank 0 ever serves the store
@@ -107,6 +122,13 @@ TEST_CASE("the group from torchrun's environment variables, and its errors") {
   CHECK(c->size == 4);
   CHECK(c->master_addr == "10.0.0.5");
   CHECK(c->master_port == 1234);
+  CHECK_FALSE(c->agent_store);
+  setenv("TORCHELASTIC_USE_AGENT_STORE", "True", 1);
+  setenv("TORCHELASTIC_RESTART_COUNT", "3", 1);
+  CHECK(world_from_environment()->agent_store);
+  CHECK(world_from_environment()->restart_count == 3);
+  unsetenv("TORCHELASTIC_USE_AGENT_STORE");
+  unsetenv("TORCHELASTIC_RESTART_COUNT");
   setenv("RANK", "4", 1);
   CHECK_THROWS_WITH(world_from_environment(), Catch::Contains("RANK") && Catch::Contains("'4'"));
   setenv("RANK", "0", 1);
