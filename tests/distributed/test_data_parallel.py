@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 
+from workers import Expectations, children, environment_without_group
+
 MODEL = os.path.abspath("tests/conformance/fmnist_cnn.ts")
 
 EVALUATE = f"""
@@ -94,24 +96,13 @@ save(net, env("OUT"))
 """
 
 
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
 
 def main():
     perturb = sys.argv[1]
-    failures = []
+    checks = Expectations()
+    expect = checks.expect
 
-    def expect(condition, what):
-        if not condition:
-            failures.append(what)
-
-    base_env = {k: v for k, v in os.environ.items()
-                if k not in ("WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT")}
+    base_env = environment_without_group()
     base_env["PERTURB_THREADS"] = "1"
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -188,9 +179,7 @@ def main():
         gap = logits_gap(whole, resumed)
         expect(gap < 1e-4, f"resumed at another world size: logits differ by {gap}")
 
-    for f in failures:
-        print("FAIL", f)
-    sys.exit(1 if failures else 0)
+    checks.finish()
 
 
 if __name__ == "__main__":

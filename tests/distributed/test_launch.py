@@ -14,6 +14,8 @@ import sys
 import tempfile
 import time
 
+from workers import Expectations, children, environment_without_group
+
 
 def free_port():
     with socket.socket() as s:
@@ -21,24 +23,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
 
 def main():
     perturb = sys.argv[1]
-    failures = []
+    checks = Expectations()
+    expect = checks.expect
 
-    def expect(condition, what):
-        if not condition:
-            failures.append(what)
-
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT")}
+    env = environment_without_group()
     with tempfile.TemporaryDirectory() as tmp:
         def script(name, text):
             path = os.path.join(tmp, name)
@@ -109,9 +100,7 @@ def main():
                and time.time() - start < 30,
                f"a missing master ends the rank with an error: rc {r.returncode}, {r.stderr}")
 
-    for f in failures:
-        print("FAIL", f)
-    sys.exit(1 if failures else 0)
+    checks.finish()
 
 
 if __name__ == "__main__":
