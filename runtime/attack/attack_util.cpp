@@ -1,11 +1,11 @@
 #include "runtime/attack/attack_util.h"
-#include "runtime/distributed/share.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "runtime/attack/loss.h"
 #include "runtime/core/error.h"
+#include "runtime/distributed/share.h"
 #include "runtime/report/format.h"
 #include "runtime/threat/lp_threat.h"
 
