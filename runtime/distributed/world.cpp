@@ -1,7 +1,9 @@
 #include "runtime/distributed/world.h"
 
 // ProcessGroupGloo.hpp declares its class only with the flag Debian's LibTorch was built with.
+#ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
+#endif
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
