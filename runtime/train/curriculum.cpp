@@ -7,6 +7,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/progress.h"
 #include "runtime/core/random.h"
+#include "runtime/distributed/share.h"
 #include "runtime/report/format.h"
 
 namespace perturb {
@@ -105,6 +106,10 @@ std::vector<std::string> curriculum_plan(const std::vector<Stage>& stages) {
   return out;
 }
 
+namespace {
+constexpr uint64_t kRankNoiseSalt = 0x534E4E;  // "SNN": each rank's own network noise
+}  // namespace
+
 void train_curriculum(Model& model, const Dataset& data, const std::vector<Stage>& stages,
                       const TrainOptions& options, const SnnLossOptions& snn_options) {
   check_curriculum(stages);
@@ -122,6 +127,15 @@ void train_curriculum(Model& model, const Dataset& data, const std::vector<Stage
   ModeGuard training(model, /*training=*/true);
   auto root = make_generator(options.seed);
   if (snn) snn->reseed(next_seed(root));
+  // Data-parallel in a group of processes (docs/distributed.md): rank 0's weights to start, each
+  // rank a contiguous shard of every batch, its draws (attacks, network noise) its own.
+  const WorkShare share = WorkShare::of_process();
+  broadcast_from_rank0(opt.all);
+  broadcast_from_rank0(model.buffers());
+  if (snn && share.distributed()) {
+    snn->reseed(
+        mix_seed(mix_seed(options.seed, kRankNoiseSalt), static_cast<uint64_t>(share.rank)));
+  }
   int64_t total = 0;
   for (const auto& s : stages) total += s.epochs;
   int64_t epoch = 0;
@@ -138,15 +152,33 @@ void train_curriculum(Model& model, const Dataset& data, const std::vector<Stage
         double loss_sum = 0;
         int64_t correct = 0;
         for (const auto& batch : shuffled.batches(options.batch)) {
-          const auto x = batch.x.to(model.device());
-          const auto y = batch.y.to(model.device());
-          const auto in = task_inputs(model, task, x, y, gen);
-          const auto step = task_step(model, task, in, epoch, snn_options, opt);
-          loss_sum += step.loss.item<double>() * static_cast<double>(batch.size());
+          const auto [first, last] = share.rows(batch.size());
+          at::Generator rank_gen =
+              share.distributed()
+                  ? make_generator(mix_seed(next_seed(gen), static_cast<uint64_t>(share.rank)))
+                  : gen;
+          if (first == last) {
+            empty_shard_step(model, task, opt);
+            continue;
+          }
+          const auto x = batch.x.slice(0, first, last).to(model.device());
+          const auto y = batch.y.slice(0, first, last).to(model.device());
+          const auto in = task_inputs(model, task, x, y, rank_gen);
+          std::optional<double> weight;
+          if (share.distributed()) weight = static_cast<double>(last - first) / batch.size();
+          const auto step = task_step(model, task, in, epoch, snn_options, opt, weight);
+          loss_sum += step.loss.item<double>() * static_cast<double>(last - first);
           correct += (step.logits.argmax(1) == in.y).sum().item<int64_t>();
           progress.advance(batch.size(), "loss " + format_number(step.loss.item<double>()));
         }
         progress.finish();
+        if (share.distributed()) {
+          const auto sums = sum_over_ranks(
+              torch::tensor({loss_sum, static_cast<double>(correct)}, torch::kFloat64));
+          loss_sum = sums[0].item<double>();
+          correct = static_cast<int64_t>(sums[1].item<double>());
+          average_over_ranks(model.buffers());
+        }
         EpochStats stats;
         stats.epoch = epoch;
         stats.loss = loss_sum / static_cast<double>(shuffled.size());

@@ -1,6 +1,7 @@
 #include "runtime/train/meta_task.h"
 
 #include "runtime/core/error.h"
+#include "runtime/distributed/share.h"
 #include "runtime/report/format.h"
 #include "runtime/train/optimizer.h"
 
@@ -140,23 +141,46 @@ ScheduleOptimizers make_schedule_optimizers(Model& model, const OptimizerSpec& s
   return opt;
 }
 
+namespace {
+
+// backward, then (data-parallel) the gradients summed over ranks.
+void backward_share(const torch::Tensor& loss, std::optional<double> shard_weight,
+                    const ScheduleOptimizers& opt) {
+  (shard_weight ? loss * *shard_weight : loss).backward();
+  if (shard_weight) sum_gradients(opt.all);
+}
+
+}  // namespace
+
 void noise_step(Model& model, const Task& task, const TaskInputs& inputs, int64_t epoch,
-                const SnnLossOptions& snn, ScheduleOptimizers& opt) {
+                const SnnLossOptions& snn, ScheduleOptimizers& opt,
+                std::optional<double> shard_weight) {
   if (!opt.noise || !task_noise(task, model)) return;
   const auto again = task_loss(model, task, inputs, epoch, snn);
   opt.noise->zero_grad();
-  again.loss.backward();
+  backward_share(again.loss, shard_weight, opt);
   opt.noise->step();
 }
 
 TaskLoss task_step(Model& model, const Task& task, const TaskInputs& inputs, int64_t epoch,
-                   const SnnLossOptions& snn, ScheduleOptimizers& opt) {
+                   const SnnLossOptions& snn, ScheduleOptimizers& opt,
+                   std::optional<double> shard_weight) {
   auto step = task_loss(model, task, inputs, epoch, snn);
   opt.main->zero_grad();
-  step.loss.backward();
+  backward_share(step.loss, shard_weight, opt);
   opt.main->step();
-  noise_step(model, task, inputs, epoch, snn, opt);
+  noise_step(model, task, inputs, epoch, snn, opt, shard_weight);
   return {step.loss.detach(), step.logits.detach()};
+}
+
+void empty_shard_step(Model& model, const Task& task, ScheduleOptimizers& opt) {
+  opt.main->zero_grad();
+  sum_gradients(opt.all);
+  opt.main->step();
+  if (!opt.noise || !task_noise(task, model)) return;
+  opt.noise->zero_grad();
+  sum_gradients(opt.all);
+  opt.noise->step();
 }
 
 }  // namespace perturb

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,11 +85,20 @@ ScheduleOptimizers make_schedule_optimizers(Model& model, const OptimizerSpec& s
 // One plain training step on one task: (theta, phi_a) by `main` on the task's loss, then — when
 // the model is a stochastic network with the noise on — phi by `noise` on the loss recomputed
 // with the updated theta (Algorithm 2's alternation). Returns the first loss.
+// Data-parallel (`shard_weight` set): the inputs are this rank's shard of the batch, each loss is
+// scaled by the shard's share of the batch and the gradients are summed over the ranks before
+// each optimizer step (runtime/distributed/share.h).
 TaskLoss task_step(Model& model, const Task& task, const TaskInputs& inputs, int64_t epoch,
-                   const SnnLossOptions& snn, ScheduleOptimizers& opt);
+                   const SnnLossOptions& snn, ScheduleOptimizers& opt,
+                   std::optional<double> shard_weight = std::nullopt);
+
+// A data-parallel rank's part in task_step when its shard of the batch is empty: the same
+// collectives and optimizer steps, on no data.
+void empty_shard_step(Model& model, const Task& task, ScheduleOptimizers& opt);
 
 // Algorithm 2, step 3 alone: phi ← phi - beta ∇_phi L(task) at the current theta.
 void noise_step(Model& model, const Task& task, const TaskInputs& inputs, int64_t epoch,
-                const SnnLossOptions& snn, ScheduleOptimizers& opt);
+                const SnnLossOptions& snn, ScheduleOptimizers& opt,
+                std::optional<double> shard_weight = std::nullopt);
 
 }  // namespace perturb

@@ -67,6 +67,15 @@ let net = train(zoo.mlp(classes: 10, seed: 1), d, epochs: 1, batch: 128,
 save(net, env("OUT"))
 """
 
+# A Curriculum schedule runs its own loop: two epochs of clean tasks, batches of 128.
+CURRICULUM = """
+let d = fashion_mnist(split: "train", limit: 384)
+schedule warm = Curriculum([{epochs: 1, task: Clean()}, {epochs: 1, task: Clean()}])
+let net = zoo.mlp(classes: 10, seed: 1)
+train(net, d, batch: 128, optimizer: SGD(lr: 0.05, momentum: 0.9), method: warm, seed: 0)
+save(net, env("OUT"))
+"""
+
 UAP_AND_DENOISER = """
 let model = load("MODEL")
 let d = fashion_mnist(split: "test", limit: 96)
@@ -138,6 +147,13 @@ def main():
         run(train, 2, OUT=two)
         gap = logits_gap(one, two)
         expect(gap < 1e-5, f"2 x 64 against 1 x 128: logits differ by {gap}")
+
+        curriculum = script("curriculum.ptb", CURRICULUM)
+        one, two = os.path.join(tmp, "cur1.pt"), os.path.join(tmp, "cur2.pt")
+        run(curriculum, 1, OUT=one)
+        run(curriculum, 2, OUT=two)
+        gap = logits_gap(one, two)
+        expect(gap < 1e-5, f"a Curriculum on 2 processes against 1: logits differ by {gap}")
 
         fit = script("fit.ptb", UAP_AND_DENOISER)
         den_one, den_two = os.path.join(tmp, "den1.pt"), os.path.join(tmp, "den2.pt")
