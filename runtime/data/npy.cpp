@@ -65,8 +65,10 @@ void put32(std::string& out, uint32_t v) {
   put16(out, v >> 16);
 }
 
-// zlib's crc32 takes an unsigned int length; crc32_z takes a size_t.
+// zlib's crc32 takes an unsigned int length; crc32_z takes a size_t. An empty tensor's data
+// pointer may be null, for which zlib returns 0 instead of the running CRC.
 uint32_t crc_of(uint32_t crc, const void* data, size_t size) {
+  if (size == 0) return crc;
   return static_cast<uint32_t>(crc32_z(crc, static_cast<const Bytef*>(data), size));
 }
 
