@@ -4,13 +4,48 @@
 
 #include "interpreter/builtins/table.h"
 #include "runtime/core/atomic_file.h"
+#include "runtime/core/error.h"
+#include "runtime/data/npy.h"
 
 namespace perturb::lang {
 namespace {
 
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// NumPy's formats by extension, so Python reads results with numpy.load; torch::save otherwise.
+// A lone tensor in a .npz is named arr_0, as numpy.savez names a positional array.
 bool save_tensor(const Value& value, const std::string& path) {
   torch::Tensor t = value.as<torch::Tensor>().detach().to(torch::kCPU);
-  write_atomic(path, [&](const std::string& temp) { torch::save(t, temp); });
+  if (ends_with(path, ".npy")) {
+    write_npy(path, t);
+  } else if (ends_with(path, ".npz")) {
+    write_npz(path, {{"arr_0", t}});
+  } else {
+    write_atomic(path, [&](const std::string& temp) { torch::save(t, temp); });
+  }
+  return true;
+}
+
+// A record of tensors is a .npz archive, one member per field, in the record's order.
+bool save_record(const Value& value, const std::string& path) {
+  if (!ends_with(path, ".npz")) {
+    throw Error(
+        "save writes a record only as a .npz archive of its tensors; give a path ending "
+        "in \".npz\", got \"" +
+        path + "\"");
+  }
+  NamedTensors tensors;
+  for (const auto& [name, field] : value.as<RecordPtr>()->fields) {
+    if (!field.is<torch::Tensor>()) {
+      throw Error("save writes a record to .npz only when every field is a tensor; field '" + name +
+                  "' is " + kind_with_article(field.kind()));
+    }
+    tensors.emplace_back(name, field.as<torch::Tensor>());
+  }
+  write_npz(path, tensors);
   return true;
 }
 
@@ -69,7 +104,9 @@ void describe_language_kinds(KindRegistry& registry) {
   registry.add(std::move(string));
   registry.add(plain_kind(Kind::kList, "list", "a list", true));
   // A record's fields are its own keys, known when it is built.
-  registry.add(plain_kind(Kind::kRecord, "record", "a record", false));
+  KindDescriptor record = plain_kind(Kind::kRecord, "record", "a record", false);
+  record.save = save_record;
+  registry.add(std::move(record));
   registry.add(plain_kind(Kind::kRange, "range", "a range", false));
   registry.add(plain_kind(Kind::kFunction, "function", "a function", false));
   KindDescriptor tensor = plain_kind(Kind::kTensor, "tensor", "a tensor", true);

@@ -1,11 +1,12 @@
-// Datasets (LANGUAGE.md §3): Fashion-MNIST from the Debian package, IDX files, and the
-// in-memory dataset's methods.
+// Datasets (LANGUAGE.md §3): Fashion-MNIST from the Debian package, IDX files, tensors, and
+// the in-memory dataset's methods.
 
 #include "interpreter/builtins/data.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
 #include "interpreter/kinds.h"
 #include "runtime/data/dataset.h"
+#include "runtime/data/from_tensors.h"
 
 namespace perturb::lang {
 
@@ -76,6 +77,14 @@ void register_data_builtins(BuiltinTable& t) {
          return dataset_value(load_idx_dataset(a.string("images"), a.string("labels"),
                                                a.string("images"), limit_of(a)));
        }});
+  t.add({"dataset", g,
+         Signature{{required("x", bits(Kind::kTensor)), required("y", bits(Kind::kTensor))}}
+             .returning(kData),
+         "A dataset from tensors, e.g. arrays loaded from .npy: images x [N, ...] (uint8 scaled "
+         "to [0, 1]) and N whole-number labels y.",
+         "dataset(load(\"images.npy\"), load(\"labels.npy\"))", [](CallArgs& a) {
+           return dataset_value(dataset_from_tensors(a.tensor("x"), a.tensor("y"), "from tensors"));
+         }});
   t.add({"dataset.take", g,
          Signature{{required("self", kData), required("n", bits(Kind::kNumber))}}.returning(kData),
          "The first n samples.", "test_set.take(100)",

@@ -9,6 +9,7 @@
 #include "interpreter/kinds.h"
 #include "interpreter/operators.h"
 #include "runtime/core/random.h"
+#include "runtime/data/npy.h"
 #include "runtime/eval/evaluate.h"
 #include "runtime/model/zoo.h"
 #include "runtime/model/zoo_two_tower.h"
@@ -58,8 +59,10 @@ Value save_value(CallArgs& args) {
   const std::string& path = args.string("path");
   const auto& save = descriptor_of(value.kind()).save;
   if (!save || !save(value, path)) {
-    args.fail("save writes a model, a report, a certificate, a tensor or a string, got " +
-              kind_with_article(value.kind()));
+    args.fail(
+        "save writes a model, a report, a certificate, a tensor, a record of tensors or a "
+        "string, got " +
+        kind_with_article(value.kind()));
   }
   return Value();
 }
@@ -70,6 +73,26 @@ Value model_save(CallArgs& args) {
     args.fail("this model cannot be saved on its own; save the two-tower model it is part of");
   }
   return Value();
+}
+
+bool has_extension(const std::string& path, const std::string& extension) {
+  return path.size() >= extension.size() &&
+         path.compare(path.size() - extension.size(), extension.size(), extension) == 0;
+}
+
+// A model file, or NumPy arrays by extension: a .npy is a tensor, a .npz a record of tensors.
+Value load_value(CallArgs& args) {
+  const std::string& path = args.string("path");
+  if (has_extension(path, ".npy")) return Value(read_npy(path));
+  if (has_extension(path, ".npz")) {
+    auto record = std::make_shared<Record>();
+    for (auto& [name, tensor] : read_npz(path)) record->set(name, Value(std::move(tensor)));
+    return Value(record);
+  }
+  // A two-tower saved by Perturb comes back as a two-tower (builtins/multimodal.cpp).
+  if (auto tower = load_two_tower_file(path, args.interp.device()))
+    return Value(ObjectPtr(std::make_shared<TwoTowerObject>(tower)));
+  return model_value(load_model(path, args.interp.device()));
 }
 
 Value accuracy_of(CallArgs& args) {
@@ -106,20 +129,17 @@ void register_model_builtins(BuiltinTable& t) {
            zoo_constructor(arch)});
   }
   t.add({"load", g,
-         Signature{{required("path", bits(Kind::kString))}}.returning(bits(Kind::kModel)),
+         Signature{{required("path", bits(Kind::kString))}}.returning(Kind::kModel | Kind::kTensor |
+                                                                      Kind::kRecord),
          "A model from a TorchScript file exported from PyTorch or a model saved by Perturb (a "
-         "saved two-tower comes back as a two-tower).",
-         "load(\"model.ts\")", [](CallArgs& a) {
-           // A two-tower saved by Perturb comes back as a two-tower (builtins/multimodal.cpp).
-           if (auto tower = load_two_tower_file(a.string("path"), a.interp.device()))
-             return Value(ObjectPtr(std::make_shared<TwoTowerObject>(tower)));
-           return model_value(load_model(a.string("path"), a.interp.device()));
-         }});
+         "saved two-tower comes back as a two-tower); a NumPy .npy file as a tensor, a .npz as a "
+         "record of tensors (docs/formats.md).",
+         "load(\"model.ts\")", load_value});
   t.add({"save", g,
          Signature{{required("value", kAnyKind), required("path", bits(Kind::kString))}}.returning(
              bits(Kind::kNone)),
-         "Writes a model, report (JSON), tensor or string to path, atomically (temp file, then "
-         "rename).",
+         "Writes a model, report (JSON), tensor (.npy/.npz by extension), record of tensors (.npz) "
+         "or string to path, atomically (temp file, then rename).",
          "save(report, \"runs/eval.json\")", save_value});
   t.add({"model.save", g,
          Signature{{required("model", bits(Kind::kModel)), required("path", bits(Kind::kString))}}
