@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from workers import Expectations, children, environment_without_group
+from workers import Expectations, children, environment_without_group, write_script
 
 MODEL = os.path.abspath("tests/conformance/fmnist_cnn.ts")
 
@@ -116,10 +116,7 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         def script(name, text):
-            path = os.path.join(tmp, name)
-            with open(path, "w") as f:
-                f.write(text)
-            return path
+            return write_script(tmp, name, text)
 
         def run(path, nproc, **env):
             args = [perturb, "run", path] + (["--nproc", str(nproc)] if nproc > 1 else [])

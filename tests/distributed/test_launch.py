@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from workers import Expectations, children, environment_without_group
+from workers import Expectations, children, environment_without_group, write_script
 
 
 def free_port():
@@ -32,10 +32,7 @@ def main():
     env = environment_without_group()
     with tempfile.TemporaryDirectory() as tmp:
         def script(name, text):
-            path = os.path.join(tmp, name)
-            with open(path, "w") as f:
-                f.write(text)
-            return path
+            return write_script(tmp, name, text)
 
         hello = script("hello.ptb", 'print("hello")\n')
         r = subprocess.run([perturb, "run", hello, "--nproc", "2"], capture_output=True,

@@ -13,6 +13,14 @@ def children(pid):
         return []
 
 
+def write_script(folder, name, text):
+    """A script file `name` in `folder` holding `text`; its path."""
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def environment_without_group():
     """This environment without the variables that would make perturb join an outer group."""
     return {k: v for k, v in os.environ.items()
