@@ -65,21 +65,24 @@ torch::Tensor gather_rows(const torch::Tensor& rows) {
 
 namespace {
 
-// [rows, ...] with the row shape of the ranks that have rows, for a rank that has none.
+// [rows, ...] with the row shape and type of the ranks that have rows, for a rank that has none.
 torch::Tensor with_common_row_shape(World& world, const torch::Tensor& own) {
   constexpr int64_t kMaxDims = 8;
-  auto mine = torch::zeros({1, kMaxDims + 1}, torch::kInt64);
+  auto mine = torch::zeros({1, kMaxDims + 2}, torch::kInt64);  // dims, type, sizes
   if (own.numel() > 0) {
     mine[0][0] = own.dim();
-    for (int64_t d = 1; d < own.dim() && d <= kMaxDims; ++d) mine[0][d] = own.size(d);
+    mine[0][1] = static_cast<int64_t>(own.scalar_type());
+    for (int64_t d = 1; d < own.dim() && d <= kMaxDims; ++d) mine[0][d + 1] = own.size(d);
   }
   const auto shapes = world.all_gather_rows(mine);
+  if (own.numel() > 0) return own;
   for (int64_t r = 0; r < shapes.size(0); ++r) {
     const int64_t dims = shapes[r][0].item<int64_t>();
     if (dims == 0) continue;
     std::vector<int64_t> shape{0};
-    for (int64_t d = 1; d < dims; ++d) shape.push_back(shapes[r][d].item<int64_t>());
-    return own.numel() > 0 ? own : torch::empty(shape, own.options());
+    for (int64_t d = 1; d < dims; ++d) shape.push_back(shapes[r][d + 1].item<int64_t>());
+    const auto type = static_cast<c10::ScalarType>(shapes[r][1].item<int64_t>());
+    return torch::empty(shape, torch::TensorOptions().dtype(type));
   }
   return own;
 }
@@ -103,6 +106,21 @@ torch::Tensor gather_batches(const torch::Tensor& own, const std::vector<int64_t
   auto ordered = torch::empty_like(all);
   ordered.index_copy_(0, torch::tensor(place, torch::kInt64), all);
   return ordered;
+}
+
+torch::Tensor map_batches(
+    int64_t n, int64_t batch,
+    const std::function<torch::Tensor(int64_t k, int64_t begin, int64_t end)>& compute) {
+  const WorkShare share = WorkShare::of_process();
+  std::vector<int64_t> rows_of;
+  std::vector<torch::Tensor> own;
+  for (int64_t k = 0, begin = 0; begin < n; ++k, begin += batch) {
+    const int64_t end = std::min(begin + batch, n);
+    rows_of.push_back(end - begin);
+    if (share.owns(k)) own.push_back(compute(k, begin, end));
+  }
+  const auto mine = own.empty() ? torch::empty({0}) : torch::cat(own);
+  return share.distributed() ? gather_batches(mine, rows_of) : mine;
 }
 
 void broadcast_from_rank0(const std::vector<torch::Tensor>& tensors) {

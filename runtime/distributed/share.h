@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -37,9 +38,15 @@ double max_over_ranks(double value);
 torch::Tensor gather_rows(const torch::Tensor& rows);
 // The rows of every batch in batch order, on every rank. `own` holds this rank's batches (k with
 // owns(k)) one after another; rows_of[k] is batch k's row count, the same list on every rank. A
-// rank that owns no batch passes an empty tensor of the right type; the row shape comes from the
-// others.
+// rank that owns no batch passes any empty tensor: the row shape and type come from the others.
 torch::Tensor gather_batches(const torch::Tensor& own, const std::vector<int64_t>& rows_of);
+
+// compute(k, begin, end) for every batch k of n rows in batches of `batch` (rows [begin, end)),
+// each by the rank that owns it, concatenated in batch order on every rank: the rows one process
+// computes (on its device; on the CPU when gathered from a group).
+torch::Tensor map_batches(
+    int64_t n, int64_t batch,
+    const std::function<torch::Tensor(int64_t k, int64_t begin, int64_t end)>& compute);
 // Rank 0's values in every rank's tensors, in place (any device).
 void broadcast_from_rank0(const std::vector<torch::Tensor>& tensors);
 // Each tensor replaced by its mean over ranks, in place (model buffers: batch-norm statistics).

@@ -15,19 +15,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// The model's class for every row of x, in batches of `batch` rows shared among the ranks
-// (share.h): each rank predicts its batches, and the sum over ranks fills in the rest.
+// The model's class for every row of x, in batches of `batch` rows shared among the ranks.
 torch::Tensor shared_predictions(Model& model, const torch::Tensor& x, int64_t batch) {
-  const WorkShare share = WorkShare::of_process();
-  if (!share.distributed()) return predict_classes(model, x, batch);
-  const int64_t n = x.size(0);
-  auto classes = torch::zeros({n}, torch::kInt64);
-  for (int64_t k = 0, start = 0; start < n; ++k, start += batch) {
-    if (!share.owns(k)) continue;
-    const int64_t end = std::min(start + batch, n);
-    classes.slice(0, start, end).copy_(predict_classes(model, x.slice(0, start, end), batch));
-  }
-  return sum_over_ranks(classes);
+  return map_batches(x.size(0), batch, [&](int64_t, int64_t begin, int64_t end) {
+    return predict_classes(model, x.slice(0, begin, end), batch);
+  });
 }
 
 // Per-sample correctness of the clean predictions, as a CPU bool tensor [N].

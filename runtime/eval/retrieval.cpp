@@ -159,52 +159,31 @@ RetrievalResult retrieval_metrics(const torch::Tensor& query_embeddings,
 
 namespace {
 
-// Batch sizes of n rows in batches of `batch`.
-std::vector<int64_t> batch_rows(int64_t n, int64_t batch) {
-  std::vector<int64_t> rows;
-  for (int64_t start = 0; start < n; start += batch) rows.push_back(std::min(batch, n - start));
-  return rows;
-}
-
 // The queries under attack, batch k drawing from a stream keyed by k and run by rank k mod size
 // (runtime/distributed/share.h): the same at any world size.
 torch::Tensor attacked_queries(Model& model, const torch::Tensor& x, const torch::Tensor& y,
                                int64_t batch, const Attack& attack, at::Generator& gen,
                                AttackStats* stats) {
-  const WorkShare share = WorkShare::of_process();
   const uint64_t attack_seed = next_seed(gen);
-  const auto rows = batch_rows(x.size(0), batch);
-  std::vector<torch::Tensor> own{x.slice(0, 0, 0)};
   AttackStats counted;
-  for (int64_t k = 0; k < static_cast<int64_t>(rows.size()); ++k) {
-    if (!share.owns(k)) continue;
+  const auto attacked = map_batches(x.size(0), batch, [&](int64_t k, int64_t begin, int64_t end) {
     auto batch_gen = make_generator(mix_seed(attack_seed, static_cast<uint64_t>(k)), gen.device());
-    const int64_t start = k * batch, end = start + rows[static_cast<size_t>(k)];
-    own.push_back(
-        attack.run(model, x.slice(0, start, end), y.slice(0, start, end), batch_gen, &counted));
-  }
+    return attack.run(model, x.slice(0, begin, end), y.slice(0, begin, end), batch_gen, &counted);
+  });
   if (stats) {
     const AttackStats total = summed_over_ranks(counted);
     stats->gradient_evals += total.gradient_evals;
     stats->queries += total.queries;
     stats->gradient_evals_saved += total.gradient_evals_saved;
   }
-  return gather_batches(torch::cat(own), rows).to(x.device());
+  return attacked.to(x.device());
 }
 
 // embed() with the batches shared among the ranks.
 torch::Tensor shared_embed(Model& model, const torch::Tensor& x, int64_t batch) {
-  const WorkShare share = WorkShare::of_process();
-  if (!share.distributed()) return embed(model, x, batch);
-  const auto rows = batch_rows(x.size(0), batch);
-  std::vector<torch::Tensor> own;
-  for (int64_t k = 0; k < static_cast<int64_t>(rows.size()); ++k) {
-    if (!share.owns(k)) continue;
-    const int64_t start = k * batch;
-    own.push_back(embed(model, x.slice(0, start, start + rows[static_cast<size_t>(k)]), batch));
-  }
-  const auto mine = own.empty() ? torch::empty({0}, torch::kFloat32) : torch::cat(own);
-  return gather_batches(mine, rows);
+  return map_batches(x.size(0), batch, [&](int64_t, int64_t begin, int64_t end) {
+    return embed(model, x.slice(0, begin, end), batch);
+  });
 }
 
 }  // namespace
