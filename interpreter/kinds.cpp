@@ -6,6 +6,7 @@
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/error.h"
 #include "runtime/data/npy.h"
+#include "runtime/data/torch_pickle.h"
 
 namespace perturb::lang {
 namespace {
@@ -24,17 +25,19 @@ bool save_tensor(const Value& value, const std::string& path) {
   } else if (ends_with(path, ".npz")) {
     write_npz(path, {{"arr_0", t}});
   } else {
-    write_atomic(path, [&](const std::string& temp) { torch::save(t, temp); });
+    write_torch_save(path, t);  // what Python's torch.load reads
   }
   return true;
 }
 
-// A record of tensors is a .npz archive, one member per field, in the record's order.
+// A record of tensors is a .npz archive, or for ".pt"/".pth" a torch.save dict, one entry per
+// field, in the record's order.
 bool save_record(const Value& value, const std::string& path) {
-  if (!ends_with(path, ".npz")) {
+  const bool torch_file = ends_with(path, ".pt") || ends_with(path, ".pth");
+  if (!ends_with(path, ".npz") && !torch_file) {
     throw Error(
-        "save writes a record only as a .npz archive of its tensors; give a path ending "
-        "in \".npz\", got \"" +
+        "save writes a record only as a .npz archive (or a .pt dict) of its tensors; give a path "
+        "ending in \".npz\" or \".pt\", got \"" +
         path + "\"");
   }
   NamedTensors tensors;
@@ -45,7 +48,11 @@ bool save_record(const Value& value, const std::string& path) {
     }
     tensors.emplace_back(name, field.as<torch::Tensor>());
   }
-  write_npz(path, tensors);
+  if (torch_file) {
+    write_torch_save(path, tensors);
+  } else {
+    write_npz(path, tensors);
+  }
   return true;
 }
 

@@ -8,8 +8,10 @@
 #include "interpreter/eval.h"
 #include "interpreter/kinds.h"
 #include "interpreter/operators.h"
+#include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/data/npy.h"
+#include "runtime/data/torch_pickle.h"
 #include "runtime/eval/evaluate.h"
 #include "runtime/model/zoo.h"
 #include "runtime/model/zoo_two_tower.h"
@@ -81,18 +83,34 @@ bool has_extension(const std::string& path, const std::string& extension) {
 }
 
 // A model file, or NumPy arrays by extension: a .npy is a tensor, a .npz a record of tensors.
+Value record_of(NamedTensors tensors) {
+  auto record = std::make_shared<Record>();
+  for (auto& [name, tensor] : tensors) record->set(name, Value(std::move(tensor)));
+  return Value(record);
+}
+
 Value load_value(CallArgs& args) {
   const std::string& path = args.string("path");
   if (has_extension(path, ".npy")) return Value(read_npy(path));
-  if (has_extension(path, ".npz")) {
-    auto record = std::make_shared<Record>();
-    for (auto& [name, tensor] : read_npz(path)) record->set(name, Value(std::move(tensor)));
-    return Value(record);
-  }
+  if (has_extension(path, ".npz")) return record_of(read_npz(path));
   // A two-tower saved by Perturb comes back as a two-tower (builtins/multimodal.cpp).
   if (auto tower = load_two_tower_file(path, args.interp.device()))
     return Value(ObjectPtr(std::make_shared<TwoTowerObject>(tower)));
-  return model_value(load_model(path, args.interp.device()));
+  try {
+    return model_value(load_model(path, args.interp.device()));
+  } catch (const perturb::IoError&) {
+    throw;
+  } catch (const perturb::Error&) {
+    // Not a model: tensors saved with Python's torch.save (or save(..., "x.pt")).
+    auto saved = try_read_torch_save(path);
+    if (!saved) {
+      throw Error("'" + path +
+                  "' is neither a Perturb model, a TorchScript module, nor tensors saved with "
+                  "torch.save");
+    }
+    if (saved->tensor.defined()) return Value(saved->tensor);
+    return record_of(std::move(saved->named));
+  }
 }
 
 Value accuracy_of(CallArgs& args) {
@@ -133,13 +151,15 @@ void register_model_builtins(BuiltinTable& t) {
                                                                       Kind::kRecord),
          "A model from a TorchScript file exported from PyTorch or a model saved by Perturb (a "
          "saved two-tower comes back as a two-tower); a NumPy .npy file as a tensor, a .npz as a "
-         "record of tensors (docs/formats.md).",
+         "record of tensors; a file of Python's torch.save as a tensor or a record "
+         "(docs/formats.md).",
          "load(\"model.ts\")", load_value});
   t.add({"save", g,
          Signature{{required("value", kAnyKind), required("path", bits(Kind::kString))}}.returning(
              bits(Kind::kNone)),
-         "Writes a model, report (JSON), tensor (.npy/.npz by extension), record of tensors (.npz) "
-         "or string to path, atomically (temp file, then rename).",
+         "Writes a model, report (JSON), tensor (.npy/.npz by extension, else torch.save's "
+         "format), record of tensors (.npz, or a .pt dict) or string to path, atomically (temp "
+         "file, then rename).",
          "save(report, \"runs/eval.json\")", save_value});
   t.add({"model.save", g,
          Signature{{required("model", bits(Kind::kModel)), required("path", bits(Kind::kString))}}
