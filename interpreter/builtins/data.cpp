@@ -1,10 +1,12 @@
-// Datasets (LANGUAGE.md §3): Fashion-MNIST from the Debian package, IDX files, tensors, and
+// Datasets (LANGUAGE.md §3): Fashion-MNIST from the Debian package, CIFAR-10/100 binary files,
+// IDX files, tensors, and
 // the in-memory dataset's methods.
 
 #include "interpreter/builtins/data.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/eval.h"
 #include "interpreter/kinds.h"
+#include "runtime/data/cifar.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/from_tensors.h"
 
@@ -67,6 +69,31 @@ void register_data_builtins(BuiltinTable& t) {
          "limit: keeps the first n.",
          "fashion_mnist(split: \"test\", limit: 1000)",
          [](CallArgs& a) { return dataset_value(fashion_mnist(a.string("split"), limit_of(a))); }});
+  t.add(
+      {"cifar10", g,
+       Signature{{required("dir", bits(Kind::kString)),
+                  optional("split", bits(Kind::kString), Value("train")).one_of({"train", "test"}),
+                  optional("limit", bits(Kind::kNumber), Value())}}
+           .returning(kData),
+       "CIFAR-10's binary version (split \"train\" or \"test\") from dir, the unpacked "
+       "cifar-10-batches-bin/ or its parent; images 3×32×32 in [0, 1]; limit: keeps the first n.",
+       "cifar10(dir: \"cifar-10-batches-bin\", split: \"test\", limit: 1000)", [](CallArgs& a) {
+         return dataset_value(cifar10(a.string("dir"), a.string("split"), limit_of(a)));
+       }});
+  t.add(
+      {"cifar100", g,
+       Signature{{required("dir", bits(Kind::kString)),
+                  optional("split", bits(Kind::kString), Value("train")).one_of({"train", "test"}),
+                  optional("labels", bits(Kind::kString), Value("fine")).one_of({"fine", "coarse"}),
+                  optional("limit", bits(Kind::kNumber), Value())}}
+           .returning(kData),
+       "CIFAR-100's binary version (split \"train\" or \"test\") from dir, the unpacked "
+       "cifar-100-binary/ or its parent; labels: \"fine\" (100 classes) or \"coarse\" (20); "
+       "limit: keeps the first n.",
+       "cifar100(dir: \"cifar-100-binary\", labels: \"coarse\", limit: 1000)", [](CallArgs& a) {
+         return dataset_value(
+             cifar100(a.string("dir"), a.string("split"), a.string("labels"), limit_of(a)));
+       }});
   t.add(
       {"load_idx", g,
        Signature{{required("images", bits(Kind::kString)), required("labels", bits(Kind::kString)),
