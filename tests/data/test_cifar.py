@@ -7,9 +7,10 @@ Runs under /usr/bin/python3 (Debian's, with python3-numpy); skips when numpy is 
 Usage: test_cifar.py PERTURB
 """
 import os
-import subprocess
 import sys
 import tempfile
+
+from perturb_script import run_script
 
 try:
     import numpy as np
@@ -19,17 +20,6 @@ except ImportError:
 
 RECORDS = 7  # per file: small, but more than one so record order matters
 
-
-def run_script(perturb, source, directory):
-    script = os.path.join(directory, "script.ptb")
-    with open(script, "w") as f:
-        f.write(source)
-    env = dict(os.environ, PERTURB_THREADS="1")
-    done = subprocess.run([perturb, "run", script], capture_output=True, text=True, env=env,
-                          timeout=60)
-    if done.returncode != 0:
-        sys.exit(f"perturb exited {done.returncode}:\n{done.stdout}{done.stderr}")
-    return done.stdout.splitlines()
 
 
 def write_records(path, labels, pixels):

@@ -6,9 +6,10 @@ Runs under /usr/bin/python3 (Debian's, with python3-torch); skips when torch is 
 Usage: test_torch_roundtrip.py PERTURB
 """
 import os
-import subprocess
 import sys
 import tempfile
+
+from perturb_script import run_script
 
 try:
     import torch
@@ -16,17 +17,6 @@ except ImportError:
     print(f"skipped: {sys.executable} has no torch (install python3-torch)")
     sys.exit(0)
 
-
-def run_script(perturb, source, directory):
-    script = os.path.join(directory, "script.ptb")
-    with open(script, "w") as f:
-        f.write(source)
-    env = dict(os.environ, PERTURB_THREADS="1")
-    done = subprocess.run([perturb, "run", script], capture_output=True, text=True, env=env,
-                          timeout=60)
-    if done.returncode != 0:
-        sys.exit(f"perturb exited {done.returncode}:\n{done.stdout}{done.stderr}")
-    return done.stdout.splitlines()
 
 
 def main():

@@ -1,0 +1,18 @@
+"""What the data round-trip tests share: running a Perturb script and reading what it printed."""
+import os
+import subprocess
+import sys
+
+
+def run_script(perturb, source, directory):
+    """Runs `source` as script.ptb in `directory`; its printed lines. Exits the test when
+    perturb fails."""
+    script = os.path.join(directory, "script.ptb")
+    with open(script, "w") as f:
+        f.write(source)
+    env = dict(os.environ, PERTURB_THREADS="1")
+    done = subprocess.run([perturb, "run", script], capture_output=True, text=True, env=env,
+                          timeout=60)
+    if done.returncode != 0:
+        sys.exit(f"perturb exited {done.returncode}:\n{done.stdout}{done.stderr}")
+    return done.stdout.splitlines()
