@@ -123,7 +123,7 @@ GradientOptions gradient_options(CallArgs& args) {
   // objective: "feature" and gallery: (thesis ch. 4, eq. 4.3; runtime/attack/feature.h).
   if (args.has("objective")) options.objective = args.string("objective");
   if (args.has("gallery")) {
-    const Dataset& data = args.object<DatasetObject>("gallery", Kind::kDataset)->data;
+    const Dataset& data = args.object<DatasetObject>("gallery", Kind::kDataset)->data.in_memory();
     options.gallery = std::make_shared<FeatureGallery>(FeatureGallery{data.x, data.y});
   }
   return options;
@@ -245,7 +245,7 @@ Value uap_fit(CallArgs& args) {
   auto self = args.object<AttackObject>("self", Kind::kAttack);
   auto uap = universal_receiver(args, "fit");
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
-  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
+  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data.in_memory();
   AttackPtr fitted = uap->fit(*model, data.x, data.y, args.interp.generator());
   return Value(ObjectPtr(std::make_shared<AttackObject>(std::move(fitted), self->name)));
 }
@@ -259,7 +259,7 @@ Value uap_perturbation(CallArgs& args) {
 Value attack_fooling_rate(CallArgs& args) {
   AttackPtr attack = receiver(args);
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
-  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
+  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data.in_memory();
   const int64_t batch = args.integer("batch");
   at::Generator& gen = args.interp.generator();
   if (auto uap = std::dynamic_pointer_cast<const Uap>(attack); uap && !uap->fitted()) {

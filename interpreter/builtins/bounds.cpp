@@ -155,7 +155,7 @@ Value bounds_value(CallArgs& args) {
 // IBP or CROWN-IBP loss and an eps ramp (runtime/certify/bounds_train.h).
 Value train_certified_value(CallArgs& args) {
   auto model = args.object<ModelObject>("model", Kind::kModel);
-  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
+  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data.in_memory();
   auto verifier = args.object<VerifierObject>("verifier", Kind::kVerifier);
   TrainOptions options;
   options.epochs = args.integer("epochs");

@@ -129,7 +129,7 @@ Value predict_value(CallArgs& args) {
   auto smooth = args.object<SmoothObject>("method", Kind::kSmoothing);
   torch::Tensor x;
   if (auto data = args.get("data").object<DatasetObject>()) {
-    x = data->data.x;
+    x = data->data.in_memory().x;
   } else {
     x = args.tensor("data");
   }

@@ -44,7 +44,10 @@ Dataset labelled_images(const PairedDataset& p, const CallArgs& args) {
 // Images (and labels when there are) from a dataset, paired data or a tensor.
 std::pair<torch::Tensor, torch::Tensor> images_of(const CallArgs& args, const std::string& name) {
   const Value& v = args.get(name);
-  if (auto d = v.object<DatasetObject>()) return {d->data.x, d->data.y};
+  if (auto d = v.object<DatasetObject>()) {
+    const Dataset data = d->data.in_memory();
+    return {data.x, data.y};
+  }
   if (auto p = v.object<PairsObject>()) return {p->data.images, p->data.labels};
   if (v.kind() == Kind::kTensor) return {args.tensor(name), torch::Tensor()};
   args.fail(name + " must be a dataset, paired data or a tensor of images, got " +
@@ -175,8 +178,8 @@ Value keep_classes_of(CallArgs& args) {
   const Value& v = args.get("data");
   if (auto d = v.object<DatasetObject>()) {
     auto [idx, y] = pick(d->data.y);
-    Dataset out{d->data.x.index_select(0, idx.to(d->data.x.device())), y.to(d->data.y.device()),
-                d->data.name};
+    Dataset out = d->data.select(idx);
+    out.y = y.to(d->data.y.device());
     return Value(ObjectPtr(std::make_shared<DatasetObject>(out)));
   }
   if (auto p = v.object<PairsObject>()) {

@@ -1,6 +1,5 @@
 // Datasets (LANGUAGE.md §3): Fashion-MNIST from the Debian package, CIFAR-10/100 binary files,
-// IDX files, tensors, and
-// the in-memory dataset's methods.
+// IDX files, streamed image folders, tensors, and the datasets' methods.
 
 #include "interpreter/builtins/data.h"
 #include "interpreter/builtins/table.h"
@@ -9,12 +8,18 @@
 #include "runtime/data/cifar.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/from_tensors.h"
+#include "runtime/data/image_folder.h"
 
 namespace perturb::lang {
 
 std::optional<Value> DatasetObject::field(const std::string& name) const {
-  if (name == "x") return Value(data.x);
+  // A streaming dataset's inputs are decoded for .x: whole folders are for evaluate and train.
+  if (name == "x") return Value(data.in_memory().x);
   if (name == "y") return Value(data.y);
+  if (name == "classes") {
+    std::vector<Value> names(data.classes.begin(), data.classes.end());
+    return make_list(std::move(names));
+  }
   if (name == "name") return Value(data.name);
   if (name == "size") return Value(data.size());
   return std::nullopt;
@@ -32,6 +37,18 @@ const Dataset& receiver(CallArgs& args) {
 
 int64_t limit_of(CallArgs& args) {
   return args.has("limit") ? args.integer("limit") : -1;
+}
+
+Value image_folder_of(CallArgs& args) {
+  ImageFolderOptions options;
+  if (args.has("size")) options.size = args.integer("size");
+  if (args.has("resize")) options.resize = args.integer("resize");
+  options.channels = args.integer("channels");
+  options.skip_unreadable = args.string("on_error") == "skip";
+  options.workers = static_cast<int>(args.integer("workers"));
+  options.prefetch = static_cast<int>(args.integer("prefetch"));
+  options.limit = limit_of(args);
+  return dataset_value(image_folder(args.string("dir"), options));
 }
 
 Value batches_of(CallArgs& args) {
@@ -53,7 +70,10 @@ void describe_data_kinds(KindRegistry& registry) {
   dataset.fields = {{"x", bits(Kind::kTensor), "The inputs, one per row."},
                     {"y", bits(Kind::kTensor), "The labels, one per input."},
                     {"name", bits(Kind::kString), "Where it came from."},
-                    {"size", bits(Kind::kNumber), "How many inputs it holds."}};
+                    {"size", bits(Kind::kNumber), "How many inputs it holds."},
+                    {"classes", bits(Kind::kList),
+                     "The class names by label where the data names them (an image folder's "
+                     "sub-folders), else empty."}};
   dataset.fields_known = true;
   registry.add(std::move(dataset));
 }
@@ -104,6 +124,22 @@ void register_data_builtins(BuiltinTable& t) {
          return dataset_value(load_idx_dataset(a.string("images"), a.string("labels"),
                                                a.string("images"), limit_of(a)));
        }});
+  t.add({"image_folder", g,
+         Signature{
+             {required("dir", bits(Kind::kString)),
+              optional("size", bits(Kind::kNumber), Value()).whole().at_least(1),
+              optional("resize", bits(Kind::kNumber), Value()).whole().at_least(1),
+              optional("channels", bits(Kind::kNumber), Value(3)).whole().at_least(1),
+              optional("on_error", bits(Kind::kString), Value("error")).one_of({"error", "skip"}),
+              optional("workers", bits(Kind::kNumber), Value(2)).whole().at_least(0),
+              optional("prefetch", bits(Kind::kNumber), Value(2)).whole().at_least(1),
+              optional("limit", bits(Kind::kNumber), Value())}}
+             .returning(kData),
+         "Images in torchvision's ImageFolder layout (dir/<class>/<image>; classes sorted), "
+         "streamed: decoded per batch by `workers` threads, `prefetch` batches each ahead. "
+         "size: square side (shorter side resized to resize, default size, then centre-cropped); "
+         "channels 3 (RGB) or 1; on_error \"skip\" leaves unreadable images out with a warning.",
+         "image_folder(\"imagenet/val\", size: 224, resize: 256)", image_folder_of});
   t.add({"dataset", g,
          Signature{{required("x", bits(Kind::kTensor)), required("y", bits(Kind::kTensor))}}
              .returning(kData),

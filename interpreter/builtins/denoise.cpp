@@ -54,7 +54,7 @@ Value train_denoiser_value(CallArgs& args) {
   ModelPtr classifier;
   if (args.has("classifier"))
     classifier = args.object<ModelObject>("classifier", Kind::kModel)->model;
-  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
+  const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data.in_memory();
   DenoiserTrainOptions o;
   o.sigma = args.number("sigma");
   o.loss = args.string("loss");

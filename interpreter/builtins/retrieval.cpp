@@ -65,10 +65,11 @@ RecordPtr metrics_record(const RetrievalResult& r) {
 
 Value retrieval_of(CallArgs& args) {
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
-  const Dataset& queries = args.object<DatasetObject>("queries", Kind::kDataset)->data;
+  const Dataset& queries = args.object<DatasetObject>("queries", Kind::kDataset)->data.in_memory();
   torch::Tensor gallery_x, gallery_y;
   if (args.has("gallery")) {
-    const Dataset& gallery = args.object<DatasetObject>("gallery", Kind::kDataset)->data;
+    const Dataset& gallery =
+        args.object<DatasetObject>("gallery", Kind::kDataset)->data.in_memory();
     gallery_x = gallery.x;
     gallery_y = gallery.y;
   }

@@ -86,7 +86,7 @@ Value train_model(CallArgs& args) {
   const Dataset& data = args.object<DatasetObject>("data", Kind::kDataset)->data;
   TrainOptions options = classifier_train_options(args);
   // A schedule (Meta, Curriculum) decides what each batch trains on (builtins/schedule.cpp).
-  if (is_scheduled(args)) return train_with_schedule(args, model, data, options);
+  if (is_scheduled(args)) return train_with_schedule(args, model, data.in_memory(), options);
   train(*model->model, data, options);
   return Value(ObjectPtr(model));
 }

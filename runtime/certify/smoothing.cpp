@@ -11,6 +11,7 @@
 #include "runtime/certify/sequential.h"
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
+#include "runtime/data/batch_loader.h"
 #include "runtime/distributed/share.h"
 #include "runtime/report/format.h"
 
@@ -184,6 +185,9 @@ int64_t predict_input(NoiseCounter& counter, const torch::Tensor& x, int64_t n, 
 namespace {
 
 constexpr int kRowFields = 7;
+// Inputs decoded at a time when the dataset streams (each takes n noisy forward passes, so a
+// small part keeps the decoders just ahead).
+constexpr int64_t kInputsPerLoad = 16;
 
 // Certificate rows as float64 tensor rows, to gather them from the ranks (integers up to 2^53
 // are exact).
@@ -252,20 +256,28 @@ Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOpti
   // in the dataset's order.
   const WorkShare share = WorkShare::of_process();
   const auto [begin, end] = share.rows(data.size());
+  // A streaming dataset's next inputs are decoded while these are certified; an input its
+  // source skips as unreadable gets no row.
+  BatchLoader loader(data.slice(begin, end).batches(kInputsPerLoad));
   std::vector<CertificateRow> rows;
-  for (int64_t i = begin; i < end; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    seed_for_input(noise_gen, seed, i);
-    const SmoothResult r = certify_input(counter, data.x[i], options);
-    CertificateRow row;
-    row.idx = i;
-    row.label = labels[i].item<int64_t>();
-    row.prediction = r.prediction;
-    row.radius = r.radius;
-    row.correct = r.prediction == row.label;
-    row.samples = r.samples;
-    row.seconds = seconds_since(start);
-    rows.push_back(row);
+  for (int64_t first = begin; first < end; first += kInputsPerLoad) {
+    const LoadedBatch part = loader.next();
+    const auto kept = part.kept.accessor<int64_t, 1>();
+    for (int64_t j = 0; j < part.data.size(); ++j) {
+      const int64_t i = first + kept[j];
+      const auto start = std::chrono::steady_clock::now();
+      seed_for_input(noise_gen, seed, i);
+      const SmoothResult r = certify_input(counter, part.data.x[j], options);
+      CertificateRow row;
+      row.idx = i;
+      row.label = labels[i].item<int64_t>();
+      row.prediction = r.prediction;
+      row.radius = r.radius;
+      row.correct = r.prediction == row.label;
+      row.samples = r.samples;
+      row.seconds = seconds_since(start);
+      rows.push_back(row);
+    }
   }
   cert.rows = share.distributed() ? rows_from_tensor(gather_rows(rows_tensor(rows))) : rows;
   return cert;

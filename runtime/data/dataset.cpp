@@ -5,18 +5,55 @@
 
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
+#include "runtime/data/batch_loader.h"
 #include "runtime/data/idx.h"
 
 namespace perturb {
 namespace fs = std::filesystem;
 
 int64_t Dataset::size() const {
-  return x.defined() ? x.size(0) : 0;
+  if (x.defined()) return x.size(0);
+  return y.defined() ? y.size(0) : 0;
 }
 
+std::vector<int64_t> Dataset::input_shape() const {
+  if (streams()) return source->input_shape();
+  if (!x.defined() || x.dim() == 0) return {};
+  return x.sizes().slice(1).vec();
+}
+
+namespace {
+
+torch::Tensor rows_of(const torch::Tensor& t, int64_t begin, int64_t end) {
+  return t.defined() ? t.slice(0, begin, end) : t;
+}
+
+torch::Tensor rows_at(const torch::Tensor& t, const torch::Tensor& positions) {
+  return t.defined() ? t.index_select(0, positions.to(t.device())) : t;
+}
+
+}  // namespace
+
 Dataset Dataset::slice(int64_t begin, int64_t end) const {
-  return {x.slice(0, begin, end), y.slice(0, begin, end), name,
-          teacher.defined() ? teacher.slice(0, begin, end) : teacher};
+  Dataset part = *this;
+  part.x = rows_of(x, begin, end);
+  part.y = rows_of(y, begin, end);
+  part.teacher = rows_of(teacher, begin, end);
+  part.source_rows = rows_of(source_rows, begin, end);
+  return part;
+}
+
+Dataset Dataset::select(const torch::Tensor& positions) const {
+  Dataset part = *this;
+  part.x = rows_at(x, positions);
+  part.y = rows_at(y, positions);
+  part.teacher = rows_at(teacher, positions);
+  part.source_rows = rows_at(source_rows, positions);
+  return part;
+}
+
+Dataset Dataset::in_memory() const {
+  return streams() ? load_part(*this).data : *this;
 }
 
 Dataset Dataset::take(int64_t n) const {
@@ -26,10 +63,7 @@ Dataset Dataset::take(int64_t n) const {
 
 Dataset Dataset::shuffle(uint64_t seed) const {
   auto gen = make_generator(seed);
-  auto order = torch::randperm(size(), gen, torch::TensorOptions().dtype(torch::kInt64));
-  order = order.to(x.device());
-  return {x.index_select(0, order), y.index_select(0, order), name,
-          teacher.defined() ? teacher.index_select(0, order.to(teacher.device())) : teacher};
+  return select(torch::randperm(size(), gen, torch::TensorOptions().dtype(torch::kInt64)));
 }
 
 std::vector<Dataset> Dataset::batches(int64_t batch_size) const {
@@ -44,15 +78,20 @@ std::vector<Dataset> Dataset::batches(int64_t batch_size) const {
 }
 
 Dataset Dataset::to(torch::Device device) const {
-  return {x.to(device), y.to(device), name, teacher.defined() ? teacher.to(device) : teacher};
+  if (streams()) return *this;
+  Dataset moved = *this;
+  moved.x = x.to(device);
+  moved.y = y.to(device);
+  if (teacher.defined()) moved.teacher = teacher.to(device);
+  return moved;
 }
 
 std::string Dataset::describe() const {
   std::ostringstream out;
   out << name << ": " << size() << " images";
-  if (x.defined() && x.dim() == 4) {
-    out << " " << x.size(1) << "×" << x.size(2) << "×" << x.size(3);
-  }
+  const auto shape = input_shape();
+  if (shape.size() == 3) out << " " << shape[0] << "×" << shape[1] << "×" << shape[2];
+  if (streams()) out << " (streamed)";
   // Labels are 0..K-1, so the largest label tells the number of classes.
   const int64_t classes = size() > 0 ? y.max().item<int64_t>() + 1 : 0;
   out << ", " << classes << (classes == 1 ? " class" : " classes");

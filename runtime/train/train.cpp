@@ -13,6 +13,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/progress.h"
 #include "runtime/core/random.h"
+#include "runtime/data/batch_loader.h"
 #include "runtime/distributed/share.h"
 #include "runtime/report/format.h"
 #include "runtime/train/checkpoint.h"
@@ -329,10 +330,13 @@ class TrainingRun {
   void run_epoch(int64_t number) {
     EpochState epoch = begin_epoch(number);
     const Dataset shuffled = split_.training.shuffle(epoch.shuffle_seed);
-    const auto parts = shuffled.batches(options_.batch);
+    auto parts = shuffled.batches(options_.batch);
+    parts.erase(parts.begin(), parts.begin() + epoch.first_batch);
+    // A streaming dataset's next batches are decoded while this one trains.
+    BatchLoader loader(std::move(parts));
     const auto progress = epoch_progress(epoch, options_, split_.training.size());
     for (int64_t b = epoch.first_batch; b < batches_; ++b) {
-      train_batch(epoch, parts[static_cast<size_t>(b)], b, progress.get());
+      train_batch(epoch, loader.next().data, b, progress.get());
       if (options_.checkpoint_every > 0 && (b + 1) % options_.checkpoint_every == 0 &&
           b + 1 < batches_) {
         checkpoint(epoch, number, b + 1);
@@ -550,25 +554,35 @@ std::pair<double, double> validate(Model& model, const Dataset& data, const Atta
   // figures at any world size (runtime/distributed/share.h).
   const WorkShare share = WorkShare::of_process();
   const uint64_t attack_seed = next_seed(gen);
-  auto counts = torch::zeros({2}, torch::kInt64);  // clean, robust
-  int64_t k = 0;
-  for (const auto& b : data.batches(batch)) {
-    if (!share.owns(k++)) continue;
+  std::vector<Dataset> owned;
+  std::vector<uint64_t> numbers;
+  const auto parts = data.batches(batch);
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (!share.owns(static_cast<int64_t>(k))) continue;
+    owned.push_back(parts[k]);
+    numbers.push_back(k);
+  }
+  BatchLoader loader(std::move(owned));
+  auto counts = torch::zeros({3}, torch::kInt64);  // clean, robust, samples read
+  for (const uint64_t k : numbers) {
+    const Dataset b = loader.next().data;
     const auto x = b.x.to(model.device());
     const auto y = b.y.to(model.device());
+    counts[2] += b.size();
     {
       torch::NoGradGuard no_grad;
       counts[0] += (model.forward(x).argmax(1) == y).sum().item<int64_t>();
     }
     if (attack) {
-      auto batch_gen = make_generator(mix_seed(attack_seed, static_cast<uint64_t>(k - 1)));
+      auto batch_gen = make_generator(mix_seed(attack_seed, k));
       const auto x_adv = attack->run(model, x, y, batch_gen);
       torch::NoGradGuard no_grad;
       counts[1] += (model.forward(x_adv).argmax(1) == y).sum().item<int64_t>();
     }
   }
   counts = sum_over_ranks(counts);
-  const double n = static_cast<double>(data.size());
+  // Samples read, not data.size(): a streaming source may skip unreadable images.
+  const double n = static_cast<double>(std::max<int64_t>(counts[2].item<int64_t>(), 1));
   return {counts[0].item<int64_t>() / n,
           attack ? counts[1].item<int64_t>() / n : std::numeric_limits<double>::quiet_NaN()};
 }
