@@ -65,14 +65,9 @@ RecordPtr metrics_record(const RetrievalResult& r) {
 
 Value retrieval_of(CallArgs& args) {
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
-  const Dataset& queries = args.object<DatasetObject>("queries", Kind::kDataset)->data.in_memory();
-  torch::Tensor gallery_x, gallery_y;
-  if (args.has("gallery")) {
-    const Dataset& gallery =
-        args.object<DatasetObject>("gallery", Kind::kDataset)->data.in_memory();
-    gallery_x = gallery.x;
-    gallery_y = gallery.y;
-  }
+  const Dataset& queries = args.object<DatasetObject>("queries", Kind::kDataset)->data;
+  const Dataset* gallery = nullptr;
+  if (args.has("gallery")) gallery = &args.object<DatasetObject>("gallery", Kind::kDataset)->data;
   RetrievalOptions options;
   options.ks = k_list(args);
   options.metric = args.string("metric");
@@ -81,13 +76,13 @@ Value retrieval_of(CallArgs& args) {
   if (args.has("attack")) {
     attack = args.object<AttackObject>("attack", Kind::kAttack)->attack;
   }
-  const RetrievalResult r = evaluate_retrieval(*model, queries.x, queries.y, gallery_x, gallery_y,
-                                               options, attack.get(), &args.interp.generator());
+  const RetrievalResult r =
+      evaluate_retrieval(*model, queries, gallery, options, attack.get(), &args.interp.generator());
   RecordPtr record = metrics_record(r);
   if (attack) {
     // Before and after in one call: the clean metrics beside the attacked ones.
-    record->set("clean", Value(metrics_record(evaluate_retrieval(*model, queries.x, queries.y,
-                                                                 gallery_x, gallery_y, options))));
+    record->set("clean",
+                Value(metrics_record(evaluate_retrieval(*model, queries, gallery, options))));
   }
   return Value(record);
 }

@@ -152,15 +152,18 @@ class ImageFolderSource : public SampleSource {
   }
 
   // 8-bit H×W×C pixels into a C×H×W float32 tensor in [0, 1], one plane per channel; OpenCV
-  // writes straight into the tensor's memory.
+  // writes straight into the tensor's memory. Divided by 255 (not multiplied by 1/255) to give
+  // torchvision's ToTensor values bit for bit.
   static void write_planes(const cv::Mat& image, torch::Tensor out) {
-    cv::Mat scaled;
-    image.convertTo(scaled, CV_32F, 1.0 / 255.0);
+    cv::Mat pixels;
+    image.convertTo(pixels, CV_32F);
     std::vector<cv::Mat> planes;
     for (int64_t c = 0; c < out.size(0); ++c) {
-      planes.emplace_back(scaled.rows, scaled.cols, CV_32F, out[c].data_ptr<float>());
+      planes.emplace_back(pixels.rows, pixels.cols, CV_32F, out[c].data_ptr<float>());
     }
-    cv::split(scaled, planes);
+    cv::split(pixels, planes);
+    float* value = out.data_ptr<float>();
+    for (int64_t i = 0, n = out.numel(); i < n; ++i) value[i] /= 255.0f;
   }
 
  private:

@@ -5,7 +5,9 @@
 
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
+#include "runtime/data/batch_loader.h"
 #include "runtime/distributed/share.h"
+#include "runtime/eval/shared_batches.h"
 #include "runtime/report/format.h"
 
 namespace perturb {
@@ -22,15 +24,22 @@ torch::Tensor shared_predictions(Model& model, const torch::Tensor& x, int64_t b
   });
 }
 
-// Per-sample correctness of the clean predictions, as a CPU bool tensor [N].
-torch::Tensor clean_correct(Model& model, const Dataset& data, int64_t batch) {
-  return shared_predictions(model, data.x, batch) == data.y.cpu();
+// The clean pass: per-sample correctness of the clean predictions, as a CPU bool tensor [N], and
+// how many samples were read (a streaming source may skip unreadable inputs, which count as
+// neither correct nor evaluated).
+std::pair<torch::Tensor, int64_t> clean_correct(Model& model, const Dataset& data, int64_t batch) {
+  const BatchRows predicted = map_dataset(data, batch, [&](int64_t, const Dataset& part) {
+    return predict_classes(model, part.x, batch);
+  });
+  auto correct = torch::zeros({data.size()}, torch::kBool);
+  correct.index_put_({predicted.positions}, predicted.rows == predicted.labels);
+  return {correct, predicted.positions.size(0)};
 }
 
 // Runs `attack` on the samples still marked robust, in batches, and clears the mark of each
 // sample it fools. Batch k of the robust samples draws from a generator keyed by k, and belongs
-// to rank k mod size: the outcome is the same at any world size. Returns how many samples it
-// attacked.
+// to rank k mod size: the outcome is the same at any world size. A streaming dataset's batches
+// are decoded ahead by its workers. Returns how many samples it attacked.
 int64_t attack_robust(Model& model, const Dataset& data, const Attack& attack,
                       torch::Tensor& robust, at::Generator& gen, int64_t batch,
                       AttackStats& stats) {
@@ -38,14 +47,24 @@ int64_t attack_robust(Model& model, const Dataset& data, const Attack& attack,
   const uint64_t attack_seed = next_seed(gen);
   const auto indices = robust.nonzero().reshape({-1});
   const int64_t count = indices.size(0);
-  auto fooled = torch::zeros({robust.size(0)}, torch::kInt64);
-  AttackStats own;
+  std::vector<uint64_t> numbers;
+  std::vector<torch::Tensor> chunks;
+  std::vector<Dataset> owned;
   for (int64_t k = 0, start = 0; start < count; ++k, start += batch) {
     if (!share.owns(k)) continue;
-    const auto chunk = indices.slice(0, start, std::min(start + batch, count));
-    const auto x = data.x.index_select(0, chunk.to(data.x.device()));
-    const auto y = data.y.index_select(0, chunk.to(data.y.device()));
-    auto batch_gen = make_generator(mix_seed(attack_seed, static_cast<uint64_t>(k)), gen.device());
+    numbers.push_back(static_cast<uint64_t>(k));
+    chunks.push_back(indices.slice(0, start, std::min(start + batch, count)));
+    owned.push_back(data.select(chunks.back()));
+  }
+  BatchLoader loader(std::move(owned));
+  auto fooled = torch::zeros({robust.size(0)}, torch::kInt64);
+  AttackStats own;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    const LoadedBatch part = loader.next();
+    const auto chunk = chunks[i].index_select(0, part.kept);
+    const auto x = part.data.x;
+    const auto y = part.data.y;
+    auto batch_gen = make_generator(mix_seed(attack_seed, numbers[i]), gen.device());
     const auto x_adv = attack.run(model, x, y, batch_gen, &own);
     const auto is_fooled =
         without_autograd([&] { return model.forward(x_adv).argmax(1); }).cpu() != y.cpu();
@@ -63,13 +82,14 @@ EvalReport evaluate(Model& model, const Dataset& data, const std::vector<NamedAt
   if (batch <= 0) throw Error("batch must be positive, got " + std::to_string(batch));
   ModeGuard eval(model, /*training=*/false);
   EvalReport report;
-  report.samples = data.size();
-  if (report.samples == 0) throw Error("cannot evaluate on " + data.name + ": it has no samples");
-  const double n = static_cast<double>(report.samples);
-
+  if (data.size() == 0) throw Error("cannot evaluate on " + data.name + ": it has no samples");
   const auto start = std::chrono::steady_clock::now();
-  auto robust = clean_correct(model, data, batch);
+  auto [robust, read] = clean_correct(model, data, batch);
   report.clean_seconds = seconds_since(start);
+  report.samples = read;
+  if (read == 0)
+    throw Error("cannot evaluate on " + data.name + ": none of its inputs is readable");
+  const double n = static_cast<double>(report.samples);
   report.clean = robust.sum().item<int64_t>() / n;
   report.early_stop = early_stop;
   for (const auto& named : attacks) {

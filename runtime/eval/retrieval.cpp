@@ -8,6 +8,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
 #include "runtime/distributed/share.h"
+#include "runtime/eval/shared_batches.h"
 #include "runtime/report/choices.h"
 #include "runtime/report/format.h"
 
@@ -159,60 +160,69 @@ RetrievalResult retrieval_metrics(const torch::Tensor& query_embeddings,
 
 namespace {
 
-// The queries under attack, batch k drawing from a stream keyed by k and run by rank k mod size
-// (runtime/distributed/share.h): the same at any world size.
-torch::Tensor attacked_queries(Model& model, const torch::Tensor& x, const torch::Tensor& y,
-                               int64_t batch, const Attack& attack, at::Generator& gen,
-                               AttackStats* stats) {
-  const uint64_t attack_seed = next_seed(gen);
+// Each batch's embeddings (of its attacked inputs when there is an attack: batch k drawing from a
+// stream keyed by k), the batches shared among the ranks and read as they stream: the same at any
+// world size (runtime/distributed/share.h).
+BatchRows embed_batches(Model& model, const Dataset& data, int64_t batch, const Attack* attack,
+                        at::Generator* gen, AttackStats* stats) {
+  const uint64_t attack_seed = attack ? next_seed(*gen) : 0;
   AttackStats counted;
-  const auto attacked = map_batches(x.size(0), batch, [&](int64_t k, int64_t begin, int64_t end) {
-    auto batch_gen = make_generator(mix_seed(attack_seed, static_cast<uint64_t>(k)), gen.device());
-    return attack.run(model, x.slice(0, begin, end), y.slice(0, begin, end), batch_gen, &counted);
+  auto embedded = map_dataset(data, batch, [&](int64_t k, const Dataset& part) {
+    torch::Tensor x = part.x.to(model.device());
+    if (attack) {
+      auto batch_gen =
+          make_generator(mix_seed(attack_seed, static_cast<uint64_t>(k)), gen->device());
+      x = attack->run(model, x, part.y.to(model.device()), batch_gen, &counted);
+    }
+    ModeGuard eval_mode(model, false);
+    return embed(model, x, batch);
   });
-  if (stats) {
+  if (attack && stats) {
     const AttackStats total = summed_over_ranks(counted);
     stats->gradient_evals += total.gradient_evals;
     stats->queries += total.queries;
     stats->gradient_evals_saved += total.gradient_evals_saved;
   }
-  return attacked.to(x.device());
+  return embedded;
 }
 
-// embed() with the batches shared among the ranks.
-torch::Tensor shared_embed(Model& model, const torch::Tensor& x, int64_t batch) {
-  return map_batches(x.size(0), batch, [&](int64_t, int64_t begin, int64_t end) {
-    return embed(model, x.slice(0, begin, end), batch);
-  });
+void check_set(const Dataset& data, const std::string& what) {
+  const auto shape = data.input_shape();
+  if (shape.empty() || !data.y.defined() || data.y.dim() != 1 || data.size() != data.y.size(0)) {
+    throw Error("the " + what + " need images [N, ...] and labels [N], got images " +
+                (data.x.defined() ? format_shape(data.x.sizes().vec()) : "none") + " and labels " +
+                (data.y.defined() ? format_shape(data.y.sizes().vec()) : "none"));
+  }
 }
 
 }  // namespace
+
+RetrievalResult evaluate_retrieval(Model& model, const Dataset& queries, const Dataset* gallery,
+                                   const RetrievalOptions& options, const Attack* attack,
+                                   at::Generator* gen, AttackStats* stats) {
+  options.check();
+  check_set(queries, "queries");
+  if (gallery) check_set(*gallery, "gallery");
+  if (attack && !gen) throw Error("retrieval with an attack needs a generator");
+  const BatchRows asked = embed_batches(model, queries, options.batch, attack, gen, stats);
+  if (!gallery) {
+    const BatchRows clean =
+        attack ? embed_batches(model, queries, options.batch, nullptr, nullptr, nullptr) : asked;
+    return retrieval_metrics(asked.rows, asked.labels, clean.rows, clean.labels, options,
+                             /*exclude_self=*/true);
+  }
+  const BatchRows found = embed_batches(model, *gallery, options.batch, nullptr, nullptr, nullptr);
+  return retrieval_metrics(asked.rows, asked.labels, found.rows, found.labels, options);
+}
 
 RetrievalResult evaluate_retrieval(Model& model, const torch::Tensor& query_x,
                                    const torch::Tensor& query_y, const torch::Tensor& gallery_x,
                                    const torch::Tensor& gallery_y, const RetrievalOptions& options,
                                    const Attack* attack, at::Generator* gen, AttackStats* stats) {
-  options.check();
-  auto check_set = [](const torch::Tensor& x, const torch::Tensor& y, const std::string& what) {
-    if (x.dim() == 0 || y.dim() != 1 || x.size(0) != y.size(0)) {
-      throw Error("the " + what + " need images [N, ...] and labels [N], got images " +
-                  format_shape(x.sizes().vec()) + " and labels " + format_shape(y.sizes().vec()));
-    }
-  };
-  check_set(query_x, query_y, "queries");
-  if (gallery_x.defined()) check_set(gallery_x, gallery_y, "gallery");
-  if (attack && !gen) throw Error("retrieval with an attack needs a generator");
-  torch::Tensor attacked = query_x;
-  if (attack)
-    attacked = attacked_queries(model, query_x, query_y, options.batch, *attack, *gen, stats);
-  ModeGuard eval_mode(model, false);
-  const auto queries = shared_embed(model, attacked, options.batch);
-  if (!gallery_x.defined()) {
-    const auto gallery = attack ? shared_embed(model, query_x, options.batch) : queries;
-    return retrieval_metrics(queries, query_y, gallery, query_y, options, /*exclude_self=*/true);
-  }
-  const auto gallery = shared_embed(model, gallery_x, options.batch);
-  return retrieval_metrics(queries, query_y, gallery, gallery_y, options);
+  const Dataset queries{query_x, query_y, "queries"};
+  const Dataset gallery{gallery_x, gallery_y, "gallery"};
+  return evaluate_retrieval(model, queries, gallery_x.defined() ? &gallery : nullptr, options,
+                            attack, gen, stats);
 }
 
 }  // namespace perturb

@@ -22,6 +22,7 @@
 #include <torch/torch.h>
 
 #include "runtime/attack/attack.h"
+#include "runtime/data/dataset.h"
 #include "runtime/model/model.h"
 
 namespace perturb {
@@ -78,6 +79,12 @@ RetrievalResult retrieval_from_distances(const torch::Tensor& distances,
 // never retrieves item i. With an attack, the queries are replaced by attack->run(model, ...)
 // (in batches of options.batch, drawing from `gen`) before they are embedded; the gallery stays
 // clean, as in the query attacks on re-ID (thesis ch. 4).
+// Datasets may stream: each rank decodes its own batches (runtime/eval/shared_batches.h), and an
+// input the source skips as unreadable is left out of the ranking. No gallery: leave-one-out.
+RetrievalResult evaluate_retrieval(Model& model, const Dataset& queries, const Dataset* gallery,
+                                   const RetrievalOptions& options, const Attack* attack = nullptr,
+                                   at::Generator* gen = nullptr, AttackStats* stats = nullptr);
+// The same on tensors (an undefined gallery_x: leave-one-out).
 RetrievalResult evaluate_retrieval(Model& model, const torch::Tensor& query_x,
                                    const torch::Tensor& query_y, const torch::Tensor& gallery_x,
                                    const torch::Tensor& gallery_y, const RetrievalOptions& options,
