@@ -555,7 +555,14 @@ Value Interpreter::eval_field(const FieldExpr& expr, const EnvPtr& env) {
     }
   }
   Value object = eval(*expr.object, env);
-  return field_of(object, expr.field, expr.field_span);
+  // A field can do work (a streaming dataset's .x decodes it) and fail like a call.
+  try {
+    return field_of(object, expr.field, expr.field_span);
+  } catch (const ScriptError&) {
+    throw;
+  } catch (...) {
+    rethrow_at(expr.field_span, std::current_exception());
+  }
 }
 
 Value Interpreter::eval_index(const IndexExpr& expr, const EnvPtr& env) {

@@ -54,7 +54,9 @@ Value image_folder_of(CallArgs& args) {
 Value batches_of(CallArgs& args) {
   int64_t size = args.integer("size");
   std::vector<Value> items;
-  for (auto& batch : receiver(args).batches(size)) {
+  for (const auto& part : receiver(args).batches(size)) {
+    // A streaming dataset's batches are decoded here: a list holds its records in memory.
+    const Dataset batch = part.in_memory();
     auto record = std::make_shared<Record>();
     record->set("x", Value(batch.x));
     record->set("y", Value(batch.y));
