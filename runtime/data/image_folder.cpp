@@ -1,12 +1,13 @@
 #include "runtime/data/image_folder.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <set>
 
 #include <spdlog/spdlog.h>
 #include <opencv2/imgcodecs.hpp>
@@ -132,11 +133,18 @@ class ImageFolderSource : public SampleSource {
         out.kept.push_back(static_cast<int64_t>(i));
       } catch (const IoError& e) {
         if (!options_.skip_unreadable) throw;
-        spdlog::warn("image_folder: skipped {} ({} skipped so far)", e.what(), ++skipped_);
+        warn_skipped(rows[i], e.what());
       }
     }
     out.x = x.slice(0, 0, static_cast<int64_t>(out.kept.size()));
     return out;
+  }
+
+  // Once per image, however often a pass reads it.
+  void warn_skipped(int64_t row, const std::string& why) const {
+    std::lock_guard<std::mutex> lock(skipped_mutex_);
+    if (!skipped_.insert(row).second) return;
+    spdlog::warn("image_folder: {}; skipped ({} so far)", why, skipped_.size());
   }
 
   // The image at the folder's size: resized and cropped when asked, else checked.
@@ -170,7 +178,8 @@ class ImageFolderSource : public SampleSource {
   std::vector<std::string> paths_;
   std::vector<int64_t> shape_;
   ImageFolderOptions options_;
-  mutable std::atomic<int64_t> skipped_{0};
+  mutable std::mutex skipped_mutex_;
+  mutable std::set<int64_t> skipped_;
 };
 
 void check_options(const ImageFolderOptions& o) {

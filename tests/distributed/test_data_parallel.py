@@ -2,7 +2,7 @@
 """The data-parallel builtins on two processes over loopback give one process's numbers
 (issue 14): an evaluate report (FGSM, PGD with a random start, APGD), accuracy, smoothed
 certificates and predictions, bound verification, retrieval under a feature attack and
-image-text retrieval, three steps of data-parallel training
+image-text retrieval, a streamed image folder with an unreadable image skipped, three steps of data-parallel training
 (2 x 64 against 1 x 128, within 1e-5), a UAP and a denoiser fitted data-parallel; and a
 two-process training run killed after a checkpoint resumes in one process to the
 uninterrupted weights.
@@ -10,6 +10,7 @@ uninterrupted weights.
 usage: test_data_parallel.py PERTURB  (run from the repository root)
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -57,6 +58,20 @@ let pairs = fashion_captions(split: "test", limit: 40)
 let towers = zoo.two_tower(vocab: pairs, dim: 16, seed: 0)
 let i = itr(towers, pairs, k: [1, 10], batch: 16)
 print(i.tr, i.ir)
+"""
+
+# A streamed folder (tests/fixtures/image_folder plus an unreadable file, skipped): each rank
+# decodes its own batches, and a skipped image leaves one batch short on one rank. A seeded
+# two-class model gets some right, so the attack runs too.
+STREAMED = """
+let model = zoo.small_cnn(classes: 2, channels: 1, size: 28, seed: 3)
+let d = image_folder(env("FOLDER"), size: 28, channels: 1, on_error: "skip", workers: 1)
+let r = evaluate(model, d, attacks: [PGD(Linf(eps: 0.1), steps: 3, random_start: true)], batch: 2)
+print(r.samples, r.clean, r.robust, r.gradient_evals)
+let loo = retrieval(model, d, k: 1, batch: 2)
+print(loo.recall, loo.map, loo.queries)
+let c = certify(model, d, method: Smooth(sigma: 0.25), n0: 10, n: 50, batch: 50)
+print(c.radius, c.predict)
 """
 
 # 3 batches of 128: each rank computes 64 rows of every batch.
@@ -137,6 +152,15 @@ def main():
             path = script(name, text)
             one, two = run(path, 1), run(path, 2)
             expect(one and one == two, f"{name}: one process\n{one}\ntwo processes\n{two}")
+
+        folder = os.path.join(tmp, "folder")
+        shutil.copytree("tests/fixtures/image_folder/sizes", folder)
+        with open(os.path.join(folder, "bird", "broken.png"), "wb") as f:
+            f.write(b"not a png")
+        streamed = script("streamed.ptb", STREAMED)
+        one, two = run(streamed, 1, FOLDER=folder), run(streamed, 2, FOLDER=folder)
+        expect(one.startswith("5 ") and one == two,
+               f"streamed folder: one process\n{one}\ntwo processes\n{two}")
 
         # Training saves its model; 2 processes must reach 1 process's weights within rounding.
         for name, text, what in [("train", TRAIN, "2 x 64 against 1 x 128"),
