@@ -46,6 +46,12 @@ std::pair<int64_t, int64_t> WorkShare::rows(int64_t n) const {
   return shard_range(n, rank, size);
 }
 
+std::vector<int64_t> WorkShare::owned(int64_t batches) const {
+  std::vector<int64_t> mine;
+  for (int64_t k = rank; k < batches; k += size) mine.push_back(k);
+  return mine;
+}
+
 torch::Tensor sum_over_ranks(torch::Tensor tensor) {
   if (World* world = process_world()) world->all_reduce_sum(tensor);
   return tensor;

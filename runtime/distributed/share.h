@@ -26,6 +26,8 @@ struct WorkShare {
   bool distributed() const { return size > 1; }
   // Whether batch `k` (0-based) is this rank's.
   bool owns(int64_t k) const { return k % size == rank; }
+  // The numbers of this rank's batches among `batches`, in order.
+  std::vector<int64_t> owned(int64_t batches) const;
   // This rank's contiguous rows [begin, end) of n (sizes differ by at most one).
   std::pair<int64_t, int64_t> rows(int64_t n) const;
 };

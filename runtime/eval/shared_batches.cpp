@@ -16,13 +16,9 @@ BatchRows map_dataset(const Dataset& data, int64_t batch,
                       const std::function<torch::Tensor(int64_t k, const Dataset& part)>& compute) {
   const WorkShare share = WorkShare::of_process();
   const auto parts = data.batches(batch);
+  const auto numbers = share.owned(static_cast<int64_t>(parts.size()));
   std::vector<Dataset> owned;
-  std::vector<int64_t> numbers;
-  for (size_t k = 0; k < parts.size(); ++k) {
-    if (!share.owns(static_cast<int64_t>(k))) continue;
-    owned.push_back(parts[k]);
-    numbers.push_back(static_cast<int64_t>(k));
-  }
+  for (const int64_t k : numbers) owned.push_back(parts[static_cast<size_t>(k)]);
   BatchLoader loader(std::move(owned));
   std::vector<torch::Tensor> rows, labels, positions;
   auto rows_read = torch::zeros({static_cast<int64_t>(parts.size())}, torch::kInt64);

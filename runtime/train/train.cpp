@@ -554,17 +554,13 @@ std::pair<double, double> validate(Model& model, const Dataset& data, const Atta
   // figures at any world size (runtime/distributed/share.h).
   const WorkShare share = WorkShare::of_process();
   const uint64_t attack_seed = next_seed(gen);
-  std::vector<Dataset> owned;
-  std::vector<uint64_t> numbers;
   const auto parts = data.batches(batch);
-  for (size_t k = 0; k < parts.size(); ++k) {
-    if (!share.owns(static_cast<int64_t>(k))) continue;
-    owned.push_back(parts[k]);
-    numbers.push_back(k);
-  }
+  const auto numbers = share.owned(static_cast<int64_t>(parts.size()));
+  std::vector<Dataset> owned;
+  for (const int64_t k : numbers) owned.push_back(parts[static_cast<size_t>(k)]);
   BatchLoader loader(std::move(owned));
   auto counts = torch::zeros({3}, torch::kInt64);  // clean, robust, samples read
-  for (const uint64_t k : numbers) {
+  for (const int64_t k : numbers) {
     const Dataset b = loader.next().data;
     const auto x = b.x.to(model.device());
     const auto y = b.y.to(model.device());
@@ -574,7 +570,7 @@ std::pair<double, double> validate(Model& model, const Dataset& data, const Atta
       counts[0] += (model.forward(x).argmax(1) == y).sum().item<int64_t>();
     }
     if (attack) {
-      auto batch_gen = make_generator(mix_seed(attack_seed, k));
+      auto batch_gen = make_generator(mix_seed(attack_seed, static_cast<uint64_t>(k)));
       const auto x_adv = attack->run(model, x, y, batch_gen);
       torch::NoGradGuard no_grad;
       counts[1] += (model.forward(x_adv).argmax(1) == y).sum().item<int64_t>();
