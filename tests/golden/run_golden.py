@@ -253,7 +253,7 @@ def run_perturb(perturb, script, lines, spec, chunked):
         return run_command([perturb, spec["mode"], script] + spec["args"])
     with tempfile.TemporaryDirectory(prefix="perturb-golden-") as folder:
         copy = os.path.join(folder, os.path.basename(script))
-        with open(copy, "w", encoding="utf-8") as out:
+        with open(copy, "w", encoding="utf-8", errors="surrogateescape") as out:
             out.write("\n".join(lines) + "\n")
         code, stdout, stderr = run_command([perturb, spec["mode"], copy] + spec["args"])
         return code, stdout.replace(copy, script), stderr.replace(copy, script)
@@ -325,7 +325,7 @@ def unexpected_diagnostics(script, spec, stderr):
 
 def main():
     perturb, script = sys.argv[1], sys.argv[2]
-    text = open(script, "rb").read().decode("utf-8", errors="replace")
+    text = open(script, "rb").read().decode("utf-8", errors="surrogateescape")
     chunks = split_chunks(text)
     failed = False
     for index, lines in enumerate(chunks, start=1):
