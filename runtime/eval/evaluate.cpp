@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "runtime/core/error.h"
 #include "runtime/core/random.h"
@@ -22,18 +23,26 @@ torch::Tensor shared_predictions(Model& model, const torch::Tensor& x, int64_t b
   });
 }
 
-// Per-sample correctness of the clean predictions, as a CPU bool tensor [N].
-torch::Tensor clean_correct(Model& model, const Dataset& data, int64_t batch) {
-  return shared_predictions(model, data.x, batch) == data.y.cpu();
+AttackStats& operator+=(AttackStats& sum, const AttackStats& part) {
+  sum.gradient_evals += part.gradient_evals;
+  sum.queries += part.queries;
+  sum.gradient_evals_saved += part.gradient_evals_saved;
+  return sum;
+}
+
+std::vector<std::string> names_of(const std::vector<AttackResult>& results) {
+  std::vector<std::string> names;
+  for (const auto& r : results) names.push_back(r.name);
+  return names;
 }
 
 // Runs `attack` on the samples still marked robust, in batches, and clears the mark of each
 // sample it fools. Batch k of the robust samples draws from a generator keyed by k, and belongs
-// to rank k mod size: the outcome is the same at any world size. Returns how many samples it
-// attacked.
+// to rank k mod size: the outcome is the same at any world size. A keeper records each batch
+// as the cascade's attack number `index`. Returns how many samples it attacked.
 int64_t attack_robust(Model& model, const Dataset& data, const Attack& attack,
-                      torch::Tensor& robust, at::Generator& gen, int64_t batch,
-                      AttackStats& stats) {
+                      torch::Tensor& robust, at::Generator& gen, int64_t batch, AttackStats& stats,
+                      ExampleKeeper* keeper, int64_t index) {
   const WorkShare share = WorkShare::of_process();
   const uint64_t attack_seed = next_seed(gen);
   const auto indices = robust.nonzero().reshape({-1});
@@ -46,10 +55,13 @@ int64_t attack_robust(Model& model, const Dataset& data, const Attack& attack,
     const auto x = data.x.index_select(0, chunk.to(data.x.device()));
     const auto y = data.y.index_select(0, chunk.to(data.y.device()));
     auto batch_gen = make_generator(mix_seed(attack_seed, static_cast<uint64_t>(k)), gen.device());
-    const auto x_adv = attack.run(model, x, y, batch_gen, &own);
-    const auto is_fooled =
-        without_autograd([&] { return model.forward(x_adv).argmax(1); }).cpu() != y.cpu();
+    AttackStats spent;
+    const auto x_adv = attack.run(model, x, y, batch_gen, &spent);
+    own += spent;
+    const auto pred = without_autograd([&] { return model.forward(x_adv).argmax(1); }).cpu();
+    const auto is_fooled = pred != y.cpu();
     fooled.index_put_({chunk.index({is_fooled})}, 1);
+    if (keeper) keeper->record(index, chunk, x_adv, pred, is_fooled, spent);
   }
   robust.logical_and_(sum_over_ranks(fooled) == 0);
   stats = summed_over_ranks(own);
@@ -59,7 +71,7 @@ int64_t attack_robust(Model& model, const Dataset& data, const Attack& attack,
 }  // namespace
 
 EvalReport evaluate(Model& model, const Dataset& data, const std::vector<NamedAttack>& attacks,
-                    at::Generator& gen, int64_t batch, bool early_stop) {
+                    at::Generator& gen, int64_t batch, bool early_stop, bool keep) {
   if (batch <= 0) throw Error("batch must be positive, got " + std::to_string(batch));
   ModeGuard eval(model, /*training=*/false);
   EvalReport report;
@@ -68,7 +80,10 @@ EvalReport evaluate(Model& model, const Dataset& data, const std::vector<NamedAt
   const double n = static_cast<double>(report.samples);
 
   const auto start = std::chrono::steady_clock::now();
-  auto robust = clean_correct(model, data, batch);
+  const auto pred_clean = shared_predictions(model, data.x, batch);
+  auto robust = pred_clean == data.y.cpu();
+  std::optional<ExampleKeeper> keeper;
+  if (keep) keeper.emplace(data.x, data.y, pred_clean);
   report.clean_seconds = seconds_since(start);
   report.clean = robust.sum().item<int64_t>() / n;
   report.early_stop = early_stop;
@@ -83,18 +98,21 @@ EvalReport evaluate(Model& model, const Dataset& data, const std::vector<NamedAt
       result.early_stop = early_stop;
     }
     const auto attack_start = std::chrono::steady_clock::now();
-    result.attacked = attack_robust(model, data, *attack, robust, gen, batch, result.stats);
+    result.attacked =
+        attack_robust(model, data, *attack, robust, gen, batch, result.stats,
+                      keeper ? &*keeper : nullptr, static_cast<int64_t>(report.by_attack.size()));
     result.seconds = seconds_since(attack_start);
     result.accuracy = robust.sum().item<int64_t>() / n;
     report.by_attack.push_back(result);
   }
   report.robust = robust.sum().item<int64_t>() / n;
+  if (keeper) report.examples = keeper->finish(names_of(report.by_attack));
   return report;
 }
 
 EvalReport evaluate_sweep(Model& model, const Dataset& data,
                           const std::vector<NamedAttack>& attacks, const std::vector<double>& eps,
-                          at::Generator& gen, int64_t batch, bool early_stop) {
+                          at::Generator& gen, int64_t batch, bool early_stop, bool keep) {
   if (eps.empty()) throw Error("evaluate's eps must list at least one threat size");
   EvalReport sweep;
   for (double e : eps) {
@@ -105,7 +123,7 @@ EvalReport evaluate_sweep(Model& model, const Dataset& data,
     for (const auto& named : attacks) {
       sized.push_back({named.name, named.attack->with({{"eps", Interval{e, e}}})});
     }
-    sweep.points.push_back(evaluate(model, data, sized, gen, batch, early_stop));
+    sweep.points.push_back(evaluate(model, data, sized, gen, batch, early_stop, keep));
     sweep.eps.push_back(e);
   }
   const auto& last = sweep.points.back();
@@ -115,6 +133,7 @@ EvalReport evaluate_sweep(Model& model, const Dataset& data,
   sweep.clean_seconds = last.clean_seconds;
   sweep.early_stop = last.early_stop;
   sweep.by_attack = last.by_attack;
+  sweep.examples = last.examples;
   return sweep;
 }
 
