@@ -1,11 +1,13 @@
 #include "interpreter/operators.h"
 
 #include <cmath>
+#include <optional>
 
 #include "interpreter/builtins/table.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
 #include "interpreter/kinds.h"
+#include "runtime/core/error.h"
 
 namespace perturb::lang {
 namespace {
@@ -281,7 +283,13 @@ Value field_of(const Value& value, const std::string& name, const Span& at) {
     if (name == "ndim") return Value(static_cast<int64_t>(t.dim()));
   }
   if (value.is<ObjectPtr>()) {
-    if (auto field = value.as<ObjectPtr>()->field(name)) return *field;
+    std::optional<Value> field;
+    try {
+      field = value.as<ObjectPtr>()->field(name);
+    } catch (const Error& e) {  // a field the object cannot give (a report that kept nothing)
+      throw_runtime_error(at, e.what());
+    }
+    if (field) return *field;
   }
   const KindDescriptor& type = descriptor_of(value.kind());
   if (const Builtin* method = builtins().find(type.name + "." + name)) {

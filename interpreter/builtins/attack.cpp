@@ -18,7 +18,9 @@
 #include "runtime/attack/loss.h"
 #include "runtime/attack/uap.h"
 #include "runtime/core/atomic_file.h"
+#include "runtime/core/error.h"
 #include "runtime/eval/evaluate.h"
+#include "runtime/eval/example_grid.h"
 
 namespace perturb::lang {
 
@@ -32,6 +34,33 @@ std::optional<Value> AttackObject::field(const std::string& field_name) const {
     return Value(ObjectPtr(std::make_shared<ThreatObject>(attack->threat())));
   return std::nullopt;
 }
+
+namespace {
+
+const AdversarialExamples& kept_examples(const EvalReport& report) {
+  if (!report.examples) {
+    throw Error(
+        "this report kept no adversarial examples; pass keep: true to evaluate to keep them");
+  }
+  return *report.examples;
+}
+
+// Tensors only, so save(report.examples, "adv.npz") writes them all (report.attacks names
+// fooled_by's indices).
+Value examples_record(const AdversarialExamples& examples) {
+  auto record = std::make_shared<Record>();
+  record->set("x", Value(examples.x));
+  record->set("x_adv", Value(examples.x_adv));
+  record->set("y", Value(examples.y));
+  record->set("pred_clean", Value(examples.pred_clean));
+  record->set("pred_adv", Value(examples.pred_adv));
+  record->set("fooled_by", Value(examples.fooled_by));
+  record->set("gradient_evals", Value(examples.gradient_evals));
+  record->set("queries", Value(examples.queries));
+  return Value(record);
+}
+
+}  // namespace
 
 std::optional<Value> ReportObject::field(const std::string& name) const {
   if (name == "clean") return Value(report.clean);
@@ -71,6 +100,12 @@ std::optional<Value> ReportObject::field(const std::string& name) const {
     for (const auto& result : report.by_attack) record->set(result.name, Value(result.accuracy));
     return Value(record);
   }
+  if (name == "attacks") {  // the cascade's names, in order: examples.fooled_by indexes them
+    std::vector<Value> names;
+    for (const auto& result : report.by_attack) names.push_back(Value(result.name));
+    return make_list(std::move(names));
+  }
+  if (name == "examples") return examples_record(kept_examples(report));
   return std::nullopt;
 }
 
@@ -306,6 +341,7 @@ Value evaluate_model(CallArgs& args) {
   }
   int64_t batch = args.integer("batch");
   const bool early_stop = args.boolean("early_stop");
+  const bool keep = args.boolean("keep");
   if (args.has("eps")) {  // a sweep of the threat size: one cascade per eps (runtime/eval)
     std::vector<double> eps;
     for (const auto& item : *args.get("eps").as<ListPtr>()) {
@@ -315,11 +351,12 @@ Value evaluate_model(CallArgs& args) {
       }
       eps.push_back(item.as<double>());
     }
-    EvalReport sweep =
-        evaluate_sweep(*model, data, attacks, eps, args.interp.generator(), batch, early_stop);
+    EvalReport sweep = evaluate_sweep(*model, data, attacks, eps, args.interp.generator(), batch,
+                                      early_stop, keep);
     return Value(ObjectPtr(std::make_shared<ReportObject>(std::move(sweep))));
   }
-  EvalReport report = evaluate(*model, data, attacks, args.interp.generator(), batch, early_stop);
+  EvalReport report =
+      evaluate(*model, data, attacks, args.interp.generator(), batch, early_stop, keep);
   return Value(ObjectPtr(std::make_shared<ReportObject>(std::move(report))));
 }
 
@@ -386,6 +423,24 @@ Value attack_named(const Value& value, const std::string& name) {
   return value;
 }
 
+Value report_grid(CallArgs& args) {
+  const auto& report = args.object<ReportObject>("self", Kind::kReport)->report;
+  ExampleGridOptions options;
+  options.n = args.integer("n");
+  if (args.has("classes")) {
+    for (const Value& v : *args.get("classes").as<ListPtr>()) {
+      if (!v.is<std::string>()) {
+        args.fail_at("classes", "classes must be a list of strings, found " +
+                                    kind_with_article(v.kind()) + " in it");
+      }
+      options.classes.push_back(v.as<std::string>());
+    }
+  }
+  if (args.has("title")) options.title = args.string("title");
+  save_example_grid(args.string("path"), kept_examples(report), options);
+  return Value();
+}
+
 // A report as JSON; ITR tables are reports that do not save.
 bool save_report(const Value& value, const std::string& path) {
   auto report = value.object<ReportObject>();
@@ -420,7 +475,12 @@ void describe_attack_kinds(KindRegistry& registry) {
        "Gradient evaluations early stop saved (the steps fooled samples skipped)."},
       {"eps", kList, "A sweep's threat sizes (empty otherwise)."},
       {"points", kList, "A sweep's report per size (empty otherwise)."},
-      {"robust_at", kList, "A sweep's robust accuracy per size (empty otherwise)."}};
+      {"robust_at", kList, "A sweep's robust accuracy per size (empty otherwise)."},
+      {"attacks", kList, "The attacks' names in cascade order (examples.fooled_by indexes it)."},
+      {"examples", bits(Kind::kRecord),
+       "With keep: true, per sample: tensors x, x_adv (the first fooling input, else x), y, "
+       "pred_clean, pred_adv, fooled_by (index into attacks, -1: none), gradient_evals and "
+       "queries (each batch's count shared evenly among its samples)."}};
   report.fields_known = true;
   report.save = save_report;
   registry.add(std::move(report));
@@ -579,12 +639,26 @@ void register_attack_builtins(BuiltinTable& t) {
                     optional("eps", Kind::kList | Kind::kNone, Value()),
                     optional("early_stop", bits(Kind::kBool), Value(true))
                         .doc("iterative attacks (PGD, APGD, MIFGSM, Iterative) stop a sample once "
-                             "fooled; false: every step, as attack.run does")}}
+                             "fooled; false: every step, as attack.run does"),
+                    optional("keep", bits(Kind::kBool), Value(false))
+                        .doc("keep each sample's adversarial example and outcome in "
+                             "report.examples (a sweep: the last size's)")}}
              .returning(bits(Kind::kReport)),
          "Clean and robust accuracy; attacks run in a per-sample cascade like AutoAttack's (each "
          "only on samples still robust) and, with early_stop, each iterative attack drops a "
          "sample once fooled; eps: [...] repeats it per threat size (a sweep; plot draws it).",
          "let report = evaluate(net, test_set, attacks: [fgsm, pgd])", evaluate_model});
+  t.add({"report.grid", g,
+         Signature{{required("self", bits(Kind::kReport)), required("path", bits(Kind::kString)),
+                    optional("n", bits(Kind::kNumber), Value(8)).whole().at_least(1),
+                    optional("classes", Kind::kList | Kind::kNone, Value())
+                        .doc("class names by index (numbers otherwise)"),
+                    optional("title", Kind::kString | Kind::kNone, Value())}}
+             .returning(bits(Kind::kNone)),
+         "Writes a PNG of the examples evaluate(..., keep: true) kept: clean inputs above their "
+         "adversarial examples, n columns (fooled samples first), captioned with the true "
+         "label, the clean and adversarial predictions and the attack that fooled each.",
+         "report.grid(\"runs/adv.png\", n: 8)", report_grid});
 }
 
 }  // namespace perturb::lang

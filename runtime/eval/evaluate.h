@@ -2,11 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "runtime/attack/attack.h"
 #include "runtime/data/dataset.h"
+#include "runtime/eval/examples.h"
 #include "runtime/model/model.h"
 
 namespace perturb {
@@ -46,6 +48,9 @@ struct EvalReport {
   std::string early_stop_line() const;
   std::vector<AttackResult>
       by_attack;  // accuracy = robust accuracy after this attack in the cascade
+  // evaluate(..., keep = true)'s per-sample outcome and adversarial examples (a sweep's: the
+  // last size's); none otherwise.
+  std::optional<AdversarialExamples> examples;
   // Total seconds: the clean pass and every attack (of every point of a sweep).
   double seconds() const;
   // Aligned text table: rows "clean", each attack, "worst case"; columns accuracy (percent, 2
@@ -68,15 +73,19 @@ struct EvalReport {
 // can_stop_early() runs with early_stop on (a sample leaves an attack's remaining steps once
 // fooled), or off when false, whatever the attack was built with. The result each attack
 // returns is checked with one forward pass either way, so robust accuracy is measured on it.
+// keep: the report holds `examples` (runtime/eval/examples.h), the same on every rank; without
+// it nothing per sample is kept or gathered.
 EvalReport evaluate(Model& model, const Dataset& data, const std::vector<NamedAttack>& attacks,
-                    at::Generator& gen, int64_t batch = 256, bool early_stop = true);
+                    at::Generator& gen, int64_t batch = 256, bool early_stop = true,
+                    bool keep = false);
 
 // evaluate() once per threat size: each attack as attack->with(eps: e). The result's points
 // follow `eps`; its clean/robust/by_attack are the last point's. Throws Error for an empty list,
 // a negative size, or an attack whose threat has no eps (the attack's own message).
 EvalReport evaluate_sweep(Model& model, const Dataset& data,
                           const std::vector<NamedAttack>& attacks, const std::vector<double>& eps,
-                          at::Generator& gen, int64_t batch = 256, bool early_stop = true);
+                          at::Generator& gen, int64_t batch = 256, bool early_stop = true,
+                          bool keep = false);
 
 // Robust accuracy against eps as a PNG: one line per attack (accuracy after the cascade up to
 // that attack), the worst case, and clean accuracy. Throws Error for a report that is not a sweep.

@@ -15,6 +15,8 @@ namespace {
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 constexpr double kFontScale = 0.45;
 constexpr int kTextPad = 6;
+constexpr double kCaptionScale = 0.35;  // captions sit under 64-pixel cells: smaller than labels
+constexpr int kCaptionGap = 3;          // pixels between caption lines, and around them
 
 std::string shape_text(const torch::Tensor& t) {
   std::string s = "[";
@@ -51,6 +53,50 @@ cv::Mat to_mat(const torch::Tensor& image, int64_t scale) {
   cv::resize(bgr, scaled, cv::Size(w * static_cast<int>(scale), h * static_cast<int>(scale)), 0, 0,
              cv::INTER_NEAREST);
   return scaled;
+}
+
+std::vector<std::string> caption_lines(const std::string& caption) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t end; (end = caption.find('\n', start)) != std::string::npos; start = end + 1) {
+    lines.push_back(caption.substr(start, end - start));
+  }
+  lines.push_back(caption.substr(start));
+  return lines;
+}
+
+// The space every caption needs: the widest line and the most lines, and one line's height.
+struct CaptionBox {
+  int width = 0, lines = 0, line_height = 0;
+  int height() const { return lines == 0 ? 0 : lines * (line_height + kCaptionGap) + kCaptionGap; }
+};
+
+CaptionBox caption_box(const std::vector<GridRow>& rows) {
+  CaptionBox box;
+  int baseline = 0;
+  for (const auto& row : rows) {
+    for (const auto& caption : row.captions) {
+      const auto lines = caption_lines(caption);
+      box.lines = std::max(box.lines, static_cast<int>(lines.size()));
+      for (const auto& line : lines) {
+        cv::Size size = cv::getTextSize(line, kFont, kCaptionScale, 1, &baseline);
+        box.width = std::max(box.width, size.width + 2 * kCaptionGap);
+        box.line_height = std::max(box.line_height, size.height + baseline);
+      }
+    }
+  }
+  return box;
+}
+
+void draw_caption(cv::Mat& canvas, const std::string& caption, int left, int top,
+                  const CaptionBox& box) {
+  int y = top + kCaptionGap;
+  for (const auto& line : caption_lines(caption)) {
+    y += box.line_height;
+    cv::putText(canvas, line, cv::Point(left + kCaptionGap, y - kCaptionGap), kFont, kCaptionScale,
+                cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+    y += kCaptionGap;
+  }
 }
 
 }  // namespace
@@ -95,24 +141,31 @@ std::vector<unsigned char> encode_image_grid(const std::vector<GridRow>& rows,
     title_h =
         cv::getTextSize(options.title, kFont, kFontScale * 1.2, 1, &baseline).height + 2 * kTextPad;
   }
+  const CaptionBox captions = caption_box(rows);
+  const int column_w = std::max(cell_w, captions.width);
+  const int row_h = cell_h + captions.height();
   const int n_rows = static_cast<int>(rows.size());
-  const int total_w = label_w + pad + static_cast<int>(most) * (cell_w + pad);
-  const int total_h = title_h + pad + n_rows * (cell_h + pad);
+  const int total_w = label_w + pad + static_cast<int>(most) * (column_w + pad);
+  const int total_h = title_h + pad + n_rows * (row_h + pad);
   cv::Mat canvas(total_h, total_w, CV_8UC3, cv::Scalar(255, 255, 255));
   if (title_h > 0) {
     cv::putText(canvas, options.title, cv::Point(kTextPad, title_h - kTextPad), kFont,
                 kFontScale * 1.2, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   }
   for (int r = 0; r < n_rows; ++r) {
-    const int top = title_h + pad + r * (cell_h + pad);
+    const int top = title_h + pad + r * (row_h + pad);
     if (!rows[r].label.empty()) {
       cv::Size size = cv::getTextSize(rows[r].label, kFont, kFontScale, 1, &baseline);
       cv::putText(canvas, rows[r].label, cv::Point(kTextPad, top + cell_h / 2 + size.height / 2),
                   kFont, kFontScale, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
     }
     for (int64_t c = 0; c < batches[r].size(0); ++c) {
-      const int left = label_w + pad + static_cast<int>(c) * (cell_w + pad);
-      to_mat(batches[r][c], scale).copyTo(canvas(cv::Rect(left, top, cell_w, cell_h)));
+      const int left = label_w + pad + static_cast<int>(c) * (column_w + pad);
+      const int image_left = left + (column_w - cell_w) / 2;
+      to_mat(batches[r][c], scale).copyTo(canvas(cv::Rect(image_left, top, cell_w, cell_h)));
+      if (c < static_cast<int64_t>(rows[r].captions.size())) {
+        draw_caption(canvas, rows[r].captions[c], left, top + cell_h, captions);
+      }
     }
   }
   std::vector<unsigned char> png;

@@ -16,6 +16,9 @@ namespace perturb {
 struct GridRow {
   std::string label;
   torch::Tensor images;
+  // Text under each image, in order (lines split at '\n'); may be shorter than the batch or
+  // empty. A column widens to its widest caption; without captions the layout is unchanged.
+  std::vector<std::string> captions = {};
 };
 
 struct ImageGridOptions {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The data-parallel builtins on two processes over loopback give one process's numbers
-(issue 14): an evaluate report (FGSM, PGD with a random start, APGD), accuracy, smoothed
+(issue 14): an evaluate report (FGSM, PGD with a random start, APGD) and its kept adversarial
+examples (keep: true, gathered from the ranks), accuracy, smoothed
 certificates and predictions, bound verification, retrieval under a feature attack and
 image-text retrieval, a streamed image folder with an unreadable image skipped, three steps of data-parallel training
 (2 x 64 against 1 x 128, within 1e-5), a UAP and a denoiser fitted data-parallel; and a
@@ -31,6 +32,8 @@ attack apgd = APGD(linf, steps: 5)
 let r = evaluate(model, d, attacks: [fgsm, pgd, apgd], batch: 32)
 print(r.clean, r.robust, r.by_attack, r.gradient_evals, r.queries)
 print(accuracy(model, d.x, d.y))
+let k = evaluate(model, d, attacks: [fgsm, pgd, apgd], batch: 32, keep: true).examples
+print(k.fooled_by, sum(k.x_adv), k.pred_adv, k.gradient_evals)
 """
 
 CERTIFY = f"""
