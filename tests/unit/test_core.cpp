@@ -79,11 +79,16 @@ TEST_CASE("device parsing", "[core]") {
 }
 
 TEST_CASE("JSON and number formatting", "[core]") {
-  CHECK(json::quote("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
-  CHECK(json::number(0.1) == "0.1");
-  CHECK(json::number(1.0 / 3) == "0.3333333333333333");
-  CHECK(json::number(int64_t{42}) == "42");
-  CHECK(json::number(std::nan("")) == "null");
+  CHECK(json::dump("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
+  CHECK(json::dump(json::number(0.1)) == "0.1");
+  CHECK(json::dump(json::number(1.0 / 3)) == "0.3333333333333333");
+  CHECK(json::dump(json::number(0.5)) == "0.5");
+  CHECK(json::dump(int64_t{42}) == "42");
+  CHECK(json::number(std::nan("")).is_null());
+  CHECK(json::dump({json::number(INFINITY), json::number(-INFINITY)}) == "[null,null]");
+  // Members in insertion order; UTF-8 written as is; a bad byte replaced, not thrown.
+  CHECK(json::dump({{"z", 1}, {"a", "\u00e9"}}) == "{\"z\":1,\"a\":\"\u00e9\"}");
+  CHECK(json::dump("a\xff") == "\"a\xEF\xBF\xBD\"");
   CHECK(format_number(0.1) == "0.1");
   CHECK(format_number(2.0) == "2");
   CHECK(format_number(1.0 / 3) == "0.333333");
