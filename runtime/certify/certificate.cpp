@@ -6,6 +6,7 @@
 
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/error.h"
+#include "runtime/report/csv.h"
 #include "runtime/report/format.h"
 #include "runtime/report/json.h"
 
@@ -134,8 +135,24 @@ std::string Certificate::tsv() const {
   return out.str();
 }
 
+std::string Certificate::csv() const {
+  std::vector<csv::Row> table;
+  for (const auto& r : rows) {
+    table.push_back({csv::number(r.idx), csv::number(r.label), csv::number(r.prediction),
+                     csv::number(r.radius), r.correct ? "1" : "0", csv::number(r.seconds),
+                     csv::number(r.samples)});
+  }
+  return csv::table({"idx", "label", "predict", "radius", "correct", "time", "samples"}, table);
+}
+
 void Certificate::save(const std::string& path) const {
-  write_file_atomic(path, ends_with(path, ".tsv") ? tsv() : json() + "\n");
+  if (ends_with(path, ".tsv")) {
+    write_file_atomic(path, tsv());
+  } else if (ends_with(path, ".csv")) {
+    write_file_atomic(path, csv());
+  } else {
+    write_file_atomic(path, json() + "\n");
+  }
 }
 
 std::string Certificate::describe() const {
