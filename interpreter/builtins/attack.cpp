@@ -4,6 +4,7 @@
 #include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/binding.h"
 #include "interpreter/builtins/data.h"
+#include "interpreter/builtins/mmattack.h"
 #include "interpreter/builtins/model.h"
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/params.h"
@@ -19,6 +20,7 @@
 #include "runtime/attack/uap.h"
 #include "runtime/core/atomic_file.h"
 #include "runtime/eval/evaluate.h"
+#include "runtime/eval/report_csv.h"
 
 namespace perturb::lang {
 
@@ -386,11 +388,16 @@ Value attack_named(const Value& value, const std::string& name) {
   return value;
 }
 
-// A report as JSON; ITR tables are reports that do not save.
+// A report (evaluate's, or an ITR table) as CSV for a ".csv" path, JSON otherwise.
 bool save_report(const Value& value, const std::string& path) {
-  auto report = value.object<ReportObject>();
-  if (!report) return false;
-  write_file_atomic(path, report->report.json() + "\n");
+  const bool csv = path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
+  if (auto report = value.object<ReportObject>()) {
+    write_file_atomic(path, csv ? report_csv(report->report) : report->report.json() + "\n");
+  } else if (auto table = value.object<ItrTableObject>()) {
+    write_file_atomic(path, csv ? table->table.csv() : table->table.json() + "\n");
+  } else {
+    return false;
+  }
   return true;
 }
 
