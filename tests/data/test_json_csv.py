@@ -1,5 +1,5 @@
 """Python reads what save writes as JSON and CSV: records and lists (tensors as nested lists),
-tables of records, columns and 2-D tensors, evaluate reports and certificates. Checked with
+tables of records, columns and 2-D tensors, evaluate reports, certificates and ITR tables. Checked with
 json.load, the csv module, numpy.loadtxt, and pandas.read_csv where pandas is installed.
 
 Usage: test_json_csv.py PERTURB
@@ -46,6 +46,13 @@ save(c, "{d}/cert.csv")
 save(c, "{d}/cert.json")
 save(c, "{d}/cert.tsv")
 print(report.samples, report.clean, report.robust)
+let pairs = fashion_captions(split: "test", limit: 20)
+let tower = zoo.two_tower(vocab: pairs)
+threat p = Pair(image: Linf(eps: 4/255), text: WordSub(words: 1))
+let t = itr_table(tower, pairs, attacks: [CoAttack(p, steps: 2)], seed: 0)
+save(t, "{d}/itr.csv")
+save(t, "{d}/itr.json")
+save(itr(tower, pairs), "{d}/itr_record.json")
 """
 
 
@@ -155,6 +162,26 @@ def check_certificate(d, failures):
         check(failures, abs(float(row["radius"]) - float(t["radius"])) < 1e-5, f"tsv: {t}")
 
 
+def check_itr(d, failures):
+    with open(f"{d}/itr.json") as f:
+        table = json.load(f)
+    with open(f"{d}/itr.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    check(failures, table["ks"] == [1, 5] and [r["row"] for r in rows] == ["Clean", "CoAttack"],
+          f"itr rows: {rows}")
+    for row, want in zip(rows, table["rows"]):
+        for side in ["tr", "ir"]:
+            for k in ["r1", "r5"]:
+                check(failures, float(row[f"{side}_{k}"]) == want[side][k], f"itr {side} {k}")
+        check(failures, int(row["queries"]) == want["queries"] and row["attack"] == want["attack"],
+              f"itr row: {row} vs {want}")
+    check(failures, rows[1]["attack"].startswith("CoAttack(Pair("), "a quoted attack cell")
+    with open(f"{d}/itr_record.json") as f:
+        record = json.load(f)
+    check(failures, list(record["tr"]) == ["r1", "r5", "r10"] and record["images"] == 20,
+          f"itr(...) record: {record}")
+
+
 def check_pandas(d, failures):
     if pd is None:
         print(f"pandas part skipped: {sys.executable} has no pandas")
@@ -180,6 +207,7 @@ def main():
         check_json(d, failures)
         check_report(d, printed[0], failures)
         check_certificate(d, failures)
+        check_itr(d, failures)
         check_pandas(d, failures)
     for failure in failures:
         print("FAIL:", failure)
