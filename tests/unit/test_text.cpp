@@ -349,7 +349,8 @@ TEST_CASE("load_pairs errors name the file, the line and the image", "[text]") {
                     Catch::Contains("mixed_sizes.csv:3: image 'wide.png' is 12×6 but the first "
                                     "image is 8×8; give size: to resize all images"));
   CHECK_THROWS_WITH(load_pairs(images, kPairsDir + "/broken.json"),
-                    Catch::Contains("broken.json:1:65: invalid JSON: a control character"));
+                    Catch::Contains("broken.json:1:65: invalid JSON: ") &&
+                        Catch::Contains("control character U+000A (LF) must be escaped"));
   CHECK_THROWS_AS(load_pairs(images, kPairsDir + "/no_such_file.csv"), IoError);
   CHECK_THROWS_WITH(load_pairs(images, kPairsDir + "/no_such_file.csv"),
                     Catch::Contains("no_such_file.csv"));
@@ -392,9 +393,9 @@ TEST_CASE("JSON reader: strict UTF-8 inside strings", "[text]") {
   CHECK_THROWS_WITH(parse_json("\"\xC0\xAF\"", "u.json"), Catch::StartsWith("u.json:1:2:"));
   CHECK_THROWS_WITH(parse_json("\"\xED\xA0\x80\"", "u.json"), Catch::StartsWith("u.json:1:3:"));
   // nlohmann's own prefix and its echo of the bytes read are left out of the message.
-  CHECK_THROWS_WITH(parse_json("[\"a\xFF\"]", "u.json"),
-                    !Catch::Contains("last read") && !Catch::Contains("json.exception") &&
-                        !Catch::Contains("\xFF"));
+  CHECK_THROWS_WITH(parse_json("[\"a\xFF\"]", "u.json"), !Catch::Contains("last read") &&
+                                                             !Catch::Contains("json.exception") &&
+                                                             !Catch::Contains("\xFF"));
 }
 
 TEST_CASE("CLIP BPE tokenizer agrees with the Python oracle", "[text]") {
