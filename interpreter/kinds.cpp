@@ -3,6 +3,8 @@
 #include <stdexcept>
 
 #include "interpreter/builtins/table.h"
+#include "interpreter/value_csv.h"
+#include "interpreter/value_json.h"
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/error.h"
 #include "runtime/data/npy.h"
@@ -16,9 +18,23 @@ bool ends_with(const std::string& text, const std::string& suffix) {
          text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// NumPy's formats by extension, so Python reads results with numpy.load; torch::save otherwise.
-// A lone tensor in a .npz is named arr_0, as numpy.savez names a positional array.
+// JSON or CSV for a ".json" or ".csv" path (value_json.h, value_csv.h); false otherwise.
+bool save_text_table(const Value& value, const std::string& path) {
+  if (ends_with(path, ".json")) {
+    write_file_atomic(path, json::dump(value_json(value)) + "\n");
+  } else if (ends_with(path, ".csv")) {
+    write_file_atomic(path, value_csv(value));
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// NumPy's formats by extension, so Python reads results with numpy.load; JSON and CSV for
+// .json and .csv; torch::save otherwise. A lone tensor in a .npz is named arr_0, as
+// numpy.savez names a positional array.
 bool save_tensor(const Value& value, const std::string& path) {
+  if (save_text_table(value, path)) return true;
   torch::Tensor t = value.as<torch::Tensor>().detach().to(torch::kCPU);
   if (ends_with(path, ".npy")) {
     write_npy(path, t);
@@ -30,14 +46,15 @@ bool save_tensor(const Value& value, const std::string& path) {
   return true;
 }
 
-// A record of tensors is a .npz archive, or for ".pt"/".pth" a torch.save dict, one entry per
-// field, in the record's order.
+// A record is JSON or CSV for ".json" or ".csv"; a record of tensors is a .npz archive, or for
+// ".pt"/".pth" a torch.save dict, one entry per field, in the record's order.
 bool save_record(const Value& value, const std::string& path) {
+  if (save_text_table(value, path)) return true;
   const bool torch_file = ends_with(path, ".pt") || ends_with(path, ".pth");
   if (!ends_with(path, ".npz") && !torch_file) {
     throw Error(
-        "save writes a record only as a .npz archive (or a .pt dict) of its tensors; give a path "
-        "ending in \".npz\" or \".pt\", got \"" +
+        "save writes a record as .json, .csv, or a .npz archive (or a .pt dict) of its tensors; "
+        "give a path ending in one of these, got \"" +
         path + "\"");
   }
   NamedTensors tensors;
@@ -54,6 +71,12 @@ bool save_record(const Value& value, const std::string& path) {
     write_npz(path, tensors);
   }
   return true;
+}
+
+bool save_list(const Value& value, const std::string& path) {
+  if (save_text_table(value, path)) return true;
+  throw Error("save writes a list as .json or .csv; give a path ending in one of these, got \"" +
+              path + "\"");
 }
 
 bool save_string(const Value& value, const std::string& path) {
@@ -109,7 +132,9 @@ void describe_language_kinds(KindRegistry& registry) {
   KindDescriptor string = plain_kind(Kind::kString, "string", "a string", true);
   string.save = save_string;
   registry.add(std::move(string));
-  registry.add(plain_kind(Kind::kList, "list", "a list", true));
+  KindDescriptor list = plain_kind(Kind::kList, "list", "a list", true);
+  list.save = save_list;
+  registry.add(std::move(list));
   // A record's fields are its own keys, known when it is built.
   KindDescriptor record = plain_kind(Kind::kRecord, "record", "a record", false);
   record.save = save_record;

@@ -229,37 +229,37 @@ std::string reference_entry_text(const Builtin& b) {
   return out.str();
 }
 
+namespace {
+
+json::Json param_json(const ParamSpec& p) {
+  const std::string d = default_of(p);
+  return {{"name", p.name},        {"kinds", kinds_list(p.kinds)}, {"default", d},
+          {"required", d.empty()}, {"rules", rules_text(p)},       {"doc", p.summary}};
+}
+
+json::Json builtin_json(const std::string& name, const Builtin& b) {
+  json::Json params = json::Json::array();
+  for (const auto& p : b.signature.params) params.push_back(param_json(p));
+  return {{"name", name},
+          {"group", b.group},
+          {"signature", signature_text(b)},
+          {"doc", b.doc},
+          {"example", b.example},
+          {"planned", b.planned},
+          {"params", std::move(params)}};
+}
+
+}  // namespace
+
 std::string reference_json() {
-  std::ostringstream out;
-  out << "{\"modules\": [";
+  // One builtin per line, so a diff of two versions shows which builtins changed.
+  std::string out = "{\"modules\": " + json::dump(builtin_modules()) + ",\n \"builtins\": [\n";
   bool first = true;
-  for (const auto& m : builtin_modules()) {
-    out << (first ? "" : ", ") << json::quote(m);
-    first = false;
-  }
-  out << "],\n \"builtins\": [\n";
-  first = true;
   for (const auto& [name, b] : builtins().all()) {
-    out << (first ? "  " : ",\n  ") << "{\"name\": " << json::quote(name)
-        << ", \"group\": " << json::quote(b.group)
-        << ", \"signature\": " << json::quote(signature_text(b))
-        << ", \"doc\": " << json::quote(b.doc) << ", \"example\": " << json::quote(b.example)
-        << ", \"planned\": " << json::quote(b.planned) << ", \"params\": [";
-    for (size_t i = 0; i < b.signature.params.size(); ++i) {
-      const auto& p = b.signature.params[i];
-      std::string d = default_of(p);
-      out << (i ? ", " : "") << "{\"name\": " << json::quote(p.name)
-          << ", \"kinds\": " << json::quote(kinds_list(p.kinds))
-          << ", \"default\": " << json::quote(d)
-          << ", \"required\": " << (d.empty() ? "true" : "false")
-          << ", \"rules\": " << json::quote(rules_text(p))
-          << ", \"doc\": " << json::quote(p.summary) << "}";
-    }
-    out << "]}";
+    out += (first ? "  " : ",\n  ") + json::dump(builtin_json(name, b));
     first = false;
   }
-  out << "\n]}\n";
-  return out.str();
+  return out + "\n]}\n";
 }
 
 }  // namespace perturb::lang

@@ -5,8 +5,9 @@ packages=(
   build-essential cmake ninja-build pkg-config python3 zlib1g-dev libreadline-dev
   libtorch-dev antlr4 libantlr4-runtime-dev libopencv-dev libspdlog-dev catch2
   dataset-fashion-mnist tmux libboost-math-dev wordnet-base
-  libopenblas0-openmp libgloo-dev
+  libopenblas0-openmp libgloo-dev nlohmann-json3-dev
 )
+# nlohmann-json3-dev: the JSON reader and writer (captions files, save(..., "x.json"), reports).
 # libopenblas0-openmp: OpenBLAS in place of Debian's reference BLAS (through the alternatives
 # system), built on OpenMP so it shares LibTorch's threads; 1.5-3x faster training, attacks and
 # certification here (README, "Threads, BLAS and memory"; bench/results/blas.md).

@@ -4,6 +4,7 @@
 #include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/binding.h"
 #include "interpreter/builtins/data.h"
+#include "interpreter/builtins/mmattack.h"
 #include "interpreter/builtins/model.h"
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/params.h"
@@ -21,6 +22,7 @@
 #include "runtime/core/error.h"
 #include "runtime/eval/evaluate.h"
 #include "runtime/eval/example_grid.h"
+#include "runtime/eval/report_csv.h"
 
 namespace perturb::lang {
 
@@ -441,11 +443,16 @@ Value report_grid(CallArgs& args) {
   return Value();
 }
 
-// A report as JSON; ITR tables are reports that do not save.
+// A report (evaluate's, or an ITR table) as CSV for a ".csv" path, JSON otherwise.
 bool save_report(const Value& value, const std::string& path) {
-  auto report = value.object<ReportObject>();
-  if (!report) return false;
-  write_file_atomic(path, report->report.json() + "\n");
+  const bool csv = path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
+  if (auto report = value.object<ReportObject>()) {
+    write_file_atomic(path, csv ? report_csv(report->report) : report->report.json() + "\n");
+  } else if (auto table = value.object<ItrTableObject>()) {
+    write_file_atomic(path, csv ? table->table.csv() : table->table.json() + "\n");
+  } else {
+    return false;
+  }
   return true;
 }
 

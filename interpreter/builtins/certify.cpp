@@ -109,7 +109,7 @@ std::optional<Value> CertificateObject::field(const std::string& name) const {
 
 namespace {
 
-// JSON, or TSV for a ".tsv" path.
+// JSON, or TSV for a ".tsv" path, CSV for a ".csv" one.
 bool save_certificate(const Value& value, const std::string& path) {
   value.object<CertificateObject>()->cert.save(path);
   return true;

@@ -62,8 +62,8 @@ Value save_value(CallArgs& args) {
   const auto& save = descriptor_of(value.kind()).save;
   if (!save || !save(value, path)) {
     args.fail(
-        "save writes a model, a report, a certificate, a tensor, a record of tensors or a "
-        "string, got " +
+        "save writes a model, a report, a certificate, a tensor, a record, a list or a string, "
+        "got " +
         kind_with_article(value.kind()));
   }
   return Value();
@@ -157,9 +157,10 @@ void register_model_builtins(BuiltinTable& t) {
   t.add({"save", g,
          Signature{{required("value", kAnyKind), required("path", bits(Kind::kString))}}.returning(
              bits(Kind::kNone)),
-         "Writes a model, report (JSON), tensor (.npy/.npz by extension, else torch.save's "
-         "format), record of tensors (.npz, or a .pt dict) or string to path, atomically (temp "
-         "file, then rename).",
+         "Writes a model, report or certificate (JSON, or CSV for .csv), tensor (.npy/.npz/.json/"
+         ".csv by extension, else torch.save's format), record or list (.json, or .csv when "
+         "tabular; a record of tensors also .npz or a .pt dict) or string to path, atomically "
+         "(temp file, then rename; docs/formats.md).",
          "save(report, \"runs/eval.json\")", save_value});
   t.add({"model.save", g,
          Signature{{required("model", bits(Kind::kModel)), required("path", bits(Kind::kString))}}

@@ -6,6 +6,7 @@
 
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/error.h"
+#include "runtime/report/csv.h"
 #include "runtime/report/format.h"
 #include "runtime/report/json.h"
 
@@ -92,30 +93,31 @@ PlotSeries Certificate::curve(const std::string& label) const {
 }
 
 std::string Certificate::json() const {
-  std::ostringstream out;
-  out << "{\"method\":" << json::quote(method) << ",\"norm\":" << json::quote(norm)
-      << ",\"alpha\":" << json::number(alpha) << ",\"settings\":{";
-  for (size_t i = 0; i < settings.size(); ++i) {
-    if (i) out << ",";
-    out << json::quote(settings[i].first) << ":" << json::number(settings[i].second);
+  json::Json settings_json = json::Json::object();
+  for (const auto& [key, value] : settings) settings_json[key] = json::number(value);
+  // Keyed by the radius as print writes it ("0", "0.25"): ticks are round numbers, and a key
+  // is text a reader types, not 0.30000000000000004.
+  json::Json accuracy = json::Json::object();
+  for (double r : summary_radii(*this)) accuracy[format_number(r)] = accuracy_at(r);
+  json::Json rows_json = json::Json::array();
+  for (const auto& r : rows) {
+    rows_json.push_back({{"idx", r.idx},
+                         {"label", r.label},
+                         {"predict", r.prediction},
+                         {"radius", json::number(r.radius)},
+                         {"correct", r.correct ? 1 : 0},
+                         {"time", json::number(r.seconds)},
+                         {"samples", r.samples}});
   }
-  out << "},\"inputs\":" << json::number(size()) << ",\"samples\":" << json::number(total_samples())
-      << ",\"abstain\":" << json::number(abstain()) << ",\"accuracy_at\":{";
-  const std::vector<double> radii = summary_radii(*this);
-  for (size_t i = 0; i < radii.size(); ++i) {
-    if (i) out << ",";
-    out << json::quote(json::number(radii[i])) << ":" << json::number(accuracy_at(radii[i]));
-  }
-  out << "},\"rows\":[";
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& r = rows[i];
-    if (i) out << ",";
-    out << "{\"idx\":" << r.idx << ",\"label\":" << r.label << ",\"predict\":" << r.prediction
-        << ",\"radius\":" << json::number(r.radius) << ",\"correct\":" << (r.correct ? 1 : 0)
-        << ",\"time\":" << json::number(r.seconds) << ",\"samples\":" << r.samples << "}";
-  }
-  out << "]}";
-  return out.str();
+  return json::dump({{"method", method},
+                     {"norm", norm},
+                     {"alpha", json::number(alpha)},
+                     {"settings", std::move(settings_json)},
+                     {"inputs", size()},
+                     {"samples", total_samples()},
+                     {"abstain", json::number(abstain())},
+                     {"accuracy_at", std::move(accuracy)},
+                     {"rows", std::move(rows_json)}});
 }
 
 std::string Certificate::tsv() const {
@@ -133,8 +135,24 @@ std::string Certificate::tsv() const {
   return out.str();
 }
 
+std::string Certificate::csv() const {
+  std::vector<csv::Row> table;
+  for (const auto& r : rows) {
+    table.push_back({csv::number(r.idx), csv::number(r.label), csv::number(r.prediction),
+                     csv::number(r.radius), r.correct ? "1" : "0", csv::number(r.seconds),
+                     csv::number(r.samples)});
+  }
+  return csv::table({"idx", "label", "predict", "radius", "correct", "time", "samples"}, table);
+}
+
 void Certificate::save(const std::string& path) const {
-  write_file_atomic(path, ends_with(path, ".tsv") ? tsv() : json() + "\n");
+  if (ends_with(path, ".tsv")) {
+    write_file_atomic(path, tsv());
+  } else if (ends_with(path, ".csv")) {
+    write_file_atomic(path, csv());
+  } else {
+    write_file_atomic(path, json() + "\n");
+  }
 }
 
 std::string Certificate::describe() const {

@@ -51,7 +51,10 @@ struct Certificate {
   // The reference's tab-separated file (locuslab/smoothing certify.py):
   // idx label predict radius correct time, then our samples column; predict -1 = abstain.
   std::string tsv() const;
-  // Writes JSON, or TSV when the path ends in ".tsv", atomically. IoError naming the path.
+  // The same columns as CSV (RFC 4180) for pandas.read_csv, the radius and time in full.
+  std::string csv() const;
+  // Writes JSON, or TSV or CSV when the path ends in ".tsv" or ".csv", atomically. IoError
+  // naming the path.
   void save(const std::string& path) const;
   // Summary for print(): method, inputs, abstentions, certified accuracy at a few radii and
   // the noisy samples spent (when any).

@@ -71,50 +71,58 @@ std::string read_text(const std::string& path) {
 
 // --- JSON -------------------------------------------------------------------------------------
 
-const JsonValue& member(const JsonValue& object, const std::string& key, const std::string& what,
-                        const std::string& source) {
-  const JsonValue* v = object.find(key);
+// The member `key` of an object, or nullptr (also when `object` is not an object).
+const Json* find(const Json& object, const std::string& key) {
+  if (!object.is_object()) return nullptr;
+  const auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+const Json& member(const Json& object, const std::string& key, const std::string& what,
+                   const std::string& source) {
+  const Json* v = find(object, key);
   if (!v) throw Error(source + ": " + what + " has no \"" + key + "\"");
   return *v;
 }
 
-std::string string_member(const JsonValue& object, const std::string& key, const std::string& what,
+std::string string_member(const Json& object, const std::string& key, const std::string& what,
                           const std::string& source) {
-  const JsonValue& v = member(object, key, what, source);
+  const Json& v = member(object, key, what, source);
   if (!v.is_string()) throw Error(source + ": \"" + key + "\" of " + what + " is not a string");
-  return v.text;
+  return v.get<std::string>();
 }
 
 // An id as a string key: COCO ids are numbers (sometimes strings).
-std::string id_text(const JsonValue& v, const std::string& what, const std::string& source) {
-  if (v.is_number() || v.is_string()) return v.text;
+std::string id_text(const Json& v, const std::string& what, const std::string& source) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number()) return v.dump();
   throw Error(source + ": the id of " + what + " is neither a number nor a string");
 }
 
-void read_karpathy(const JsonValue& root, const std::string& source, const std::string& dir,
+void read_karpathy(const Json& root, const std::string& source, const std::string& dir,
                    const std::string& split, Entries& out) {
-  const JsonValue& images = member(root, "images", "the file", source);
+  const Json& images = member(root, "images", "the file", source);
   if (!images.is_array()) throw Error(source + ": \"images\" is not a list");
-  for (size_t i = 0; i < images.items.size(); ++i) {
-    const JsonValue& image = images.items[i];
+  for (size_t i = 0; i < images.size(); ++i) {
+    const Json& image = images[i];
     const std::string what = "image " + std::to_string(i);
     if (!split.empty()) {
-      const JsonValue* s = image.find("split");
-      if (!s || !s->is_string() || s->text != split) continue;
+      const Json* s = find(image, "split");
+      if (!s || !s->is_string() || s->get<std::string>() != split) continue;
     }
     std::string file = string_member(image, "filename", what, source);
-    if (const JsonValue* path = image.find("filepath"); path && path->is_string()) {
+    if (const Json* path = find(image, "filepath"); path && path->is_string()) {
       // COCO's Karpathy file: images under <dir>/<filepath>/<filename> when that exists.
-      const std::string nested = path->text + "/" + file;
+      const std::string nested = path->get<std::string>() + "/" + file;
       if (fs::exists(fs::path(dir) / nested)) file = nested;
     }
-    const JsonValue& sentences = member(image, "sentences", what + " (" + file + ")", source);
+    const Json& sentences = member(image, "sentences", what + " (" + file + ")", source);
     if (!sentences.is_array())
       throw Error(source + ": \"sentences\" of " + file + " is not a list");
-    for (const auto& sentence : sentences.items) {
+    for (const auto& sentence : sentences) {
       std::string raw;
       if (sentence.is_string()) {
-        raw = sentence.text;
+        raw = sentence.get<std::string>();
       } else {
         raw = string_member(sentence, "raw", "a sentence of " + file, source);
       }
@@ -123,29 +131,28 @@ void read_karpathy(const JsonValue& root, const std::string& source, const std::
   }
 }
 
-void read_coco(const JsonValue& root, const std::string& source, Entries& out) {
-  const JsonValue& images = member(root, "images", "the file", source);
-  const JsonValue& annotations = member(root, "annotations", "the file", source);
+void read_coco(const Json& root, const std::string& source, Entries& out) {
+  const Json& images = member(root, "images", "the file", source);
+  const Json& annotations = member(root, "annotations", "the file", source);
   if (!images.is_array() || !annotations.is_array()) {
     throw Error(source + ": \"images\" and \"annotations\" must be lists");
   }
   std::unordered_map<std::string, std::string> file_of;
   std::vector<std::string> order;
-  for (size_t i = 0; i < images.items.size(); ++i) {
+  for (size_t i = 0; i < images.size(); ++i) {
     const std::string what = "image " + std::to_string(i);
-    const std::string id = id_text(member(images.items[i], "id", what, source), what, source);
-    file_of[id] = string_member(images.items[i], "file_name", what, source);
+    const std::string id = id_text(member(images[i], "id", what, source), what, source);
+    file_of[id] = string_member(images[i], "file_name", what, source);
     order.push_back(id);
   }
   std::unordered_map<std::string, std::vector<std::string>> captions;
-  for (size_t i = 0; i < annotations.items.size(); ++i) {
+  for (size_t i = 0; i < annotations.size(); ++i) {
     const std::string what = "annotation " + std::to_string(i);
-    const std::string id =
-        id_text(member(annotations.items[i], "image_id", what, source), what, source);
+    const std::string id = id_text(member(annotations[i], "image_id", what, source), what, source);
     if (!file_of.count(id)) {
       throw Error(source + ": " + what + " names image_id " + id + ", which is not in \"images\"");
     }
-    captions[id].push_back(trim(string_member(annotations.items[i], "caption", what, source)));
+    captions[id].push_back(trim(string_member(annotations[i], "caption", what, source)));
   }
   for (const auto& id : order) {  // images without captions (test splits) are left out
     for (auto& caption : captions[id]) out.add(file_of[id], std::move(caption), source);
@@ -330,13 +337,13 @@ PairedDataset load_pairs(const std::string& images_dir, const std::string& capti
   const std::string ext = lower(fs::path(captions_file).extension().string());
   const bool json = ext == ".json" || (!trim(text).empty() && trim(text)[0] == '{');
   if (json) {
-    const JsonValue root = parse_json(text, captions_file);
-    const JsonValue* images = root.find("images");
-    const bool karpathy = images && images->is_array() &&
-                          (images->items.empty() || images->items[0].find("sentences"));
+    const Json root = parse_json(text, captions_file);
+    const Json* images = find(root, "images");
+    const bool karpathy =
+        images && images->is_array() && (images->empty() || find((*images)[0], "sentences"));
     if (karpathy) {
       read_karpathy(root, captions_file, images_dir, options.split, entries);
-    } else if (root.find("annotations")) {
+    } else if (find(root, "annotations")) {
       if (!options.split.empty()) {
         throw Error("pairs: split: \"" + options.split +
                     "\" needs a Karpathy-style JSON file (images with a \"split\"); " +

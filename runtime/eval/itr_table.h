@@ -27,6 +27,13 @@ struct ItrTable {
   //   Clean    41.2   80.1   30.5   71.2
   // followed by one line per attack with its full description and cost.
   std::string table() const;
+  // {"data":..,"ks":[1,5],"rows":[{"row":"Clean","attack":"","tr":{"r1":..,"r5":..},"ir":{..},
+  //  "images":..,"captions":..,"seconds":..,"gradient_evals":..,"queries":..}]}, recalls as
+  // fractions (itr_table_save.cpp).
+  std::string json() const;
+  // One CSV line per row: row, tr_r1, tr_r5, ..., ir_r1, ..., images, captions, seconds,
+  // gradient_evals, queries, attack (itr_table_save.cpp).
+  std::string csv() const;
   // The row of `name` (case-insensitive; "clean" for the first); Error naming the rows otherwise.
   const ItrResult& row(const std::string& name) const;
 };

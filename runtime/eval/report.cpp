@@ -87,22 +87,34 @@ std::string sweep_table(const EvalReport& report) {
   return render(rows);
 }
 
-std::string single_json(const EvalReport& r) {
-  std::string out = "{\"samples\":" + json::number(r.samples) +
-                    ",\"clean\":" + json::number(r.clean) +
-                    ",\"robust\":" + json::number(r.robust) +
-                    ",\"early_stop\":" + (r.early_stop ? "true" : "false") + ",\"by_attack\":{";
-  for (size_t i = 0; i < r.by_attack.size(); ++i) {
-    const auto& a = r.by_attack[i];
-    if (i > 0) out += ",";
-    out += json::quote(a.name) + ":{\"accuracy\":" + json::number(a.accuracy) +
-           ",\"seconds\":" + json::number(a.seconds) + ",\"attacked\":" + json::number(a.attacked) +
-           ",\"gradient_evals\":" + json::number(a.stats.gradient_evals) +
-           ",\"queries\":" + json::number(a.stats.queries) +
-           ",\"early_stop\":" + (a.early_stop ? "true" : "false") +
-           ",\"gradient_evals_saved\":" + json::number(a.stats.gradient_evals_saved) + "}";
+json::Json attack_json(const AttackResult& a) {
+  return {{"accuracy", json::number(a.accuracy)},
+          {"seconds", json::number(a.seconds)},
+          {"attacked", a.attacked},
+          {"gradient_evals", a.stats.gradient_evals},
+          {"queries", a.stats.queries},
+          {"early_stop", a.early_stop},
+          {"gradient_evals_saved", a.stats.gradient_evals_saved}};
+}
+
+json::Json report_json(const EvalReport& r) {
+  json::Json by_attack = json::Json::object();
+  for (const auto& a : r.by_attack) by_attack[a.name] = attack_json(a);
+  json::Json out = {{"samples", r.samples},
+                    {"clean", json::number(r.clean)},
+                    {"robust", json::number(r.robust)},
+                    {"early_stop", r.early_stop},
+                    {"by_attack", std::move(by_attack)}};
+  if (r.is_sweep()) {
+    out["seconds"] = json::number(r.seconds());
+    json::Json eps = json::Json::array();
+    for (double e : r.eps) eps.push_back(json::number(e));
+    out["eps"] = std::move(eps);
+    json::Json points = json::Json::array();
+    for (const auto& p : r.points) points.push_back(report_json(p));
+    out["points"] = std::move(points);
   }
-  return out + "}";
+  return out;
 }
 
 }  // namespace
@@ -144,15 +156,7 @@ std::string EvalReport::table() const {
 }
 
 std::string EvalReport::json() const {
-  std::string out = single_json(*this);
-  if (is_sweep()) {
-    out += ",\"seconds\":" + json::number(seconds()) + ",\"eps\":[";
-    for (size_t i = 0; i < eps.size(); ++i) out += (i ? "," : "") + json::number(eps[i]);
-    out += "],\"points\":[";
-    for (size_t i = 0; i < points.size(); ++i) out += (i ? "," : "") + points[i].json();
-    out += "]";
-  }
-  return out + "}";
+  return json::dump(report_json(*this));
 }
 
 void plot_sweep(const EvalReport& report, const std::string& path, const std::string& title) {

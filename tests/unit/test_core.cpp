@@ -9,6 +9,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/progress.h"
 #include "runtime/core/random.h"
+#include "runtime/report/csv.h"
 #include "runtime/report/format.h"
 #include "runtime/report/json.h"
 #include "test_util.h"
@@ -79,15 +80,36 @@ TEST_CASE("device parsing", "[core]") {
 }
 
 TEST_CASE("JSON and number formatting", "[core]") {
-  CHECK(json::quote("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
-  CHECK(json::number(0.1) == "0.1");
-  CHECK(json::number(1.0 / 3) == "0.3333333333333333");
-  CHECK(json::number(int64_t{42}) == "42");
-  CHECK(json::number(std::nan("")) == "null");
+  CHECK(json::dump("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
+  CHECK(json::dump(json::number(0.1)) == "0.1");
+  CHECK(json::dump(json::number(1.0 / 3)) == "0.3333333333333333");
+  CHECK(json::dump(json::number(0.5)) == "0.5");
+  CHECK(json::dump(int64_t{42}) == "42");
+  CHECK(json::number(std::nan("")).is_null());
+  CHECK(json::dump({json::number(INFINITY), json::number(-INFINITY)}) == "[null,null]");
+  // Members in insertion order; UTF-8 written as is; a bad byte replaced, not thrown.
+  CHECK(json::dump({{"z", 1}, {"a", "\u00e9"}}) == "{\"z\":1,\"a\":\"\u00e9\"}");
+  CHECK(json::dump("a\xff") == "\"a\xEF\xBF\xBD\"");
   CHECK(format_number(0.1) == "0.1");
   CHECK(format_number(2.0) == "2");
   CHECK(format_number(1.0 / 3) == "0.333333");
   CHECK(format_shape({4, 3, 28, 28}) == "[4, 3, 28, 28]");
+}
+
+TEST_CASE("CSV fields and tables (RFC 4180)", "[core]") {
+  CHECK(csv::field("plain text") == "plain text");
+  CHECK(csv::field("a,b") == "\"a,b\"");
+  CHECK(csv::field("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(csv::field("two\nlines") == "\"two\nlines\"");
+  CHECK(csv::table({"a", "b"}, {{"1", ""}, {"x,y", "2"}}) == "a,b\r\n1,\r\n\"x,y\",2\r\n");
+  CHECK(csv::table({"a"}, {{""}}) == "a\r\n\"\"\r\n");  // an empty line would be no row
+  CHECK(csv::table({}, {{"1", "2"}}) == "1,2\r\n");
+  CHECK(csv::number(0.1) == "0.1");
+  CHECK(csv::number(3.0) == "3");
+  CHECK(csv::number(1e300) == "1e+300");
+  CHECK(csv::number(std::nan("")) == "nan");
+  CHECK(csv::number(-INFINITY) == "-inf");
+  CHECK(csv::number(int64_t{-7}) == "-7");
 }
 
 TEST_CASE("Progress is silent and safe when stderr is not a terminal", "[core]") {

@@ -158,7 +158,7 @@ TEST_CASE("options are checked in the user's terms", "[certify]") {
   CHECK_THROWS_WITH(certify_smoothed(model, data, o, gen), Catch::Contains("n must be"));
 }
 
-TEST_CASE("a certificate saves JSON and the reference's TSV columns atomically", "[certify]") {
+TEST_CASE("a certificate saves JSON, CSV and the reference's TSV columns atomically", "[certify]") {
   Certificate cert;
   cert.method = "Smooth(sigma: 0.25)";
   cert.norm = "l2";
@@ -181,13 +181,20 @@ TEST_CASE("a certificate saves JSON and the reference's TSV columns atomically",
   const std::string json = test::read_text(dir.path("sub/c.json"));
   CHECK(json.find("\"method\":\"Smooth(sigma: 0.25)\"") != std::string::npos);
   CHECK(json.find("\"abstain\":0.25") != std::string::npos);
-  CHECK(json.find("{\"idx\":1,\"label\":1,\"predict\":-1,\"radius\":0,\"correct\":0") !=
+  // nlohmann writes a whole double as 0.0; counts are integers.
+  CHECK(json.find("{\"idx\":1,\"label\":1,\"predict\":-1,\"radius\":0.0,\"correct\":0") !=
         std::string::npos);
+  CHECK(json.find("\"accuracy_at\":{\"0\":0.5,") != std::string::npos);
+  cert.save(dir.path("c.csv"));
+  const std::string csv = test::read_text(dir.path("c.csv"));
+  CHECK(csv.rfind("idx,label,predict,radius,correct,time,samples\r\n0,3,3,0.5,1,0.25,10100\r\n",
+                  0) == 0);
+  CHECK(csv.find("\r\n1,1,-1,0,0,0.5,10100\r\n") != std::string::npos);
   // No temp files left behind.
   int files = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir.root()))
     files += e.is_regular_file();
-  CHECK(files == 2);
+  CHECK(files == 3);
   // The curve steps down after each certified radius of a correct input.
   PlotSeries s = cert.curve("c");
   CHECK(s.step);

@@ -151,7 +151,7 @@ TEST_CASE("report rendering", "[eval]") {
   CHECK(report.json() ==
         "{\"samples\":4,\"clean\":0.75,\"robust\":0.25,\"early_stop\":false,\"by_attack\":{"
         "\"pgd "
-        "\\\"strong\\\"\":{\"accuracy\":0.25,\"seconds\":0,\"attacked\":3,\"gradient_evals\":30,"
+        "\\\"strong\\\"\":{\"accuracy\":0.25,\"seconds\":0.0,\"attacked\":3,\"gradient_evals\":30,"
         "\"queries\":0,\"early_stop\":false,\"gradient_evals_saved\":0}}}");
   const auto table = report.table();
   CHECK_THAT(table, Catch::Contains("75.00%") && Catch::Contains("25.00%"));

@@ -19,11 +19,11 @@ syntax keyword perturbBuiltin Mixup NIFGSM Noisy OneOf PGD Pair RandAugment Rand
 syntax keyword perturbBuiltin SGD SINIFGSM SaltPepper Saturation Scale Sharpen Smooth Square Translate Translation UAP VFlip
 syntax keyword perturbBuiltin Wasserstein WordAttack WordSub abs accuracy anomaly_labels anomaly_scores anomaly_table argmax assert augment_analysis augment_pairs
 syntax keyword perturbBuiltin aupr auroc bounds certify cifar10 cifar100 clamp clock cmda_space cross_entropy dataset eda
-syntax keyword perturbBuiltin env error evaluate exp fashion_captions fashion_mnist features gmm_select grad images itr itr_chance
-syntax keyword perturbBuiltin itr_table keep_classes len load load_idx load_two_tower log max mean mean_ci min norm
-syntax keyword perturbBuiltin pairs plot predict print ramp rand randn range retrieval sample save show
-syntax keyword perturbBuiltin sign softmax sqrt str sum synonyms tensor train train_certified train_denoiser type zeros
-syntax keyword perturbBuiltin zoo
+syntax keyword perturbBuiltin env error evaluate exp fashion_captions fashion_mnist features gmm_select grad image_folder images itr
+syntax keyword perturbBuiltin itr_chance itr_table keep_classes len load load_idx load_two_tower log max mean mean_ci min
+syntax keyword perturbBuiltin norm pairs plot predict print ramp rand randn range retrieval sample save
+syntax keyword perturbBuiltin show sign softmax sqrt str sum synonyms tensor train train_certified train_denoiser type
+syntax keyword perturbBuiltin zeros zoo
 syntax match perturbDeclName '\%(\<\%(threat\|attack\|policy\|schedule\)\s\+\)\@<=\h\w*'
 syntax match perturbFunction '\%(\<fn\s\+\)\@<=\h\w*'
 syntax match perturbNamedArg '\<\h\w*\ze\s*:'
