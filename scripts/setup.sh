@@ -13,8 +13,9 @@ packages=(
 # certification here (README, "Threads, BLAS and memory"; bench/results/blas.md).
 # libgloo-dev: the headers of Gloo, which Debian's LibTorch has inside for c10d's
 # ProcessGroupGloo (runtime/distributed); the library itself comes with libtorch.
-# Optional: the editor tests (tests/editors) use Node.js (VS Code's highlighting engine) and Vim;
-# installed where apt can, else those tests are skipped with a message. Emacs (emacs-nox) is
+# Optional: the editor tests (tests/editors) use Node.js (VS Code's highlighting engine) and Vim,
+# the data tests Debian's python3-numpy, python3-torch and python3-pandas; installed where apt
+# can, else those tests are skipped with a message. Emacs (emacs-nox) is
 # tested when present but not installed here (large).
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
@@ -24,6 +25,11 @@ done
 missing_optional=()
 command -v node >/dev/null && command -v npm >/dev/null || missing_optional+=(nodejs npm)
 command -v vim >/dev/null || missing_optional+=(vim)
+# The oracles of the data tests (tests/data: NumPy, PyTorch and pandas read what Perturb writes,
+# and write what it reads); each test skips where its module is missing.
+for p in python3-numpy python3-torch python3-pandas; do
+  installed "$p" || missing_optional+=("$p")
+done
 if [ ${#missing[@]} -eq 0 ] && [ ${#missing_optional[@]} -eq 0 ]; then
   exit 0
 fi
@@ -36,7 +42,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 if [ ${#missing_optional[@]} -gt 0 ]; then
-  echo "setup: installing ${missing_optional[*]} for the editor tests (optional)"
+  echo "setup: installing ${missing_optional[*]} for the editor and data tests (optional)"
   { $SUDO apt-get update -q && $SUDO apt-get install -y -q --no-install-recommends "${missing_optional[@]}"; } ||
-    echo "setup: could not install ${missing_optional[*]}; the editor tests that need them are skipped"
+    echo "setup: could not install ${missing_optional[*]}; the tests that need them are skipped"
 fi
