@@ -1,7 +1,19 @@
 """What the data round-trip tests share: running a Perturb script and reading what it printed."""
+import importlib
 import os
 import subprocess
 import sys
+
+
+def import_or_skip(module):
+    """The module, or the test ends as skipped (exit 0) when this Python has none: Debian's
+    /usr/bin/python3 has numpy, torch and pandas with python3-numpy, python3-torch and
+    python3-pandas (scripts/setup.sh installs them where it can)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        print(f"skipped: {sys.executable} has no {module} (install python3-{module})")
+        sys.exit(0)
 
 
 def run_script(perturb, source, directory):

@@ -15,14 +15,10 @@ import struct
 import sys
 import tempfile
 
-from perturb_script import run_script
+from perturb_script import import_or_skip, run_script
 
-try:
-    import numpy as np
-    import torch
-except ImportError:
-    print(f"skipped: {sys.executable} has no numpy or torch (python3-numpy, python3-torch)")
-    sys.exit(0)
+np = import_or_skip("numpy")
+torch = import_or_skip("torch")
 
 FMNIST = "/usr/share/datasets/fashion-mnist"
 EPS = 0.1

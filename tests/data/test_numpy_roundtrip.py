@@ -9,13 +9,9 @@ import os
 import sys
 import tempfile
 
-from perturb_script import run_script
+from perturb_script import import_or_skip, run_script
 
-try:
-    import numpy as np
-except ImportError:
-    print(f"skipped: {sys.executable} has no numpy (install python3-numpy)")
-    sys.exit(0)
+np = import_or_skip("numpy")
 
 
 

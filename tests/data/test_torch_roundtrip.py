@@ -9,13 +9,9 @@ import os
 import sys
 import tempfile
 
-from perturb_script import run_script
+from perturb_script import import_or_skip, run_script
 
-try:
-    import torch
-except ImportError:
-    print(f"skipped: {sys.executable} has no torch (install python3-torch)")
-    sys.exit(0)
+torch = import_or_skip("torch")
 
 
 
