@@ -409,6 +409,30 @@ class Builder {
   DiagnosticSink& errors_;
 };
 
+// The parser recurses a dozen frames per bracket level: brackets nested deeper than this are a
+// located error instead of a stack overflow (Python stops at 200 parentheses).
+constexpr size_t kMaxBracketDepth = 10000;
+
+// Reads every token (the lexer does not recurse) and reports the first bracket nested deeper
+// than kMaxBracketDepth; false when there is none.
+bool nested_too_deeply(antlr4::CommonTokenStream& tokens, const SourcePtr& source,
+                       ParseResult& result) {
+  tokens.fill();
+  size_t depth = 0;
+  for (antlr4::Token* token : tokens.getTokens()) {
+    const size_t type = token->getType();
+    if (type == P::LPAREN || type == P::LBRACK || type == P::LBRACE) {
+      if (++depth <= kMaxBracketDepth) continue;
+      result.errors.error(
+          token_span(source, token),
+          "brackets nested too deeply (more than " + std::to_string(kMaxBracketDepth) + " levels)");
+      return true;
+    }
+    if ((type == P::RPAREN || type == P::RBRACK || type == P::RBRACE) && depth > 0) --depth;
+  }
+  return false;
+}
+
 }  // namespace
 
 ParseResult parse(SourcePtr source) {
@@ -420,6 +444,7 @@ ParseResult parse(SourcePtr source) {
   lexer.removeErrorListeners();
   lexer.addErrorListener(&listener);
   antlr4::CommonTokenStream tokens(&lexer);
+  if (nested_too_deeply(tokens, source, result)) return result;
   PerturbParser parser(&tokens);
   parser.removeErrorListeners();
   parser.addErrorListener(&listener);

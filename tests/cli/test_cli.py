@@ -86,6 +86,13 @@ def main():
         runs = [run(perturb, "run", seeded, "--seed", s)[1] for s in ("1", "1", "2")]
         expect(runs[0] == runs[1] and runs[0] != runs[2], "the same --seed gives the same numbers")
         check_threads(perturb, seeded, expect)
+        # Brackets nested past the parser's limit: a located error, not a stack overflow.
+        deep = os.path.join(tmp, "deep.ptb")
+        with open(deep, "w") as f:
+            f.write("let a = " + "(" * 100000 + "1" + ")" * 100000 + "\n")
+        code, _, err = run(perturb, "check", deep)
+        expect(code == 65 and "deep.ptb:1:10009: error: brackets nested too deeply" in err,
+               f"100,000 nested parentheses are a located error: {code} {err[:200]}")
     if failures:
         print("FAIL cli\n  " + "\n  ".join(failures))
         return 1
