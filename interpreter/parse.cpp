@@ -409,26 +409,71 @@ class Builder {
   DiagnosticSink& errors_;
 };
 
-// The parser recurses a dozen frames per bracket level: brackets nested deeper than this are a
-// located error instead of a stack overflow (Python stops at 200 parentheses).
+// Parsing, building, checking and evaluating recurse once per level of an expression's tree: a
+// tree deeper than these limits is a located error instead of a stack overflow. A bracket costs
+// the parser a dozen frames (Python stops at 200 parentheses); an operator a few.
 constexpr size_t kMaxBracketDepth = 10000;
+constexpr size_t kMaxExpressionDepth = 100000;
 
-// Reads every token (the lexer does not recurse) and reports the first bracket nested deeper
-// than kMaxBracketDepth; false when there is none.
+bool is_open_bracket(size_t type) {
+  return type == P::LPAREN || type == P::LBRACK || type == P::LBRACE;
+}
+bool is_close_bracket(size_t type) {
+  return type == P::RPAREN || type == P::RBRACK || type == P::RBRACE;
+}
+
+// Tokens after which an expression's tree starts afresh at the same bracket level.
+bool separates(const antlr4::Token& token) {
+  const std::string text = token.getText();
+  return token.getType() == P::NEWLINE || text == "," || text == ":" || text == "=" || text == ";";
+}
+
+bool is_operator(const antlr4::Token& token) {
+  static const std::set<std::string> operators = {"+", "-",  "*",  "/",   "%",   "**", ">>",
+                                                  "&", "|",  "..", "==",  "!=",  "<",  "<=",
+                                                  ">", ">=", ".",  "not", "and", "or", "else"};
+  return operators.count(token.getText()) > 0;
+}
+
+// An upper bound on the depth of the tree a statement builds, token by token: the open brackets,
+// and at each open level the operators (and closed brackets: calls, subscripts) since its last
+// separator. Reads every token first (the lexer does not recurse) and reports the first one past
+// a limit; false when there is none.
 bool nested_too_deeply(antlr4::CommonTokenStream& tokens, const SourcePtr& source,
                        ParseResult& result) {
   tokens.fill();
-  size_t depth = 0;
+  std::vector<size_t> chained{0};  // per open level: operators since its last separator
+  size_t depth = 0;                // open brackets plus the chained operators of every level
+  auto fail = [&](antlr4::Token* token, const std::string& what) {
+    result.errors.error(token_span(source, token), what);
+    return true;
+  };
   for (antlr4::Token* token : tokens.getTokens()) {
     const size_t type = token->getType();
-    if (type == P::LPAREN || type == P::LBRACK || type == P::LBRACE) {
-      if (++depth <= kMaxBracketDepth) continue;
-      result.errors.error(
-          token_span(source, token),
-          "brackets nested too deeply (more than " + std::to_string(kMaxBracketDepth) + " levels)");
-      return true;
+    if (is_open_bracket(type)) {
+      chained.push_back(0);
+      if (chained.size() - 1 > kMaxBracketDepth) {
+        return fail(token, "brackets nested too deeply (more than " +
+                               std::to_string(kMaxBracketDepth) + " levels)");
+      }
+      ++depth;
+    } else if (is_close_bracket(type) && chained.size() > 1) {
+      depth -= chained.back() + 1;
+      chained.pop_back();
+      ++chained.back();  // what the brackets closed is one operand of the level around them
+      ++depth;
+    } else if (separates(*token)) {
+      depth -= chained.back();
+      chained.back() = 0;
+    } else if (is_operator(*token)) {
+      ++chained.back();
+      ++depth;
     }
-    if ((type == P::RPAREN || type == P::RBRACK || type == P::RBRACE) && depth > 0) --depth;
+    if (depth > kMaxExpressionDepth) {
+      return fail(token, "expression nested too deeply (more than " +
+                             std::to_string(kMaxExpressionDepth) +
+                             " levels of operators and brackets)");
+    }
   }
   return false;
 }

@@ -93,6 +93,12 @@ def main():
         code, _, err = run(perturb, "check", deep)
         expect(code == 65 and "deep.ptb:1:10009: error: brackets nested too deeply" in err,
                f"100,000 nested parentheses are a located error: {code} {err[:200]}")
+        # So are a million chained operators (each one more level of the expression's tree).
+        with open(deep, "w") as f:
+            f.write("let a = " + "- " * 1000000 + "1\n")
+        code, _, err = run(perturb, "check", deep)
+        expect(code == 65 and "deep.ptb:1:200009: error: expression nested too deeply" in err,
+               f"a million unary minuses are a located error: {code} {err[:200]}")
     if failures:
         print("FAIL cli\n  " + "\n  ".join(failures))
         return 1
