@@ -11,7 +11,7 @@
 namespace perturb::lang {
 
 // What kind of failure, which decides the process exit code (sysexits).
-enum class ErrorClass { kScript, kRuntime, kIo };
+enum class ErrorClass { kScript, kRuntime, kIo, kInterrupted };
 
 struct TraceEntry {
   std::string function;  // the called function's name

@@ -16,6 +16,7 @@
 #include "interpreter/stdlib_sources.h"
 #include "runtime/core/device.h"
 #include "runtime/core/error.h"
+#include "runtime/core/interrupt.h"
 #include "runtime/core/random.h"
 #include "runtime/distributed/world.h"
 #include "runtime/model/frozen_parameters.h"
@@ -649,6 +650,9 @@ void Interpreter::rethrow_at(const Span& at, std::exception_ptr error) {
   } catch (const perturb::IoError& e) {
     d.message = e.what();
     d.error_class = ErrorClass::kIo;
+  } catch (const perturb::Interrupted& e) {
+    d.message = e.what();
+    d.error_class = ErrorClass::kInterrupted;
   } catch (const perturb::Error& e) {
     d.message = e.what();
   } catch (const c10::Error& e) {

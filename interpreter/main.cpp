@@ -20,6 +20,7 @@
 #include "interpreter/repl.h"
 #include "interpreter/session.h"
 #include "runtime/core/error.h"
+#include "runtime/core/interrupt.h"
 #include "runtime/core/memory_settings.h"
 #include "runtime/core/progress.h"
 #include "runtime/core/threads.h"
@@ -215,7 +216,11 @@ int run_command(const Options& options) {
       const auto threads = perturb::apply_threads(perturb::choose_threads(options.threads));
       spdlog::info("{}", perturb::describe(threads));
     }
-    if (options.command == "run") join_world_from_environment();
+    if (options.command == "run") {
+      join_world_from_environment();
+      // Ctrl-C stops a training run at its next step with a checkpoint (runtime/core/interrupt.h).
+      perturb::install_interrupt_handlers();
+    }
     if (options.command == "repl") return run_repl(options.run);
     if (options.command == "reference") {
       std::cout << (options.json ? reference_json() : reference_markdown());

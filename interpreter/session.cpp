@@ -69,6 +69,8 @@ int exit_status(ErrorClass error_class) {
       return kExitRuntime;
     case ErrorClass::kIo:
       return kExitIo;
+    case ErrorClass::kInterrupted:
+      return kExitInterrupted;
   }
   return kExitRuntime;
 }

@@ -19,6 +19,7 @@ constexpr int kExitUsage = 64;
 constexpr int kExitScript = 65;
 constexpr int kExitRuntime = 70;
 constexpr int kExitIo = 74;
+constexpr int kExitInterrupted = 130;  // as a shell reports a process Ctrl-C ended
 
 struct Outcome {
   int status = kExitOk;

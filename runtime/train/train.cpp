@@ -11,6 +11,7 @@
 
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/error.h"
+#include "runtime/core/interrupt.h"
 #include "runtime/core/progress.h"
 #include "runtime/core/random.h"
 #include "runtime/data/batch_loader.h"
@@ -292,7 +293,12 @@ class TrainingRun {
     broadcast_from_rank0(params_);
     broadcast_from_rank0(model_.buffers());
     ModeGuard training(model_, /*training=*/true);
-    for (int64_t epoch = first_epoch; epoch <= options_.epochs; ++epoch) run_epoch(epoch);
+    const HonourInterrupts stop_at_a_step;
+    for (int64_t epoch = first_epoch; epoch <= options_.epochs; ++epoch) {
+      run_epoch(epoch);
+      // The epoch's end wrote its checkpoint (when there is a path): nothing more to save.
+      if (epoch < options_.epochs && stop_requested()) throw interrupted(epoch + 1, 0);
+    }
     return std::move(result_);
   }
 
@@ -340,6 +346,10 @@ class TrainingRun {
       if (options_.checkpoint_every > 0 && (b + 1) % options_.checkpoint_every == 0 &&
           b + 1 < batches_) {
         checkpoint(epoch, number, b + 1);
+      }
+      if (b + 1 < batches_ && stop_requested()) {
+        if (!options_.checkpoint_path.empty()) checkpoint(epoch, number, b + 1);
+        throw interrupted(number, b + 1);
       }
     }
     // Batch-norm statistics each rank gathered on its shards, averaged (documented in
@@ -469,6 +479,29 @@ class TrainingRun {
 
   // next_batch 0: the epoch is done and `next_epoch` starts afresh from the root generator.
   // Rank 0 writes it (every rank takes part in summing the epoch's figures).
+  // Ctrl-C or SIGTERM on any rank, checked between steps (every rank stops at the same one).
+  bool stop_requested() const {
+    const double here = interrupt_requested() ? 1 : 0;
+    return (share_.distributed() ? max_over_ranks(here) : here) > 0;
+  }
+
+  // What stops the run, once the last complete step is saved: where it stopped, what was kept.
+  Interrupted interrupted(int64_t next_epoch, int64_t next_batch) const {
+    std::string where = next_batch > 0
+                            ? "in epoch " + std::to_string(next_epoch) + " after batch " +
+                                  std::to_string(next_batch) + " of " + std::to_string(batches_)
+                            : "after epoch " + std::to_string(next_epoch - 1);
+    std::string message = "training interrupted by " + interrupt_name() + " " + where;
+    if (options_.checkpoint_path.empty()) {
+      return Interrupted(message +
+                         "; nothing was saved: give train a checkpoint: path and resume: true "
+                         "to continue an interrupted run");
+    }
+    return Interrupted(message + "; checkpoint written to " + options_.checkpoint_path +
+                       (options_.resume ? ": run the same script again to continue"
+                                        : ": run again with resume: true to continue"));
+  }
+
   void checkpoint(const EpochState& local, int64_t next_epoch, int64_t next_batch) const {
     const EpochState epoch = summed(local);
     if (share_.rank != 0) return;

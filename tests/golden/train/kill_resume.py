@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A training run killed with SIGKILL in the middle of an epoch and resumed ends with the same
-weights as an uninterrupted run with the same seed, through the command line.
+weights as an uninterrupted run with the same seed, through the command line; so does one
+stopped with Ctrl-C (SIGINT), which checkpoints its last complete step and exits 130.
 
 usage: kill_resume.py PERTURB   (run from the repository root; CTest does)
 
@@ -10,6 +11,8 @@ usage: kill_resume.py PERTURB   (run from the repository root; CTest does)
 3. The same command again resumes from that checkpoint and finishes.
 4. A third script loads both models and checks that their outputs are identical, and the CSV log
    holds every epoch exactly once.
+5. Steps 2-4 again with SIGINT instead of SIGKILL and no checkpoint_every: the checkpoint in
+   epoch 2 is the one the interrupt writes.
 """
 import os
 import re
@@ -93,29 +96,61 @@ def main():
         if "\n2," in open(log).read():
             fail("the log holds epoch 2 although the run was killed during it")
 
-        resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        if resumed.returncode != 0:
-            fail("the resumed run failed:\n" + resumed.stderr)
-        where = re.search(r"resuming from .* at epoch (\d+), batch (\d+)",
-                          resumed.stdout + resumed.stderr)
-        if not where:
-            fail("the second run did not resume:\n" + resumed.stderr)
-        epoch, batch = int(where.group(1)), int(where.group(2))
-        if epoch != 2 or batch == 0:
-            fail(f"expected a resume in the middle of epoch 2, got epoch {epoch}, batch {batch}")
+        batch = resume_and_compare(perturb, tmp, command, log, ref_model, resumed_model)
 
-        rows = [line.split(",")[0] for line in open(log).read().splitlines()[1:]]
-        if rows != ["1", "2", "3"]:
-            fail("the log should hold epochs 1, 2, 3 once each, holds " + str(rows))
-
-        write(os.path.join(tmp, "compare.ptb"), COMPARE.format(a=ref_model, b=resumed_model))
-        same = subprocess.run([perturb, "run", os.path.join(tmp, "compare.ptb")],
-                              capture_output=True, text=True, timeout=300)
-        if same.returncode != 0 or same.stdout.strip() != "true":
-            fail("the resumed model differs from the uninterrupted one: " + same.stdout +
-                 same.stderr)
-        print(f"ok kill_resume: killed in epoch 2 after batch {batch}, resumed to identical weights")
+        # Ctrl-C in epoch 2: the run saves its last complete step itself and exits 130.
+        ckpt, log = os.path.join(tmp, "int.ckpt"), os.path.join(tmp, "int.csv")
+        extra = f', log: "{log}", checkpoint: "{ckpt}", resume: true'
+        write(os.path.join(tmp, "interrupted.ptb"), SCRIPT.format(extra=extra, out=resumed_model))
+        command = [perturb, "run", os.path.join(tmp, "interrupted.ptb"), "--verbose"]
+        victim = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        deadline = time.time() + 300
+        while time.time() < deadline and victim.poll() is None:
+            if os.path.exists(log) and "\n1," in open(log).read():
+                time.sleep(0.05)  # into epoch 2
+                victim.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.002)
+        _, err = victim.communicate(timeout=300)
+        if victim.returncode != 130 or not re.search(
+                r"training interrupted by Ctrl-C \(SIGINT\) (in epoch 2 after batch \d+ of \d+|"
+                r"after epoch 1); checkpoint written to .*int.ckpt", err):
+            fail(f"Ctrl-C did not stop the run with a checkpoint (exit {victim.returncode}):\n{err}")
+        # Under load the signal may land between the epochs: then the run resumes at epoch 2's
+        # start.
+        stopped = resume_and_compare(perturb, tmp, command, log, ref_model, resumed_model,
+                                     mid_epoch=False)
+        print(f"ok kill_resume: killed in epoch 2 after batch {batch}, interrupted after batch "
+              f"{stopped}, both resumed to identical weights")
     return 0
+
+
+def resume_and_compare(perturb, tmp, command, log, ref_model, resumed_model, mid_epoch=True):
+    """Runs `command` again: it must resume in epoch 2 (in its middle when mid_epoch), log every
+    epoch once and end with the reference run's weights. Returns the batch it resumed at."""
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if resumed.returncode != 0:
+        fail("the resumed run failed:\n" + resumed.stderr)
+    where = re.search(r"resuming from .* at epoch (\d+), batch (\d+)",
+                      resumed.stdout + resumed.stderr)
+    if not where:
+        fail("the second run did not resume:\n" + resumed.stderr)
+    epoch, batch = int(where.group(1)), int(where.group(2))
+    if epoch != 2 or (mid_epoch and batch == 0):
+        fail(f"expected a resume in the middle of epoch 2, got epoch {epoch}, batch {batch}")
+
+    rows = [line.split(",")[0] for line in open(log).read().splitlines()[1:]]
+    if rows != ["1", "2", "3"]:
+        fail("the log should hold epochs 1, 2, 3 once each, holds " + str(rows))
+
+    write(os.path.join(tmp, "compare.ptb"), COMPARE.format(a=ref_model, b=resumed_model))
+    same = subprocess.run([perturb, "run", os.path.join(tmp, "compare.ptb")],
+                          capture_output=True, text=True, timeout=300)
+    if same.returncode != 0 or same.stdout.strip() != "true":
+        fail("the resumed model differs from the uninterrupted one: " + same.stdout +
+             same.stderr)
+    return batch
 
 
 if __name__ == "__main__":

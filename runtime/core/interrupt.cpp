@@ -1,0 +1,52 @@
+#include "runtime/core/interrupt.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+
+namespace perturb {
+namespace {
+
+std::atomic<int> received{0};
+std::atomic<int> honouring{0};
+
+// Async-signal-safe: atomics, then write(2) and _exit(2) when nothing will honour the request.
+extern "C" void on_signal(int signal) {
+  if (received.exchange(signal) == 0 && honouring.load() > 0) return;
+  const char message[] = "\nperturb: interrupted\n";
+  [[maybe_unused]] auto ignored = write(STDERR_FILENO, message, sizeof message - 1);
+  _exit(128 + signal);
+}
+
+}  // namespace
+
+void install_interrupt_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+bool interrupt_requested() {
+  return received.load() != 0;
+}
+
+std::string interrupt_name() {
+  return received.load() == SIGTERM ? "SIGTERM" : "Ctrl-C (SIGINT)";
+}
+
+void clear_interrupt() {
+  received.store(0);
+}
+
+HonourInterrupts::HonourInterrupts() {
+  ++honouring;
+}
+
+HonourInterrupts::~HonourInterrupts() {
+  --honouring;
+}
+
+}  // namespace perturb
