@@ -477,8 +477,6 @@ class TrainingRun {
     return stats;
   }
 
-  // next_batch 0: the epoch is done and `next_epoch` starts afresh from the root generator.
-  // Rank 0 writes it (every rank takes part in summing the epoch's figures).
   // Ctrl-C or SIGTERM on any rank, checked between steps (every rank stops at the same one).
   bool stop_requested() const {
     const double here = interrupt_requested() ? 1 : 0;
@@ -502,6 +500,8 @@ class TrainingRun {
                                         : ": run again with resume: true to continue"));
   }
 
+  // next_batch 0: the epoch is done and `next_epoch` starts afresh from the root generator.
+  // Rank 0 writes it (every rank takes part in summing the epoch's figures).
   void checkpoint(const EpochState& local, int64_t next_epoch, int64_t next_batch) const {
     const EpochState epoch = summed(local);
     if (share_.rank != 0) return;
