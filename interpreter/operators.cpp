@@ -283,13 +283,9 @@ Value field_of(const Value& value, const std::string& name, const Span& at) {
     if (name == "ndim") return Value(static_cast<int64_t>(t.dim()));
   }
   if (value.is<ObjectPtr>()) {
-    std::optional<Value> field;
-    try {
-      field = value.as<ObjectPtr>()->field(name);
-    } catch (const Error& e) {  // a field the object cannot give (a report that kept nothing)
-      throw_runtime_error(at, e.what());
-    }
-    if (field) return *field;
+    // A field can fail (a report that kept nothing, a streaming dataset's .x): the callers,
+    // Interpreter::eval_field and eval_index, locate the error and keep its class.
+    if (auto field = value.as<ObjectPtr>()->field(name)) return *field;
   }
   const KindDescriptor& type = descriptor_of(value.kind());
   if (const Builtin* method = builtins().find(type.name + "." + name)) {
