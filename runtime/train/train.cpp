@@ -423,10 +423,12 @@ class TrainingRun {
           options_.batch_loss
               ? options_.batch_loss(model_, batch.x, batch.y, rank_gen, position)
               : method_loss(model_, batch.x, batch.y, batch.soft_y, options_, rank_gen);
+      const double loss = step.loss.item<double>();
+      stop_unless_finite(loss, batch.x, step.logits, epoch.epoch, b);
       const double share_of_batch = static_cast<double>(rows) / static_cast<double>(global_rows);
       (share_of_batch == 1 ? step.loss : step.loss * share_of_batch).backward();
       const auto& counted = step.y.defined() ? step.y : batch.y;
-      epoch.loss_sum += step.loss.item<double>() * static_cast<double>(rows);
+      epoch.loss_sum += loss * static_cast<double>(rows);
       epoch.correct += (step.logits.argmax(1) == counted).sum().item<int64_t>();
       epoch.seen += rows;
     }
@@ -434,6 +436,26 @@ class TrainingRun {
     optimizer_->step();
     show_batch(progress, epoch, part.size());
     if (options_.on_batch) options_.on_batch(position);
+  }
+
+  // A NaN or infinite loss would poison every weight at this step: stop before it, saying where
+  // it appeared and where it came from. Every rank stops when one does.
+  void stop_unless_finite(double loss, const torch::Tensor& x, const torch::Tensor& logits,
+                          int64_t epoch, int64_t b) const {
+    const double bad = std::isfinite(loss) ? 0 : 1;
+    if ((share_.distributed() ? max_over_ranks(bad) : bad) == 0) return;
+    std::string cause = "the loss is not finite on some rank";
+    if (!std::isfinite(loss)) {
+      cause = !torch::isfinite(x).all().item<bool>()
+                  ? "the batch's inputs hold NaN or infinite values: check the data"
+              : !torch::isfinite(logits).all().item<bool>()
+                  ? "the model's outputs hold NaN or infinite values: the weights diverged (a "
+                    "lower learning rate often helps)"
+                  : "the loss is " + format_number(loss);
+    }
+    throw Error("training stopped in epoch " + std::to_string(epoch) + " at batch " +
+                std::to_string(b + 1) + " of " + std::to_string(batches_) + ": " + cause +
+                "; the weights are those after the step before");
   }
 
   // This rank's rows of a global batch.
