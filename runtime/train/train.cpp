@@ -347,7 +347,7 @@ class TrainingRun {
           b + 1 < batches_) {
         checkpoint(epoch, number, b + 1);
       }
-      if (b + 1 < batches_ && stop_requested()) {
+      if (b + 1 < batches_ && stop_after_step_) {
         if (!options_.checkpoint_path.empty()) checkpoint(epoch, number, b + 1);
         throw interrupted(number, b + 1);
       }
@@ -418,13 +418,18 @@ class TrainingRun {
     if (share_.distributed()) batch = shard(batch);
     const int64_t rows = batch.x.size(0);
     optimizer_->zero_grad();
+    StepResult step;
+    double loss = 0;  // a rank without rows of this batch has nothing to check
     if (rows > 0) {
-      const StepResult step =
-          options_.batch_loss
-              ? options_.batch_loss(model_, batch.x, batch.y, rank_gen, position)
-              : method_loss(model_, batch.x, batch.y, batch.soft_y, options_, rank_gen);
-      const double loss = step.loss.item<double>();
-      stop_unless_finite(loss, batch.x, step.logits, epoch.epoch, b);
+      step = options_.batch_loss
+                 ? options_.batch_loss(model_, batch.x, batch.y, rank_gen, position)
+                 : method_loss(model_, batch.x, batch.y, batch.soft_y, options_, rank_gen);
+      loss = step.loss.item<double>();
+    }
+    const StepFlags flags = step_flags(loss);
+    if (flags.non_finite) throw non_finite_loss(loss, batch.x, step.logits, epoch.epoch, b);
+    stop_after_step_ = flags.interrupted;
+    if (rows > 0) {
       const double share_of_batch = static_cast<double>(rows) / static_cast<double>(global_rows);
       (share_of_batch == 1 ? step.loss : step.loss * share_of_batch).backward();
       const auto& counted = step.y.defined() ? step.y : batch.y;
@@ -438,12 +443,24 @@ class TrainingRun {
     if (options_.on_batch) options_.on_batch(position);
   }
 
-  // A NaN or infinite loss would poison every weight at this step: stop before it, saying where
-  // it appeared and where it came from. Every rank stops when one does.
-  void stop_unless_finite(double loss, const torch::Tensor& x, const torch::Tensor& logits,
-                          int64_t epoch, int64_t b) const {
-    const double bad = std::isfinite(loss) ? 0 : 1;
-    if ((share_.distributed() ? max_over_ranks(bad) : bad) == 0) return;
+  struct StepFlags {
+    bool non_finite = false;   // some rank's loss is NaN or infinite
+    bool interrupted = false;  // Ctrl-C or SIGTERM reached some rank
+  };
+
+  // What every rank must agree on at a step, in one all-reduce on every rank (also those without
+  // rows of the batch): a NaN or infinite loss would poison every weight at this step, and an
+  // interrupt stops all ranks after the same one.
+  StepFlags step_flags(double loss) const {
+    auto flags = torch::tensor({std::isfinite(loss) ? 0.0 : 1.0, interrupt_requested() ? 1.0 : 0.0},
+                               torch::kFloat64);
+    if (share_.distributed()) flags = sum_over_ranks(flags);
+    return {flags[0].item<double>() > 0, flags[1].item<double>() > 0};
+  }
+
+  // Training stops before a NaN or infinite loss reaches the weights: where, and what caused it.
+  Error non_finite_loss(double loss, const torch::Tensor& x, const torch::Tensor& logits,
+                        int64_t epoch, int64_t b) const {
     std::string cause = "the loss is not finite on some rank";
     if (!std::isfinite(loss)) {
       cause = !torch::isfinite(x).all().item<bool>()
@@ -453,9 +470,9 @@ class TrainingRun {
                     "lower learning rate often helps)"
                   : "the loss is " + format_number(loss);
     }
-    throw Error("training stopped in epoch " + std::to_string(epoch) + " at batch " +
-                std::to_string(b + 1) + " of " + std::to_string(batches_) + ": " + cause +
-                "; the weights are those after the step before");
+    return Error("training stopped in epoch " + std::to_string(epoch) + " at batch " +
+                 std::to_string(b + 1) + " of " + std::to_string(batches_) + ": " + cause +
+                 "; the weights are those after the step before");
   }
 
   // This rank's rows of a global batch.
@@ -499,7 +516,8 @@ class TrainingRun {
     return stats;
   }
 
-  // Ctrl-C or SIGTERM on any rank, checked between steps (every rank stops at the same one).
+  // Ctrl-C or SIGTERM on any rank, checked between epochs (every rank stops at the same one;
+  // within an epoch, step_flags tells).
   bool stop_requested() const {
     const double here = interrupt_requested() ? 1 : 0;
     return (share_.distributed() ? max_over_ranks(here) : here) > 0;
@@ -548,6 +566,7 @@ class TrainingRun {
   Model& model_;
   const TrainOptions& options_;
   WorkShare share_ = WorkShare::of_process();
+  bool stop_after_step_ = false;  // the latest step saw an interrupt (step_flags)
   std::vector<torch::Tensor> params_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   DataSplit split_;

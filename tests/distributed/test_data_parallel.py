@@ -85,6 +85,14 @@ let net = train(zoo.mlp(classes: 10, seed: 1), d, epochs: 1, batch: 128,
 save(net, env("OUT"))
 """
 
+# The last batch of 1 row leaves rank 1 without rows: it still takes part in every step's
+# all-reduces.
+SHORT_LAST_BATCH = """
+let d = fashion_mnist(split: "train", limit: 65)
+train(zoo.mlp(classes: 10, seed: 1), d, epochs: 1, batch: 64, seed: 0)
+print("trained")
+"""
+
 # A Curriculum schedule runs its own loop: two epochs of clean tasks, batches of 128.
 CURRICULUM = """
 let d = fashion_mnist(split: "train", limit: 384)
@@ -174,6 +182,9 @@ def main():
             run(path, 2, OUT=two)
             gap = logits_gap(one, two)
             expect(gap < 1e-5, f"{what}: logits differ by {gap}")
+
+        short = run(script("short.ptb", SHORT_LAST_BATCH), 2)
+        expect(short.strip() == "trained", f"a rank without rows of a batch: {short!r}")
 
         fit = script("fit.ptb", UAP_AND_DENOISER)
         den_one, den_two = os.path.join(tmp, "den1.pt"), os.path.join(tmp, "den2.pt")
