@@ -2,9 +2,11 @@
 // The tree-walking evaluator. Runs programs the checker accepted; runtime errors become
 // ScriptErrors at the script line, with the script's call stack as a traceback.
 
+#include <chrono>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -51,6 +53,13 @@ struct RunOptions {
   std::string device = "";  // "" = the runtime's choice (CUDA when LibTorch has it)
   std::ostream* out = &std::cout;
   int max_call_depth = 1000;
+  // Builtins a script may call; empty: every one. The pure-program fuzz target allows only those
+  // that touch no tensor, file or clock.
+  std::function<bool(const Builtin&)> may_call;
+  // When the script must stop (the fuzz target's time budget; --timeout goes through
+  // runtime/core/limits.h): checked at every loop iteration and function call.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::string deadline_reason = "--timeout";  // how the message names the limit
 };
 
 // Finds the text of `import a.b`: the standard library for std.*, else a .ptb file beside the
@@ -108,6 +117,9 @@ class Interpreter {
   Value eval_index(const IndexExpr& expr, const EnvPtr& env);
   Value eval_grad(const CallExpr& expr, const EnvPtr& env);
 
+  Value make_closure(std::shared_ptr<FunctionDecl> decl, const EnvPtr& env);
+  // A located error once the deadline has passed or a resource limit was crossed.
+  void check_limits(const Span& at) const;
   Value call_closure(const Closure& closure, std::vector<Value>& positional,
                      std::vector<std::pair<std::string, Value>>& named, const Span& at);
   Value call_builtin(const BuiltinFunction& fn, std::vector<Value>& positional,
@@ -123,6 +135,10 @@ class Interpreter {
   torch::Device device_;
   at::Generator generator_;
   EnvPtr globals_;
+  // Environments closures captured, emptied when the interpreter ends (see ~Interpreter);
+  // expired entries are dropped as the list doubles.
+  std::vector<std::weak_ptr<Env>> closure_envs_;
+  size_t live_closure_envs_ = 0;
   std::vector<TraceEntry> frames_;
   // Programs of imported modules stay alive as long as their closures may run.
   std::vector<std::shared_ptr<Program>> modules_;

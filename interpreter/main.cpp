@@ -1,12 +1,12 @@
 // perturb run|check|repl: the command line. Exit codes follow sysexits (see session.h).
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -15,12 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "interpreter/large_stack.h"
 #include "interpreter/launch.h"
 #include "interpreter/reference.h"
 #include "interpreter/repl.h"
 #include "interpreter/session.h"
 #include "runtime/core/error.h"
 #include "runtime/core/interrupt.h"
+#include "runtime/core/limits.h"
 #include "runtime/core/memory_settings.h"
 #include "runtime/core/progress.h"
 #include "runtime/core/threads.h"
@@ -47,6 +49,10 @@ options:
                    OMP_NUM_THREADS, else every core this process may use)
   --nproc N        run N worker processes of this machine as one c10d group
                    (under torchrun, perturb joins the launcher's group instead)
+  --timeout S      stop the script after S seconds (exit 70; training writes
+                   its checkpoint first)
+  --max-memory M   stop the script when it holds more than M of memory (e.g.
+                   2G, 512M; exit 70); larger tensors are refused up front
   --verbose        log what the runtime does (to stderr)
   --help           this text
   --version        the version
@@ -56,8 +62,9 @@ struct Options {
   std::string command;
   std::string file;
   RunOptions run;
-  std::optional<int> threads;  // --threads N
-  std::optional<int> nproc;    // --nproc N: worker processes on this machine
+  std::optional<int> threads;      // --threads N
+  std::optional<int> nproc;        // --nproc N: worker processes on this machine
+  perturb::ResourceLimits limits;  // --timeout, --max-memory
   bool verbose = false;
   bool json = false;  // reference --json
 };
@@ -106,6 +113,18 @@ int parse_arguments(int argc, char** argv, Options& options) {
       const auto count = positive_count(text);
       if (!count) return usage_error(a + " needs a whole number >= 1, got '" + text + "'");
       (a == "--threads" ? options.threads : options.nproc) = *count;
+    } else if (a == "--timeout") {
+      const std::string text = value(a);
+      char* end = nullptr;
+      const double seconds = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !(seconds > 0) || !std::isfinite(seconds))
+        return usage_error("--timeout needs a number of seconds > 0, got '" + text + "'");
+      options.limits.timeout_seconds = seconds;
+    } else if (a == "--max-memory") {
+      const std::string text = value(a);
+      options.limits.max_memory_bytes = perturb::parse_bytes(text);
+      if (!options.limits.max_memory_bytes)
+        return usage_error("--max-memory needs a size such as 2G or 512M, got '" + text + "'");
     } else if (a == "--device") {
       options.run.device = value(a);
       if (options.run.device != "cpu" && options.run.device.rfind("cuda", 0) != 0) {
@@ -166,33 +185,6 @@ int run_file(const Options& options) {
   return session.run(*source, options.command == "check").status;
 }
 
-// Parsing, checking and evaluating recurse over the script's nesting, so the interpreter runs on
-// a thread with a large stack: a deeply nested script or a deep recursion then ends in a
-// diagnostic (the evaluator's call-depth limit) instead of a stack overflow.
-constexpr size_t kInterpreterStackBytes = size_t{1} << 29;
-
-struct ThreadCall {
-  std::function<int()> body;
-  int status = kExitRuntime;
-};
-
-int run_on_large_stack(std::function<int()> body) {
-  ThreadCall call{std::move(body)};
-  pthread_attr_t attributes;
-  pthread_attr_init(&attributes);
-  pthread_attr_setstacksize(&attributes, kInterpreterStackBytes);
-  pthread_t thread;
-  auto entry = [](void* arg) -> void* {
-    auto* c = static_cast<ThreadCall*>(arg);
-    c->status = c->body();
-    return nullptr;
-  };
-  if (pthread_create(&thread, &attributes, entry, &call) != 0) return call.body();
-  pthread_join(thread, nullptr);
-  pthread_attr_destroy(&attributes);
-  return call.status;
-}
-
 // A worker of a group (--nproc or torchrun): joins it before the script runs, so a group that
 // cannot form ends every rank with an error instead of a hang. Ranks other than 0 write no
 // stdout and draw no progress bars, so the script's output appears once.
@@ -220,6 +212,7 @@ int run_command(const Options& options) {
       join_world_from_environment();
       // Ctrl-C stops a training run at its next step with a checkpoint (runtime/core/interrupt.h).
       perturb::install_interrupt_handlers();
+      perturb::watch_resource_limits(options.limits);
     }
     if (options.command == "repl") return run_repl(options.run);
     if (options.command == "reference") {

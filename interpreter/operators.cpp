@@ -8,6 +8,7 @@
 #include "interpreter/eval.h"
 #include "interpreter/kinds.h"
 #include "runtime/core/error.h"
+#include "runtime/core/limits.h"
 
 namespace perturb::lang {
 namespace {
@@ -131,23 +132,26 @@ int64_t list_index(const Value& index, int64_t size, const Span& at, const char*
     throw_runtime_error(at, std::string("a ") + what + " index must be a whole number, got " +
                                 kind_with_article(index.kind()));
   }
-  int64_t i = static_cast<int64_t>(index.as<double>());
-  int64_t resolved = i < 0 ? i + size : i;
-  if (resolved < 0 || resolved >= size) {
-    throw_runtime_error(at, "index " + std::to_string(i) + " is out of range for " +
+  const double x = index.as<double>();
+  // Checked as a double: casting 1e308 or infinity to an integer is undefined behaviour.
+  const double resolved_x = x < 0 ? x + static_cast<double>(size) : x;
+  if (!(resolved_x >= 0 && resolved_x < static_cast<double>(size))) {
+    throw_runtime_error(at, "index " + format_number(x) + " is out of range for " +
                                 (std::string(what) == "list" ? "a list" : "a string") +
                                 " of length " + std::to_string(size));
   }
-  return resolved;
+  return static_cast<int64_t>(resolved_x);
 }
 
 std::pair<int64_t, int64_t> slice_bounds(const IndexValue& s, int64_t size, const Span& at) {
   auto bound = [&](const std::optional<Value>& v, int64_t fallback) {
     if (!v || v->is_none()) return fallback;
-    if (!v->is<double>()) throw_runtime_error(at, "slice bounds must be numbers");
-    int64_t i = static_cast<int64_t>(v->as<double>());
-    if (i < 0) i += size;
-    return std::clamp<int64_t>(i, 0, size);
+    if (!v->is<double>() || std::isnan(v->as<double>()))
+      throw_runtime_error(at, "slice bounds must be numbers");
+    double x = std::trunc(v->as<double>());
+    if (x < 0) x += static_cast<double>(size);
+    // Clamped as a double: casting 1e308 to an integer is undefined behaviour.
+    return static_cast<int64_t>(std::clamp(x, 0.0, static_cast<double>(size)));
   };
   int64_t lo = bound(s.lo, 0), hi = bound(s.hi, size);
   return {lo, std::max(lo, hi)};
@@ -160,19 +164,28 @@ Value index_tensor(const torch::Tensor& t, const std::vector<IndexValue>& subscr
   if (static_cast<int64_t>(subscripts.size()) > t.dim()) {
     throw_runtime_error(at, "too many indices for a tensor of shape " + shape_string(t));
   }
+  // Never moved: LibTorch 1.13's TensorIndex(int64_t) leaves a bool member unset that its move
+  // constructor reads (UBSan: "load of value 190 ... for type 'bool'").
+  indices.reserve(subscripts.size());
   for (size_t d = 0; d < subscripts.size(); ++d) {
     const auto& s = subscripts[d];
     if (s.is_slice) {
       auto [lo, hi] = slice_bounds(s, t.size(static_cast<int64_t>(d)), at);
       indices.emplace_back(Slice(lo, hi));
     } else if (s.index.is<double>()) {
-      int64_t size = t.size(static_cast<int64_t>(d));
-      int64_t i = static_cast<int64_t>(s.index.as<double>());
-      if (i < -size || i >= size) {
-        throw_runtime_error(at, "index " + std::to_string(i) + " is out of range for dimension " +
-                                    std::to_string(d) + " of size " + std::to_string(size));
+      const int64_t size = t.size(static_cast<int64_t>(d));
+      const double index = s.index.as<double>();
+      // Compared as a double first: casting 1e308 to an integer is undefined behaviour.
+      if (!(index >= static_cast<double>(-size) && index < static_cast<double>(size))) {
+        throw_runtime_error(at, "index " + format_number(index) +
+                                    " is out of range for dimension " + std::to_string(d) +
+                                    " of size " + std::to_string(size));
       }
-      indices.emplace_back(i);
+      if (index != std::floor(index)) {
+        throw_runtime_error(at,
+                            "a tensor index must be a whole number, got " + format_number(index));
+      }
+      indices.emplace_back(static_cast<int64_t>(index));
     } else if (s.index.is<torch::Tensor>()) {
       indices.emplace_back(s.index.as<torch::Tensor>());
     } else {
@@ -243,6 +256,7 @@ Value apply_binary(BinaryOp op, const Value& l, const Value& r, const Span& at) 
     const auto& b = r.as<std::string>();
     switch (op) {
       case BinaryOp::kAdd:
+        check_fits_in_memory(a.size() + b.size(), 1, "a string", at);
         return Value(a + b);
       case BinaryOp::kLt:
         return Value(a < b);
@@ -257,12 +271,24 @@ Value apply_binary(BinaryOp op, const Value& l, const Value& r, const Span& at) 
     }
   }
   if (op == BinaryOp::kAdd && l.is<ListPtr>() && r.is<ListPtr>()) {
+    check_fits_in_memory(l.as<ListPtr>()->size() + r.as<ListPtr>()->size(), sizeof(Value), "a list",
+                         at);
     std::vector<Value> joined = *l.as<ListPtr>();
     joined.insert(joined.end(), r.as<ListPtr>()->begin(), r.as<ListPtr>()->end());
     return make_list(std::move(joined));
   }
   if (auto composed = compose(op, l, r, at)) return *composed;
   unsupported(op, l, r, at);
+}
+
+void check_fits_in_memory(double count, double element_bytes, const std::string& what,
+                          const Span& at) {
+  const double bytes = count * element_bytes;
+  const double limit = allocatable_bytes();
+  if (limit > 0 && bytes > limit) {
+    throw_runtime_error(at, what + " of " + format_number(count) + " items would take " +
+                                readable_bytes(bytes) + ", more than " + allocatable_text());
+  }
 }
 
 Value field_of(const Value& value, const std::string& name, const Span& at) {

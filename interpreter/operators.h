@@ -16,6 +16,12 @@ Value apply_binary(BinaryOp op, const Value& left, const Value& right, const Spa
 // `value.name`: a record field, an object's field, a tensor's shape, or a bound method.
 Value field_of(const Value& value, const std::string& name, const Span& at);
 
+// A located error when `count` items of `element_bytes` each would not fit in memory (this
+// machine's, or --max-memory): a list or string doubled in a loop stops here, not in the
+// kernel's out-of-memory killer.
+void check_fits_in_memory(double count, double element_bytes, const std::string& what,
+                          const Span& at);
+
 struct IndexValue {
   bool is_slice = false;
   Value index;

@@ -5,11 +5,13 @@
 
 #include <antlr4-runtime.h>
 
+#include <cstdio>
 #include <map>
 #include <set>
 
 #include "PerturbLexer.h"
 #include "PerturbParser.h"
+#include "interpreter/utf8.h"
 
 namespace perturb::lang {
 namespace {
@@ -73,7 +75,8 @@ std::string describe_expected(antlr4::Parser* parser) {
     std::string name = parser->getVocabulary().getDisplayName(type);
     if (expression && (kExpressionStarts.count(type) || name == "'-'" || name == "'+'")) continue;
     // Separators and the end of input are never the fix a person is looking for.
-    if (type == P::NEWLINE || name == "';'" || type == antlr4::Token::EOF) continue;
+    if (type == P::NEWLINE || name == "';'" || type == static_cast<ssize_t>(antlr4::Token::EOF))
+      continue;
     if (type == P::IDENT) {
       words.push_back("a name");
     } else if (name.size() > 2 && name.front() == '\'') {
@@ -478,11 +481,65 @@ bool nested_too_deeply(antlr4::CommonTokenStream& tokens, const SourcePtr& sourc
   return false;
 }
 
+// The span of the byte at `offset`, counting columns in characters (the text before it is valid
+// UTF-8, so every byte that is not a continuation byte starts one).
+Span span_at_offset(const SourcePtr& source, size_t offset) {
+  Span span{source, 1, 1, 1};
+  for (size_t i = 0; i < offset; ++i) {
+    const auto byte = static_cast<unsigned char>(source->text[i]);
+    if (byte == '\n') {
+      ++span.line;
+      span.column = 1;
+    } else if ((byte & 0xC0) != 0x80) {
+      ++span.column;
+    }
+  }
+  return span;
+}
+
+// ANTLR's error recovery walks the whole rule stack at every level it unwinds, so a script that
+// leaves 1600 brackets open cost seconds (quadratic; found by fuzz_parse). After this many
+// recoveries the parse stops: the errors so far are reported, which is all anyone reads.
+constexpr int kMaxRecoveries = 50;
+
+class BoundedRecovery : public antlr4::DefaultErrorStrategy {
+ public:
+  void recover(antlr4::Parser* parser, std::exception_ptr error) override {
+    count();
+    DefaultErrorStrategy::recover(parser, error);
+  }
+  antlr4::Token* recoverInline(antlr4::Parser* parser) override {
+    count();
+    return DefaultErrorStrategy::recoverInline(parser);
+  }
+
+ private:
+  void count() {
+    if (++recoveries_ > kMaxRecoveries) throw antlr4::ParseCancellationException();
+  }
+  int recoveries_ = 0;
+};
+
+// ANTLR's input stream decodes UTF-8 itself and throws on what it cannot: report the first bad
+// byte at its position instead.
+bool invalid_utf8(const SourcePtr& source, ParseResult& result) {
+  const size_t bad = invalid_utf8_at(source->text);
+  if (bad == std::string::npos) return false;
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(source->text[bad]));
+  result.errors.error(span_at_offset(source, bad),
+                      std::string("this is not a Perturb script: invalid UTF-8 byte ") + byte +
+                          " (UTF-8 has no overlong forms, surrogates or code points above "
+                          "U+10FFFF)");
+  return true;
+}
+
 }  // namespace
 
 ParseResult parse(SourcePtr source) {
   ParseResult result;
   result.program.source = source;
+  if (invalid_utf8(source, result)) return result;
   antlr4::ANTLRInputStream input(source->text);
   PerturbLexer lexer(&input);
   ErrorListener listener(source, result);
@@ -493,8 +550,14 @@ ParseResult parse(SourcePtr source) {
   PerturbParser parser(&tokens);
   parser.removeErrorListeners();
   parser.addErrorListener(&listener);
-  P::ProgramContext* tree = parser.program();
-  if (result.errors.has_errors()) return result;
+  parser.setErrorHandler(std::make_shared<BoundedRecovery>());
+  P::ProgramContext* tree = nullptr;
+  try {
+    tree = parser.program();
+  } catch (const antlr4::ParseCancellationException&) {
+    // Only after errors were reported (BoundedRecovery).
+  }
+  if (result.errors.has_errors() || !tree) return result;
   Builder builder(source, result.errors);
   result.program.statements = builder.statements(tree->statement());
   return result;

@@ -7,6 +7,11 @@ packages=(
   dataset-fashion-mnist tmux libboost-math-dev wordnet-base
   libopenblas0-openmp libgloo-dev nlohmann-json3-dev
 )
+# `make sanitize` and `make fuzz` (setup.sh --hardening): clang with its sanitizer and libFuzzer
+# runtimes.
+if [ "${1:-}" = "--hardening" ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 # nlohmann-json3-dev: the JSON reader and writer (captions files, save(..., "x.json"), reports).
 # libopenblas0-openmp: OpenBLAS in place of Debian's reference BLAS (through the alternatives
 # system), built on OpenMP so it shares LibTorch's threads; 1.5-3x faster training, attacks and

@@ -57,6 +57,10 @@ class VerifierObject : public CertifyMethodObject {
   // threat's set, else 0; so accuracy_at(eps) is the verified accuracy and accuracy_at(0) the
   // clean accuracy.
   Certificate certify(Model& model, const Dataset& data, CallArgs& args) const override {
+    if (args.has("out"))
+      args.fail_at("out",
+                   "out: keeps the rows of randomized smoothing as they come; save the "
+                   "certificate of bound propagation instead");
     const int64_t batch =
         std::min<int64_t>(std::max<int64_t>(args.integer("batch"), 1), kMaxBoundBatch);
     const auto start = std::chrono::steady_clock::now();

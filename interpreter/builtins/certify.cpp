@@ -82,7 +82,9 @@ Value tensor_of(const std::vector<CertificateRow>& rows, torch::ScalarType type,
 
 Certificate SmoothObject::certify(Model& model, const Dataset& data, CallArgs& args) const {
   at::Generator gen = generator_for(args);
-  return certify_smoothed(model, data, smooth_options(args, sigma), gen);
+  SmoothOptions options = smooth_options(args, sigma);
+  if (args.has("out")) options.rows_path = args.string("out");
+  return certify_smoothed(model, data, options, gen);
 }
 
 std::optional<Value> CertificateObject::field(const std::string& name) const {
@@ -344,7 +346,10 @@ void register_certify_builtins(BuiltinTable& t) {
                     samples_param(), alpha_param(), batch_param(),
                     optional("sequential", bits(Kind::kBool), Value(false)),
                     optional_auto("radii", bits(Kind::kList), "0 to 2·sigma by sigma/4"),
-                    optional_auto("seed", kNum, "from --seed")}}
+                    optional_auto("seed", kNum, "from --seed"),
+                    optional("out", bits(Kind::kString), Value())
+                        .doc("a TSV file that gets each row as it is certified; a stopped run "
+                             "keeps its rows there and a rerun continues after them")}}
              .returning(bits(Kind::kCertificate)),
          "Certified radii by Cohen et al.'s CERTIFY: the top class from n0 noisy samples, its "
          "count in n more, a Clopper-Pearson lower bound at 1 - alpha; sequential: true stops "

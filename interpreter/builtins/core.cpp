@@ -1,5 +1,6 @@
 // Core builtins of LANGUAGE.md §1: printing, strings, lists, environment, numbers.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -50,6 +51,9 @@ Value range_list(CallArgs& args) {
   }
   int64_t step = args.integer("step");
   if (step == 0) args.fail("range's step must not be 0");
+  const double count =
+      std::max(0.0, std::ceil(static_cast<double>(stop - start) / static_cast<double>(step)));
+  check_fits_in_memory(count, sizeof(Value), "range's list", args.span);
   std::vector<Value> items;
   for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) items.emplace_back(i);
   return make_list(std::move(items));

@@ -8,6 +8,7 @@
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/builtins/threat.h"
+#include "interpreter/builtins/whole.h"
 #include "interpreter/eval.h"
 #include "runtime/attack/multimodal/co_attack.h"
 #include "runtime/attack/multimodal/sga.h"
@@ -194,8 +195,7 @@ Value itr_table_value(CallArgs& args) {
   }
   std::vector<int64_t> ks;
   for (const auto& item : *args.get("k").as<ListPtr>()) {
-    if (!item.is<double>() || item.as<double>() < 1 ||
-        item.as<double>() != static_cast<double>(static_cast<int64_t>(item.as<double>()))) {
+    if (!item.is<double>() || item.as<double>() < 1 || !is_whole(item.as<double>())) {
       args.fail_at("k",
                    "itr_table's k must be a list of whole numbers ≥ 1, "
                    "found " +

@@ -1,6 +1,9 @@
 // Models (LANGUAGE.md §3): the zoo, TorchScript and Perturb model files, save and accuracy.
 
 #include "interpreter/builtins/model.h"
+
+#include <filesystem>
+
 #include "interpreter/builtins/certify.h"
 #include "interpreter/builtins/denoise.h"
 #include "interpreter/builtins/multimodal_objects.h"
@@ -91,6 +94,13 @@ Value record_of(NamedTensors tensors) {
 
 Value load_value(CallArgs& args) {
   const std::string& path = args.string("path");
+  // A named pipe would block the read forever and a device (/dev/zero) never end it.
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (!error && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status) &&
+      !std::filesystem::is_directory(status)) {
+    throw perturb::IoError("'" + path + "' is not a regular file (a named pipe, socket or device)");
+  }
   if (has_extension(path, ".npy")) return Value(read_npy(path));
   if (has_extension(path, ".npz")) return record_of(read_npz(path));
   // A two-tower saved by Perturb comes back as a two-tower (builtins/multimodal.cpp).

@@ -12,6 +12,7 @@
 #include "interpreter/builtins/multimodal_objects.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/builtins/train.h"
+#include "interpreter/builtins/whole.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
 #include "runtime/core/error.h"
@@ -160,8 +161,7 @@ std::vector<int64_t> k_list(CallArgs& args) {
   const Value& k = args.get("k");
   if (k.is<double>()) return {args.integer("k")};
   for (const auto& item : *k.as<ListPtr>()) {
-    if (!item.is<double>() || item.as<double>() != static_cast<int64_t>(item.as<double>()) ||
-        item.as<double>() < 1) {
+    if (!item.is<double>() || !is_whole(item.as<double>()) || item.as<double>() < 1) {
       args.fail_at("k", "k must be a list of whole numbers of at least 1, found " +
                             format_value(item, true));
     }

@@ -9,6 +9,7 @@
 #include "interpreter/builtins/data.h"
 #include "interpreter/builtins/model.h"
 #include "interpreter/builtins/table.h"
+#include "interpreter/builtins/whole.h"
 #include "interpreter/eval.h"
 #include "runtime/model/features.h"
 
@@ -27,7 +28,7 @@ std::vector<int64_t> k_list(CallArgs& args) {
     ks.push_back(args.integer("k"));
   } else {
     for (const auto& item : *k.as<ListPtr>()) {
-      if (!item.is<double>() || item.as<double>() != static_cast<int64_t>(item.as<double>())) {
+      if (!item.is<double>() || !is_whole(item.as<double>())) {
         args.fail_at("k", "retrieval's k must be a list of whole numbers, found " +
                               (item.is<double>() ? format_number(item.as<double>())
                                                  : kind_with_article(item.kind())));

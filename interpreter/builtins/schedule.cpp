@@ -8,6 +8,7 @@
 #include "interpreter/builtins/params.h"
 #include "interpreter/builtins/policy.h"
 #include "interpreter/builtins/table.h"
+#include "interpreter/builtins/whole.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
 #include "interpreter/kinds.h"
@@ -156,8 +157,9 @@ Value make_curriculum(CallArgs& args) {
     }
     const Value* epochs = record.find("epochs");
     const Value* task = record.find("task");
-    if (!epochs || !epochs->is<double>()) {
-      args.fail_at("stages", which + " needs epochs: a number");
+    if (!epochs || !epochs->is<double>() || !is_whole(epochs->as<double>()) ||
+        epochs->as<double>() < 0) {
+      args.fail_at("stages", which + " needs epochs: a whole number of at least 0");
     }
     auto task_object = task ? task->object<TaskObject>() : nullptr;
     if (!task_object) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "interpreter/builtins/binding.h"
+#include "interpreter/builtins/whole.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
 #include "interpreter/operators.h"
@@ -249,10 +250,6 @@ std::string choices_text(const ParamSpec& p) {
   return format_alternatives(alternatives);
 }
 
-bool is_whole(double x) {
-  return x == std::floor(x) && std::abs(x) <= 9.0e15;
-}
-
 // What a builtin wants when the value has the right kind but is of another sort: an image
 // classifier rather than a two-tower model, an image threat rather than a text threat...
 std::string sort_wanted(Kind kind) {
@@ -269,6 +266,10 @@ std::string sort_wanted(Kind kind) {
 }
 
 }  // namespace
+
+bool is_whole(double x) {
+  return x == std::floor(x) && std::abs(x) <= 9.0e15;
+}
 
 void CallArgs::fail_kind(const std::string& name, Kind expected) const {
   Kind got = get(name).kind();

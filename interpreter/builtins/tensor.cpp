@@ -1,44 +1,30 @@
 // Tensor builtins of LANGUAGE.md §4: enough to teach and to write new attacks.
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <iterator>
 
 #include "interpreter/builtins/binding.h"
 #include "interpreter/builtins/table.h"
+#include "interpreter/builtins/whole.h"
 #include "interpreter/diagnostics.h"
 #include "interpreter/eval.h"
 #include "interpreter/operators.h"
+#include "runtime/core/limits.h"
 
 namespace perturb::lang {
 namespace {
 
 constexpr Kinds kNumeric = Kind::kNumber | Kind::kTensor;
 
-// "4.0 TB": a byte count for a message.
-std::string readable_bytes(double bytes) {
-  const char* units[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
-  size_t unit = 0;
-  while (bytes >= 1000 && unit + 1 < std::size(units)) {
-    bytes /= 1000;
-    ++unit;
-  }
-  char text[32];
-  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
-  return text;
-}
-
 // A float32 tensor of `shape` must fit in the machine's memory: asking for more is an error
 // before LibTorch tries to allocate it (and the kernel's out-of-memory killer answers instead).
 void check_fits_in_memory(CallArgs& args, const std::vector<int64_t>& shape) {
   double bytes = sizeof(float);
   for (int64_t d : shape) bytes *= static_cast<double>(d);
-  const double memory =
-      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  const double memory = allocatable_bytes();
   if (memory > 0 && bytes > memory) {
     args.fail(display_name(args.builtin) + " of this shape would take " + readable_bytes(bytes) +
-              " (float32), more than this machine's " + readable_bytes(memory) + " of memory");
+              " (float32), more than " + allocatable_text());
   }
 }
 
@@ -53,8 +39,7 @@ std::vector<int64_t> shape_argument(CallArgs& args) {
   }
   std::vector<int64_t> shape;
   for (const auto& d : dims) {
-    if (!d.is<double>() || d.as<double>() < 0 ||
-        d.as<double>() != static_cast<int64_t>(d.as<double>())) {
+    if (!d.is<double>() || d.as<double>() < 0 || !is_whole(d.as<double>())) {
       args.fail(display_name(args.builtin) +
                 " expects a shape of whole numbers, like [2, 3] or x.shape");
     }

@@ -7,9 +7,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 
+#include "runtime/certify/row_log.h"
 #include "runtime/certify/sequential.h"
 #include "runtime/core/error.h"
+#include "runtime/core/interrupt.h"
 #include "runtime/core/random.h"
 #include "runtime/data/batch_loader.h"
 #include "runtime/distributed/share.h"
@@ -231,6 +234,35 @@ void seed_for_input(at::Generator& noise_gen, uint64_t seed, int64_t i) {
   noise_gen.set_current_seed(mix_seed(seed, static_cast<uint64_t>(i)));
 }
 
+// What certify's out: file must have been written for to be continued: the method, its
+// settings, the noise seed and the number of inputs.
+std::string row_log_settings(const Certificate& cert, uint64_t seed, int64_t inputs) {
+  std::string text = cert.method;
+  for (const auto& [name, value] : cert.settings) text += " " + name + "=" + format_number(value);
+  return text + " seed=" + std::to_string(seed) + " inputs=" + std::to_string(inputs);
+}
+
+CertificateRow earlier_row(const CertificateRowLog& log, int64_t i, int64_t label) {
+  const CertificateRow& row = log.done().at(i);
+  if (row.label != label) {
+    throw IoError("certify's out: file '" + log.path() + "' gives input " + std::to_string(i) +
+                  " the label " + std::to_string(row.label) + ", the data " +
+                  std::to_string(label) + ": it holds rows of other data");
+  }
+  return row;
+}
+
+Interrupted certify_interrupted(size_t finished, int64_t inputs,
+                                const std::optional<CertificateRowLog>& log) {
+  std::string message = "certify interrupted by " + interrupt_name() + " after " +
+                        std::to_string(finished) + " of " + std::to_string(inputs) + " inputs";
+  if (log) {
+    return Interrupted(message + "; their rows are in " + log->path() +
+                       ": run the script again to continue after them");
+  }
+  return Interrupted(message + "; give certify an out: file to keep the rows of a run that stops");
+}
+
 }  // namespace
 
 Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOptions& options,
@@ -258,6 +290,13 @@ Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOpti
   const auto [begin, end] = share.rows(data.size());
   // A streaming dataset's next inputs are decoded while these are certified; an input its
   // source skips as unreadable gets no row.
+  std::optional<CertificateRowLog> log;
+  if (!options.rows_path.empty()) {
+    const std::string path =
+        options.rows_path + (share.distributed() ? ".rank" + std::to_string(share.rank) : "");
+    log.emplace(path, row_log_settings(cert, seed, data.size()));
+  }
+  HonourInterrupts honour;
   BatchLoader loader(data.slice(begin, end).batches(kInputsPerLoad));
   std::vector<CertificateRow> rows;
   for (int64_t first = begin; first < end; first += kInputsPerLoad) {
@@ -265,6 +304,11 @@ Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOpti
     const auto kept = part.kept.accessor<int64_t, 1>();
     for (int64_t j = 0; j < part.data.size(); ++j) {
       const int64_t i = first + kept[j];
+      if (interrupt_requested()) throw certify_interrupted(rows.size(), end - begin, log);
+      if (log && log->done().count(i)) {
+        rows.push_back(earlier_row(*log, i, labels[i].item<int64_t>()));
+        continue;
+      }
       const auto start = std::chrono::steady_clock::now();
       seed_for_input(noise_gen, seed, i);
       const SmoothResult r = certify_input(counter, part.data.x[j], options);
@@ -276,6 +320,7 @@ Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOpti
       row.correct = r.prediction == row.label;
       row.samples = r.samples;
       row.seconds = seconds_since(start);
+      if (log) log->append(row);
       rows.push_back(row);
     }
   }

@@ -28,6 +28,9 @@ struct SmoothOptions {
   bool sequential = false;
   std::vector<double> radii;  // empty → 0 to 2·sigma in steps of sigma/4
   int64_t first_look = 100;   // sequential: first look after this many samples, then doubling
+  // certify's out: file (row_log.h): each row appended as it is certified, and rows a stopped
+  // run left there reused. In a group of processes rank R writes PATH.rankR. "" = none.
+  std::string rows_path;
 };
 
 // Checks the options in the user's terms (sigma > 0, 0 < alpha < 1, n0, n, batch >= 1, ...).
@@ -91,7 +94,8 @@ int64_t predict_input(NoiseCounter& counter, const torch::Tensor& x, int64_t n, 
 // The model is put in eval mode for the call; noise comes from a generator on the model's device,
 // input i's from a stream keyed by (a seed drawn from `gen`, i). In a group of processes each
 // rank certifies a contiguous share of the inputs and every rank gets all rows, in order: the
-// same certificate as one process's.
+// same certificate as one process's. Ctrl-C or SIGTERM stops it between inputs with Interrupted,
+// the rows so far kept in options.rows_path when there is one.
 Certificate certify_smoothed(Model& model, const Dataset& data, const SmoothOptions& options,
                              at::Generator& gen);
 

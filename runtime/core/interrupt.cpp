@@ -10,6 +10,9 @@ namespace {
 
 std::atomic<int> received{0};
 std::atomic<int> honouring{0};
+// received holds a signal's number, or this for a resource limit (written once, before it).
+constexpr int kLimit = -1;
+std::string crossed_limit;
 
 // Async-signal-safe: atomics, then write(2) and _exit(2) when nothing will honour the request.
 extern "C" void on_signal(int signal) {
@@ -34,7 +37,19 @@ bool interrupt_requested() {
 }
 
 std::string interrupt_name() {
-  return received.load() == SIGTERM ? "SIGTERM" : "Ctrl-C (SIGINT)";
+  const int request = received.load();
+  if (request == kLimit) return crossed_limit;
+  return request == SIGTERM ? "SIGTERM" : "Ctrl-C (SIGINT)";
+}
+
+void request_limit_stop(const std::string& limit) {
+  if (received.load() != 0) return;
+  crossed_limit = limit;
+  received.store(kLimit);
+}
+
+bool limit_crossed() {
+  return received.load() == kLimit;
 }
 
 void clear_interrupt() {

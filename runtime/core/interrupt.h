@@ -19,10 +19,15 @@ class Interrupted : public Error {
 // Installs the handlers (the interpreter does, for `perturb run`). Without them the signals
 // keep their default action and interrupt_requested() stays false.
 void install_interrupt_handlers();
-// Whether a signal arrived since the handlers were installed.
+// Whether a signal arrived since the handlers were installed, or a resource limit was crossed.
 bool interrupt_requested();
-// "Ctrl-C (SIGINT)" or "SIGTERM", for messages.
+// "Ctrl-C (SIGINT)", "SIGTERM" or the limit ("--timeout 60 s"), for messages.
 std::string interrupt_name();
+// A resource limit was crossed (runtime/core/limits.h): `limit` names it ("--timeout 60 s").
+// Honoured as a signal is; the interpreter also stops at its next loop iteration or call.
+void request_limit_stop(const std::string& limit);
+// Whether the request came from a resource limit rather than a signal.
+bool limit_crossed();
 // Forgets a request (tests).
 void clear_interrupt();
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -70,12 +72,30 @@ Listing list_folder(const fs::path& root) {
   return listing;
 }
 
+// A JPEG cut short: libjpeg decodes what is there and greys the rest with only a warning, where
+// PIL (torchvision's loader) raises "image file is truncated". The end-of-image marker FF D9 must
+// be in the last kilobyte (an EXIF thumbnail's own marker sits near the start).
+bool truncated_jpeg(const std::vector<char>& bytes) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  if (bytes.size() < 4 || byte(0) != 0xFF || byte(1) != 0xD8) return false;
+  const size_t from = bytes.size() > 1024 ? bytes.size() - 1024 : 2;
+  for (size_t i = bytes.size() - 1; i > from; --i) {
+    if (byte(i - 1) == 0xFF && byte(i) == 0xD9) return false;
+  }
+  return true;
+}
+
 // The file's bytes decoded, as 8-bit grey or RGB; IoError when unreadable.
 cv::Mat read_image(const std::string& path, int64_t channels) {
   std::ifstream file(path, std::ios::binary);
+  if (!file) throw IoError("cannot read '" + path + "': " + std::strerror(errno));
   const std::vector<char> bytes((std::istreambuf_iterator<char>(file)),
                                 std::istreambuf_iterator<char>());
   if (!file.good() && !file.eof()) throw IoError("cannot read '" + path + "'");
+  if (truncated_jpeg(bytes)) {
+    throw IoError("'" + path + "' is not a readable image: a JPEG cut short (no end-of-image " +
+                  "marker)");
+  }
   cv::Mat image;
   try {
     image = cv::imdecode(bytes, channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);

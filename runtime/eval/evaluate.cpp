@@ -38,12 +38,30 @@ std::vector<std::string> names_of(const std::vector<AttackResult>& results) {
   return names;
 }
 
+// The model's classes for one batch of the clean pass. The argmax of NaN logits is a class like
+// any other, so an evaluation over NaN would report a made-up accuracy: stop, naming the batch
+// and whether the inputs or the model's outputs are not finite.
+torch::Tensor finite_predictions(Model& model, const torch::Tensor& x, int64_t batch,
+                                 int64_t number) {
+  if (x.size(0) == 0) return torch::zeros({0}, torch::kLong);
+  ModeGuard eval(model, /*training=*/false);
+  const torch::Tensor logits = forward_batched(model, x, batch);
+  if (!torch::isfinite(logits).all().item<bool>()) {
+    const bool inputs = !torch::isfinite(x).all().item<bool>();
+    throw Error("evaluate: batch " + std::to_string(number + 1) + " of the clean pass " +
+                (inputs ? "holds NaN or infinite inputs (the data is damaged)"
+                        : "gives NaN or infinite outputs of the model (its weights diverged or "
+                          "it overflows)"));
+  }
+  return logits.argmax(1).cpu();
+}
+
 // The clean pass: the model's class for every sample (CPU int64 [N], -1 for an input a streaming
 // source skipped as unreadable: neither correct nor evaluated) and how many samples were read.
 std::pair<torch::Tensor, int64_t> clean_predictions(Model& model, const Dataset& data,
                                                     int64_t batch) {
-  const BatchRows predicted = map_dataset(data, batch, [&](int64_t, const Dataset& part) {
-    return predict_classes(model, part.x, batch);
+  const BatchRows predicted = map_dataset(data, batch, [&](int64_t k, const Dataset& part) {
+    return finite_predictions(model, part.x, batch, k);
   });
   auto classes = torch::full({data.size()}, -1, torch::kInt64);
   classes.index_put_({predicted.positions}, predicted.rows.to(torch::kInt64));

@@ -94,12 +94,15 @@ void write_line_plot(const std::string& path, const std::vector<PlotSeries>& ser
   if (options.width < 200 || options.height < 150)
     throw Error("a plot needs at least 200×150 pixels");
 
-  auto [x_lo, x_hi] = options.x_min < options.x_max
-                          ? std::pair<double, double>{options.x_min, options.x_max}
-                          : data_range(series, true);
-  auto [y_lo, y_hi] = options.y_min < options.y_max
-                          ? std::pair<double, double>{options.y_min, options.y_max}
-                          : data_range(series, false);
+  // Plain doubles, not structured bindings: C++17 lambdas cannot capture those (clang).
+  const auto x_range = options.x_min < options.x_max
+                           ? std::pair<double, double>{options.x_min, options.x_max}
+                           : data_range(series, true);
+  const auto y_range = options.y_min < options.y_max
+                           ? std::pair<double, double>{options.y_min, options.y_max}
+                           : data_range(series, false);
+  const double x_lo = x_range.first, x_hi = x_range.second;
+  double y_lo = y_range.first, y_hi = y_range.second;
   if (!(options.y_min < options.y_max)) {
     const double pad = (y_hi - y_lo) * 0.05;
     y_lo -= pad;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -52,6 +53,18 @@ std::string read_file(const std::string& path) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+// A number field of a WordNet line (decimal, or hexadecimal for a word count); IoError naming
+// the file when it is not one, so a damaged database is reported, not an internal error.
+size_t number_field(std::string_view text, int base, const std::string& file) {
+  size_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    throw IoError("the WordNet file " + file + " is damaged: '" + std::string(text.substr(0, 40)) +
+                  "' is not a number (reinstall the Debian package wordnet-base)");
+  }
+  return value;
 }
 
 std::string lower(std::string s) {
@@ -119,6 +132,7 @@ const std::vector<std::pair<std::string, std::string>>& suffix_rules(size_t pos)
 }  // namespace
 
 struct WordNet::Data {
+  std::string dir;
   std::array<std::string, 4> index_text;
   std::array<std::string, 4> data_text;
   // Sorted (lemma, start of its line in index_text).
@@ -135,12 +149,14 @@ struct WordNet::Data {
     auto parts = fields(line_at(index_text[pos], it->second));
     // lemma pos synset_cnt p_cnt [ptr_symbol...] sense_cnt tagsense_cnt offsets...
     if (parts.size() < 4) return {};
-    const size_t synset_count = std::stoul(std::string(parts[2]));
-    const size_t pointer_count = std::stoul(std::string(parts[3]));
+    const std::string file = dir + "/index." + kPosNames[pos];
+    const size_t synset_count = number_field(parts[2], 10, file);
+    const size_t pointer_count = number_field(parts[3], 10, file);
+    if (pointer_count > parts.size()) return {};
     const size_t first = 4 + pointer_count + 2;
     std::vector<size_t> out;
     for (size_t i = first; i < parts.size() && out.size() < synset_count; ++i) {
-      out.push_back(std::stoul(std::string(parts[i])));
+      out.push_back(number_field(parts[i], 10, file));
     }
     return out;
   }
@@ -151,7 +167,7 @@ struct WordNet::Data {
     // synset_offset lex_filenum ss_type w_cnt(hex) word lex_id ...
     std::vector<std::string> out;
     if (parts.size() < 4) return out;
-    const size_t count = std::stoul(std::string(parts[3]), nullptr, 16);
+    const size_t count = number_field(parts[3], 16, dir + "/data." + kPosNames[pos]);
     for (size_t k = 0; k < count && 4 + 2 * k < parts.size(); ++k) {
       std::string word(parts[4 + 2 * k]);
       const size_t paren = word.find('(');  // "(a)", "(p)", "(ip)" syntactic markers
@@ -195,6 +211,7 @@ struct WordNet::Data {
 
 WordNet::WordNet(const std::string& dir) {
   auto data = std::make_shared<Data>();
+  data->dir = dir;
   for (size_t pos = 0; pos < kPosNames.size(); ++pos) {
     const std::string name = kPosNames[pos];
     data->index_text[pos] = read_file(dir + "/index." + name);

@@ -295,7 +295,10 @@ class WassersteinThreat : public LpThreat {
   }
   std::shared_ptr<Threat> with(const Params& params) const override {
     WassersteinOptions o = options_;
-    for (const auto& [key, value] : params) {
+    for (const auto& param : params) {
+      // Named, not structured bindings: C++17 lambdas cannot capture those (clang).
+      const auto& key = param.first;
+      const auto& value = param.second;
       auto number = [&] {
         if (!value.is_point()) throw Error("Wasserstein " + key + " must be a number");
         return value.lo;

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 
 MODEL = os.path.abspath("tests/conformance/fmnist_cnn.ts")
 
@@ -84,7 +85,54 @@ CASES = [
      "broken.json:1:"),
     ("captions that are not UTF-8", 'pairs(images: "images/bird", captions: "latin1.json")', 70,
      "latin1.json:1:"),
+    ("a JPEG cut short in a folder", 'image_folder("jpegs").x', 74,
+     "'jpegs/cat/cut.jpg' is not a readable image: a JPEG cut short"),
+    ("certify's out: file holding something else",
+     'certify(load("' + MODEL + '"), fashion_mnist(split: "test", limit: 2), Smooth(sigma: 0.25), '
+     'n0: 10, n: 20, out: "garbage.ckpt")', 74,
+     "'garbage.ckpt' holds something other than certify's rows"),
+    ("a named pipe as a model", 'load("pipe.ts")', 74, "'pipe.ts' is not a regular file"),
+    ("a device as an array", 'load("zero.npy")', 74, "'zero.npy' is not a regular file"),
 ]
+
+
+def changing_while_read(perturb, tmp):
+    """A file rewritten (truncated, then refilled with other shapes) while perturb reads it: each
+    run ends with its value or a located error, never a crash or a hang."""
+    path = os.path.join(tmp, "moving.npy")
+    versions = [npy("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, 1000), }" % rows) +
+                bytes(4000 * rows) for rows in (300, 50, 1000)]
+    stop = threading.Event()
+
+    def rewrite():
+        k = 0
+        while not stop.is_set():
+            with open(path, "wb") as f:  # truncates, then writes in pieces
+                data = versions[k % len(versions)]
+                for start in range(0, len(data), 65536):
+                    f.write(data[start:start + 65536])
+            k += 1
+
+    with open(path, "wb") as f:
+        f.write(versions[0])
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    problems, outcomes = [], {}
+    try:
+        with open(os.path.join(tmp, "moving.ptb"), "w") as f:
+            f.write('let x = load("moving.npy")\nprint(x.shape)\n')
+        for _ in range(20):
+            done = subprocess.run([perturb, "run", "moving.ptb"], capture_output=True, text=True,
+                                  cwd=tmp, timeout=120)
+            outcomes[done.returncode] = outcomes.get(done.returncode, 0) + 1
+            located = "moving.ptb:1:9: error" in done.stderr
+            if done.returncode not in (0, 70, 74) or (done.returncode != 0 and not located) or \
+                    "internal error" in done.stderr:
+                problems.append(f"exit {done.returncode}: {done.stderr.strip()[:300]!r}")
+    finally:
+        stop.set()
+        writer.join()
+    return problems, outcomes
 
 
 def main():
@@ -102,7 +150,23 @@ def main():
                         os.path.join(tmp, "images"))
         with open(os.path.join(tmp, "images", "bird", "broken.png"), "wb") as f:
             f.write(b"\x89PNG\r\n\x1a\n truncated")
-        for what, call, status, words in CASES:
+        os.makedirs(os.path.join(tmp, "jpegs", "cat"))
+        with open(os.path.abspath("tests/fixtures/jpeg/tiny.jpg"), "rb") as f:
+            jpeg = f.read()
+        with open(os.path.join(tmp, "jpegs", "cat", "cut.jpg"), "wb") as f:
+            f.write(jpeg[:500])
+        with open(os.path.join(tmp, "jpegs", "cat", "whole.jpg"), "wb") as f:
+            f.write(jpeg)
+        os.mkfifo(os.path.join(tmp, "pipe.ts"))
+        os.symlink("/dev/zero", os.path.join(tmp, "zero.npy"))
+        cases = list(CASES)
+        if os.geteuid() != 0:  # root reads any file: there is no unreadable file to make
+            with open(os.path.join(tmp, "unreadable.ts"), "wb") as f:
+                f.write(b"secret")
+            os.chmod(os.path.join(tmp, "unreadable.ts"), 0)
+            cases.append(("an unreadable file", 'load("unreadable.ts")', 74,
+                          "cannot open 'unreadable.ts'"))
+        for what, call, status, words in cases:
             script = os.path.join(tmp, "case.ptb")
             with open(script, "w") as f:
                 f.write(f"let x = {call}\n")
@@ -113,10 +177,13 @@ def main():
             if done.returncode != status or not located or words not in done.stderr:
                 failures.append(f"{what}: exit {done.returncode} (expected {status}), "
                                 f"{done.stderr.strip()[:300]!r} should hold {words!r}")
+        problems, outcomes = changing_while_read(perturb, tmp)
+        failures += ["a file changing while read: " + p for p in problems]
     if failures:
         print("FAIL corrupt files\n  " + "\n  ".join(failures))
         return 1
-    print(f"ok corrupt files: {len(CASES)} cases, each a located error")
+    print(f"ok corrupt files: {len(cases)} cases, each a located error; a file rewritten while "
+          f"read 20 times: exit statuses {outcomes}")
     return 0
 
 

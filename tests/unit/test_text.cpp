@@ -1,7 +1,10 @@
 // Text and captioned data: WordNet synonyms, the word and CLIP BPE tokenizers, EDA,
 // fashion_captions and load_pairs.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -64,6 +67,37 @@ TEST_CASE("WordNet synonyms over senses and parts of speech", "[text]") {
   }
   CHECK_THROWS_AS(WordNet("/nonexistent/wordnet"), IoError);
   CHECK_THROWS_WITH(WordNet("/nonexistent/wordnet"), Catch::Contains("wordnet-base"));
+}
+
+TEST_CASE("a damaged WordNet database is an IoError naming the file, never a crash", "[text]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("perturb-wordnet-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name, std::ios::binary) << text;
+  };
+  for (const std::string pos : {"noun", "verb", "adj", "adv"}) {
+    write("index." + pos, "");
+    write("data." + pos, "");
+    write(pos + ".exc", "");
+  }
+  // An index line whose counts are garbage, one whose offsets point past the data file, one cut
+  // short, and a data line whose word count is not hexadecimal.
+  write("index.noun",
+        "coat n x9 2 @ ~ 2 1 0000001\n"
+        "dark n 1 0 1 1 99999999999\n"
+        "shirt n 1\n"
+        "wide n 1 0 1 1 0000000000\n"
+        "zero n 1 18446744073709551615 1 1 0\n");
+  write("data.noun", "0000000000 06 n zz wide 0 000 | a damaged line\n");
+  const WordNet wn(dir.string());
+  CHECK_THROWS_WITH(wn.synonyms("coat"), Catch::Contains("index.noun is damaged: 'x9'"));
+  CHECK(wn.synonyms("dark").empty());
+  CHECK(wn.synonyms("shirt").empty());
+  CHECK_THROWS_WITH(wn.synonyms("wide"), Catch::Contains("data.noun is damaged: 'zz'"));
+  CHECK_THROWS_AS(wn.synonyms("wide"), IoError);
+  CHECK(wn.synonyms("zero").empty());
+  fs::remove_all(dir);
 }
 
 TEST_CASE("split_words lower-cases and strips punctuation at word ends", "[text]") {
