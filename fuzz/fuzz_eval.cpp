@@ -6,11 +6,9 @@
 #include <set>
 #include <sstream>
 
-#include "fuzz/fuzz_input.h"
-#include "interpreter/check.h"
+#include "fuzz/checked_program.h"
 #include "interpreter/eval.h"
 #include "interpreter/large_stack.h"
-#include "interpreter/parse.h"
 #include "runtime/core/limits.h"
 
 // Lists, strings and tensors a script builds must fit in 512 MB (fuzz/run.sh gives the process
@@ -30,12 +28,8 @@ bool pure(const perturb::lang::Builtin& builtin) {
 
 int run_one(const uint8_t* data, size_t size) {
   using namespace perturb;
-  lang::ParseResult parsed = lang::parse(fuzz::script_from(data, size));
-  if (parsed.errors.has_errors()) return 0;
-  lang::Checker checker;
-  lang::DiagnosticSink errors;
-  checker.check(parsed.program, errors);
-  if (errors.has_errors()) return 0;
+  const std::optional<lang::Program> program = fuzz::checked_program(data, size);
+  if (!program) return 0;
 
   std::ostringstream printed;
   lang::RunOptions options;
@@ -45,7 +39,7 @@ int run_one(const uint8_t* data, size_t size) {
   options.deadline_reason = "the fuzz target's 1 s";
   lang::Interpreter interpreter(options);
   try {
-    interpreter.run(parsed.program);
+    interpreter.run(*program);
   } catch (const lang::ScriptError& error) {
     fuzz::require_located(error.diagnostic);
     (void)lang::render(error.diagnostic, false);
