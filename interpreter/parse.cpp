@@ -5,7 +5,9 @@
 
 #include <antlr4-runtime.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -329,10 +331,20 @@ class Builder {
     return node;
   }
 
-  ExprPtr primary(P::PrimaryContext* ctx) {
-    if (auto* c = dynamic_cast<P::NumberLitContext*>(ctx)) {
-      return std::make_unique<NumberExpr>(span(c), std::stod(c->getText()));
+  // A number literal as a double. std::stod throws on 1e999 (found by fuzz_eval) and on 1e-400;
+  // the first is an error at the literal, the second rounds to 0 as in Python.
+  ExprPtr number(P::NumberLitContext* c) {
+    const std::string text = c->getText();
+    const double value = std::strtod(text.c_str(), nullptr);
+    if (std::isinf(value)) {
+      errors_.error(span(c), "the number " + text +
+                                 " is too large (numbers are 64-bit floats, at most 1.8e308)");
     }
+    return std::make_unique<NumberExpr>(span(c), value);
+  }
+
+  ExprPtr primary(P::PrimaryContext* ctx) {
+    if (auto* c = dynamic_cast<P::NumberLitContext*>(ctx)) return number(c);
     if (auto* c = dynamic_cast<P::StringLitContext*>(ctx)) {
       return std::make_unique<StringExpr>(span(c), unescape(c->STRING()->getSymbol()));
     }
