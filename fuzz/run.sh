@@ -45,7 +45,7 @@ for target in "${targets[@]}"; do
     [ $((SECONDS - started)) -ge 2 ] || break  # it stops at once: a finding in the corpus itself
   done
   [ -z "$(ls -A "$findings")" ] || echo "$target found: $(ls "$findings" | tr '\n' ' ')"
-  awk -F: '/^stat::number_of_executed_units/ {n += $2} /^stat::peak_rss_mb/ {if ($2 > r) r = $2}
+  awk '/^stat::number_of_executed_units/ {n += $NF} /^stat::peak_rss_mb/ {if ($NF > r) r = $NF}
            END {printf "executions: %d, peak RSS: %d MB\n", n, r}' "$log"
   grep -E "cov: [0-9]+" -o "$log" | tail -1 || true
 done
