@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CTest driver for the editor tests. Exit 77 (CTest: skipped) with a clear message when the
-# editor or Node.js is not installed.
+# editor, Node.js (or one recent enough for the pinned packages) or `perturb lsp` is missing.
 # usage: run_editor_test.sh npm|textmate|vsix|extension|locks|vim|emacs|generated PERTURB   (from the repo root)
 set -u
 what=$1
@@ -11,10 +11,16 @@ skip() { echo "skipped: $1"; exit 77; }
 # package in both lock files accepts Debian 12's 18.19, which check_lock_engines.py enforces).
 min_node=18.17.0
 node_is_recent_enough() {
+  command -v node >/dev/null || return 1
   node -e 'const parse = (v) => v.split(".").map(Number);
            const [have, need] = [parse(process.versions.node), parse(process.argv[1])];
            const order = have.map((x, i) => x - need[i]).find((d) => d !== 0) || 0;
            process.exit(order < 0 ? 1 : 0)' "$min_node"
+}
+require_node() {
+  command -v node >/dev/null || skip "Node.js is not installed (apt-get install nodejs npm); $1"
+  node_is_recent_enough ||
+    skip "Node.js $(node --version) is older than $min_node, which the pinned vsce, cheerio and undici need; $1"
 }
 case "$what" in
   npm)
@@ -23,10 +29,9 @@ case "$what" in
     # the .vsix packs; once per lock file: a stamp records the lock file each was installed from.
     # --ignore-scripts: nothing here needs an install script (keytar's, an optional dependency of
     # vsce for publishing, would try to download a prebuilt binary).
-    command -v node >/dev/null && command -v npm >/dev/null ||
+    command -v npm >/dev/null ||
       skip "Node.js/npm is not installed (apt-get install nodejs npm), so the VS Code tests do not run"
-    node_is_recent_enough ||
-      skip "Node.js $(node --version) is older than $min_node, which the pinned vsce, cheerio and undici need; the VS Code tests do not run"
+    require_node "the VS Code tests do not run"
     for dir in "$here" editors/vscode; do
       stamp=$dir/node_modules/.perturb-lock-stamp
       if [ -f "$stamp" ] && cmp -s "$stamp" "$dir/package-lock.json"; then
@@ -40,12 +45,12 @@ case "$what" in
     done
     ;;
   textmate)
-    command -v node >/dev/null || skip "Node.js is not installed; VS Code highlighting not tested"
+    require_node "VS Code highlighting not tested"
     [ -d "$here/node_modules/vscode-textmate" ] || skip "node_modules missing (editors_npm_ci did not install them)"
     node "$here/test_highlight.js" "$PWD"
     ;;
   vsix)
-    command -v node >/dev/null || skip "Node.js is not installed; the .vsix is not packed"
+    require_node "the .vsix is not packed"
     [ -x "$here/node_modules/.bin/vsce" ] && [ -d editors/vscode/node_modules/vscode-languageclient ] ||
       skip "node_modules missing (editors_npm_ci did not install them)"
     out=$(mktemp -d)
@@ -65,7 +70,7 @@ case "$what" in
     echo "ok packed perturb.vsix ($(wc -l <<<"$listing") files)"
     ;;
   extension)
-    command -v node >/dev/null || skip "Node.js is not installed; the VS Code extension is not tested"
+    require_node "the VS Code extension is not tested"
     [ -d editors/vscode/node_modules/vscode-languageclient ] ||
       skip "editors/vscode/node_modules missing (editors_npm_ci did not install them)"
     node "$here/test_extension.js" "$PWD" "$perturb"
