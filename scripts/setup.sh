@@ -18,7 +18,8 @@ fi
 # certification here (README, "Threads, BLAS and memory"; bench/results/blas.md).
 # libgloo-dev: the headers of Gloo, which Debian's LibTorch has inside for c10d's
 # ProcessGroupGloo (runtime/distributed); the library itself comes with libtorch.
-# Optional: the editor tests (tests/editors) use Node.js (VS Code's highlighting engine) and Vim,
+# Optional: the editor tests (tests/editors) use Node.js (VS Code's highlighting engine and
+# language client), Vim and Neovim (its LSP client),
 # the data tests Debian's python3-numpy, python3-torch and python3-pandas; installed where apt
 # can, else those tests are skipped with a message. Emacs (emacs-nox) is
 # tested when present but not installed here (large).
@@ -30,6 +31,7 @@ done
 missing_optional=()
 command -v node >/dev/null && command -v npm >/dev/null || missing_optional+=(nodejs npm)
 command -v vim >/dev/null || missing_optional+=(vim)
+command -v nvim >/dev/null || missing_optional+=(neovim)
 # The oracles of the data tests (tests/data: NumPy, PyTorch and pandas read what Perturb writes,
 # and write what it reads); each test skips where its module is missing.
 for p in python3-numpy python3-torch python3-pandas; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CTest driver for the editor tests. Exit 77 (CTest: skipped) with a clear message when the
 # editor, Node.js (or one recent enough for the pinned packages) or `perturb lsp` is missing.
-# usage: run_editor_test.sh npm|textmate|vsix|extension|locks|vim|emacs|generated PERTURB   (from the repo root)
+# usage: run_editor_test.sh npm|textmate|vsix|extension|locks|vim|neovim|emacs|generated PERTURB   (from the repo root)
 set -u
 what=$1
 perturb=${2:-}
@@ -86,6 +86,18 @@ case "$what" in
     status=$?
     cat "$log"
     [ $status -eq 0 ] || { echo "FAIL: vim exited $status"; exit 1; }
+    ;;
+  neovim)
+    command -v nvim >/dev/null ||
+      skip "Neovim is not installed (apt-get install neovim); its LSP setup (editors/vim/lua/perturb/lsp.lua) not tested"
+    # timeout: a prompt nobody answers would otherwise hold the headless Neovim until CTest's limit.
+    PERTURB_BIN=$perturb timeout 90 nvim --headless -u NONE -i NONE --cmd 'set noswapfile' \
+      -c "luafile $here/test_nvim_lsp.lua" </dev/null 2>&1
+    status=$?
+    case $status in
+      0|77) exit $status ;;
+      *) echo "FAIL: nvim exited $status"; exit 1 ;;
+    esac
     ;;
   emacs)
     command -v emacs >/dev/null ||
