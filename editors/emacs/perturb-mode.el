@@ -8,6 +8,8 @@
 ;;          (require 'perturb-mode)
 ;; The keyword and builtin lists between the GENERATED markers are written by
 ;; editors/generate.py from grammar/Perturb.g4 and the builtins table.
+;; Language server: with Eglot loaded, M-x eglot (or `eglot-ensure' in `perturb-mode-hook')
+;; starts `perturb lsp' (`perturb-lsp-command') for Perturb buffers.
 
 ;;; Code:
 
@@ -96,6 +98,23 @@
 
 ;;;###autoload
 (add-to-list 'auto-mode-alist '("\\.ptb\\'" . perturb-mode))
+
+;;; Language server
+
+(defcustom perturb-lsp-command '("perturb" "lsp")
+  "The Perturb language server: a program and its arguments.
+Eglot starts it for `perturb-mode' buffers: \\[eglot], or
+`eglot-ensure' in `perturb-mode-hook' to start it for every Perturb file."
+  :type '(repeat string)
+  :group 'perturb)
+
+;; Eglot (built into Emacs 29; the elpa-eglot package for Emacs 28) knows `perturb lsp' once
+;; loaded. A function rather than the list itself, so that a later change of
+;; `perturb-lsp-command' applies to the next server started.
+;;;###autoload
+(with-eval-after-load 'eglot
+  (add-to-list 'eglot-server-programs
+               `(perturb-mode . ,(lambda (&optional _interactive) perturb-lsp-command))))
 
 (provide 'perturb-mode)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CTest driver for the editor tests. Exit 77 (CTest: skipped) with a clear message when the
 # editor, Node.js (or one recent enough for the pinned packages) or `perturb lsp` is missing.
-# usage: run_editor_test.sh npm|textmate|vsix|extension|locks|vim|neovim|emacs|generated PERTURB   (from the repo root)
+# usage: run_editor_test.sh npm|textmate|vsix|extension|locks|vim|neovim|emacs|eglot|generated PERTURB   (from the repo root)
 set -u
 what=$1
 perturb=${2:-}
@@ -103,6 +103,11 @@ case "$what" in
     command -v emacs >/dev/null ||
       skip "emacs is not installed (apt-get install emacs-nox, about 45 MB, not in scripts/setup.sh); perturb-mode.el not tested"
     emacs --batch -Q -l "$here/test_emacs.el" 2>&1
+    ;;
+  eglot)
+    command -v emacs >/dev/null ||
+      skip "emacs is not installed (apt-get install emacs-nox elpa-eglot); perturb-mode's Eglot entry not tested"
+    PERTURB_BIN=$perturb timeout 90 emacs --batch -Q -l "$here/test_eglot.el" 2>&1
     ;;
   generated)
     python3 editors/generate.py --perturb "$perturb" --check
