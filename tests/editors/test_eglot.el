@@ -74,7 +74,8 @@
   (princ "skipped: no perturb binary given (PERTURB_BIN), so Eglot was not run against `perturb lsp'\n")
   (perturb-test-finish 77))
 (unless (with-temp-buffer
-          (and (eq 0 (call-process perturb-test-bin nil t nil "lsp" "--help"))
+          (and (file-executable-p perturb-test-bin)
+               (eq 0 (ignore-errors (call-process perturb-test-bin nil t nil "lsp" "--help")))
                (progn (goto-char (point-min)) (search-forward "lsp" nil t))))
   (princ (format "skipped: %s has no `lsp' command (`perturb lsp --help' failed or does not mention lsp); Eglot was checked without a server\n"
                  perturb-test-bin))

@@ -7,7 +7,7 @@
 --    a .ptb buffer and receives the diagnostic for an unknown name, none once the buffer is fixed,
 --    and :PerturbLspRestart attaches a new server. Skipped (exit 77) without `perturb lsp`.
 -- Run from the repository root:
---   PERTURB_BIN=build/perturb nvim --headless -u NONE -i NONE -c 'luafile tests/editors/test_nvim_lsp.lua'
+--   PERTURB_BIN=build/perturb nvim --headless -u NONE -i NONE -c "luafile tests/editors/test_nvim_lsp.lua" -c "cquit 1"
 vim.opt.runtimepath:prepend(vim.fn.getcwd() .. '/editors/vim')
 vim.cmd('filetype plugin on')
 
@@ -122,8 +122,8 @@ if perturb == '' then
   say('skipped: no perturb binary given (PERTURB_BIN), so Neovim was not run against `perturb lsp`')
   finish(77)
 end
-local help = vim.fn.system({ perturb, 'lsp', '--help' })
-if vim.v.shell_error ~= 0 or not help:find('lsp', 1, true) then
+local help = vim.fn.executable(perturb) == 1 and vim.fn.system({ perturb, 'lsp', '--help' }) or ''
+if vim.fn.executable(perturb) ~= 1 or vim.v.shell_error ~= 0 or not help:find('lsp', 1, true) then
   say('skipped: ' .. perturb .. ' has no `lsp` command (`perturb lsp --help` failed or does not mention lsp); '
     .. 'Neovim was checked against a stand-in server only')
   finish(77)
