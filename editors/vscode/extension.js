@@ -93,8 +93,8 @@ async function startClient() {
     showMissingBinary(settings.command);
     return undefined;
   }
-  client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions(settings), clientOptions());
   try {
+    client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions(settings), clientOptions());
     await client.start();
   } catch (error) {
     vscode.window.showErrorMessage(
@@ -120,7 +120,7 @@ async function stopClient() {
 // the settings of its time.
 let restarts = Promise.resolve();
 function restartClient() {
-  restarts = restarts.then(async () => {
+  restarts = restarts.catch(() => undefined).then(async () => {
     await stopClient();
     return startClient();
   });

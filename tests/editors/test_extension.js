@@ -141,7 +141,13 @@ Module._resolveFilename = function (request, ...rest) {
 const { LanguageClient } = require(clientModule);
 const started = [];
 const stopped = [];
-LanguageClient.prototype.start = async function () { started.push(this); };
+let startFailure; // an Error the next start() rejects with, as the client's does for a dead server
+LanguageClient.prototype.start = async function () {
+  started.push(this);
+  const failure = startFailure;
+  startFailure = undefined;
+  if (failure) throw failure;
+};
 LanguageClient.prototype.stop = async function () { stopped.push(this); };
 
 // A fresh copy of the extension (its module state: the client) with these settings.
@@ -257,6 +263,21 @@ async function partOne() {
     // A directory is not a server either.
     assert.strictEqual(extension.findExecutable(scratch), undefined);
     assert.strictEqual(extension.findExecutable(fakeServer), fakeServer);
+  });
+
+  await check('a server that fails to start: an error pointing at the output channel', async () => {
+    const extension = loadExtension({ 'perturb.server.path': fakeServer });
+    startFailure = new Error('Pending response rejected since connection got disposed');
+    await extension.activate(fakeContext());
+    assert.strictEqual(started.length, 1);
+    assert.strictEqual(fake.errors.length, 1);
+    const { message } = fake.errors[0];
+    assert.ok(message.includes(`${fakeServer} lsp`) && message.includes('connection got disposed'), message);
+    assert.ok(message.includes('Perturb Language Server'), message);
+    // The restart command still works after a failed start.
+    await fake.commands['perturb.restartServer']();
+    assert.strictEqual(started.length, 2);
+    assert.strictEqual(fake.errors.length, 1, 'the second start succeeded');
   });
 
   await check('restart command and settings changes start a new client with the new settings', async () => {
