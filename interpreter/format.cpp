@@ -423,18 +423,38 @@ class Printer {
     write(text);
   }
 
+  // `else if` stays so; `else { if ... }` stays a block, so comments inside it keep their place.
+  const IfStmt* else_if(const IfStmt& s) const {
+    const bool chained = s.else_body.size() == 1 && s.else_body[0]->kind == StmtKind::kIf &&
+                         parsed_.extents.count(&s.else_body) == 0;
+    return chained ? static_cast<const IfStmt*>(s.else_body[0].get()) : nullptr;
+  }
+
+  bool may_be_one_line(const std::vector<StmtPtr>& body) const {
+    const Extent& braces = extent(&body);
+    return body.empty() || (body.size() == 1 && braces.first.line == braces.last.line);
+  }
+
+  // The blocks of an if-chain are all on one line each, or all broken.
   void if_chain(const IfStmt& s) {
+    bool one_line = true;
+    for (const IfStmt* link = &s; link; link = else_if(*link)) {
+      one_line = one_line && may_be_one_line(link->then_body) &&
+                 (else_if(*link) || may_be_one_line(link->else_body));
+    }
+    if (one_line && attempt([&] { if_links(s, true); })) return;
+    if_links(s, false);
+  }
+
+  void if_links(const IfStmt& s, bool one_line) {
     write("if ");
     expr(*s.condition);
     write(" ");
-    block(s.then_body);
+    block(s.then_body, one_line);
     if (!s.has_else) return;
     write(" else ");
-    // `else if` stays so; `else { if ... }` stays a block, so comments inside it keep their place.
-    const bool else_if = s.else_body.size() == 1 && s.else_body[0]->kind == StmtKind::kIf &&
-                         parsed_.extents.count(&s.else_body) == 0;
-    if (else_if) return if_chain(static_cast<const IfStmt&>(*s.else_body[0]));
-    block(s.else_body);
+    if (const IfStmt* next = else_if(s)) return if_links(*next, one_line);
+    block(s.else_body, one_line);
   }
 
   void function(const FunctionDecl& fn) {
@@ -453,10 +473,9 @@ class Printer {
 
   // `{ stmt }` on one line when the source had it so (or it is empty), nothing inside is a
   // comment, and it fits; otherwise one statement per line.
-  void block(const std::vector<StmtPtr>& body) {
+  void block(const std::vector<StmtPtr>& body, bool one_line = true) {
     const Extent& braces = extent(&body);
-    const bool one_line_in_source = braces.first.line == braces.last.line;
-    if ((body.empty() || (body.size() == 1 && one_line_in_source)) &&
+    if (one_line && may_be_one_line(body) &&
         attempt([&] { one_line_block(body, pos_of(braces.last)); })) {
       at_block_start_ = false;
       return;
@@ -670,8 +689,8 @@ class Printer {
       flush_comments(items[i].start);
       const std::string text = numeric_text(*items[i].value) + ",";
       // After a comment the next number starts a line, so the comment stays where it was.
-      const bool fresh_line =
-          i == 0 || !current_comment_.empty() || column() + 1 + display_width(text) > kFormatWidth;
+      const bool fresh_line = i == 0 || current_.empty() || !current_comment_.empty() ||
+                              column() + 1 + display_width(text) > kFormatWidth;
       if (fresh_line) {
         end_line();
         at_block_start_ = false;
