@@ -2,7 +2,7 @@
 """fmt/check: `perturb fmt --check` over the repository's scripts (CI runs it through CTest).
 
 Skips exactly the scripts named in tests/fmt/unparsable.txt and tests/fmt/unformatted.txt.
-Fix a failure with `build/perturb fmt FILE` (or `make fmt`).
+Fix a failure with `build/perturb fmt FILE`.
 
 usage: check_repo.py PERTURB
 """
