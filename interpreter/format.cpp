@@ -239,13 +239,25 @@ class Printer {
     last_item_line_ = source_line;
   }
 
+  // A comment after code ends the line of that code. Flush points are places where a line may
+  // end, so when that line already ends in a comment (both followed code that is now joined on
+  // one line, e.g. comments among a function's parameters), this one gets a line of its own.
   void trailing_comment(const std::string& text) {
     if (no_newline_) throw DoesNotFit{};
-    std::string& target = current_.empty() && !lines_.empty() && !lines_.back().blank
-                              ? lines_.back().comment
-                              : current_comment_;
-    // Two comments land on one line only when code between them was joined; keep both.
-    target += target.empty() ? text : "  " + text;
+    if (!current_.empty() && current_comment_.empty()) {
+      current_comment_ = text;
+      return;
+    }
+    if (current_.empty() && !lines_.empty()) {
+      Line& last = lines_.back();
+      if (!last.blank && last.comment.empty() && last.code.rfind('#', 0) != 0) {
+        last.comment = text;
+        return;
+      }
+    }
+    end_line();
+    write(text);
+    end_line();
   }
 
   void flush_comments(Pos before) {
