@@ -20,6 +20,7 @@ namespace perturb::lang {
 namespace {
 
 constexpr int kIndent = 2;
+constexpr int kMaxHugDepth = 2;
 
 // A place in the source; ordered as the text is.
 struct Pos {
@@ -145,17 +146,23 @@ class Printer {
     return std::string_view(source_.text).substr(begin, end - begin);
   }
 
-  // The byte offset of a span's first character (columns count characters).
+  // The byte offset of a span's first character (columns count characters). Spans are mostly
+  // asked for in order, so the walk continues from the last answer on the same line: a script
+  // of one very long line costs linear time, not quadratic.
   size_t offset_of(const Span& span) const {
     if (span.line < 1 || static_cast<size_t>(span.line) > line_starts_.size()) return 0;
     const std::string& text = source_.text;
-    size_t offset = line_starts_[span.line - 1];
-    for (int column = 1; column < span.column && offset < text.size(); ++column) {
-      ++offset;
-      while (offset < text.size() && (static_cast<unsigned char>(text[offset]) & 0xC0) == 0x80)
-        ++offset;
+    if (span.line != cached_.line || span.column < cached_.column) {
+      cached_ = {span.line, 1, line_starts_[span.line - 1]};
     }
-    return offset;
+    while (cached_.column < span.column && cached_.offset < text.size()) {
+      ++cached_.offset;
+      while (cached_.offset < text.size() &&
+             (static_cast<unsigned char>(text[cached_.offset]) & 0xC0) == 0x80)
+        ++cached_.offset;
+      ++cached_.column;
+    }
+    return cached_.offset;
   }
 
   // A number literal exactly as written (NUMBER in the grammar): 1e-3 stays 1e-3.
@@ -210,11 +217,12 @@ class Printer {
 
   // ---- Output lines.
 
-  int column() const { return current_indent_ + display_width(current_); }
+  int column() const { return current_indent_ + current_width_; }
 
   void write(std::string_view text) {
     if (current_.empty()) current_indent_ = indent_;
     current_ += text;
+    current_width_ += display_width(text);
     if (no_newline_ && column() > kFormatWidth) throw DoesNotFit{};
   }
 
@@ -225,6 +233,7 @@ class Printer {
     lines_.push_back({current_indent_, std::move(current_), std::move(current_comment_), false});
     current_.clear();
     current_comment_.clear();
+    current_width_ = 0;
   }
 
   // Starts the line of an item that began on `source_line`: one blank line is kept before it
@@ -309,8 +318,9 @@ class Printer {
   struct Snapshot {
     size_t lines;
     std::string last_comment;
-    std::string current, current_comment;
-    int current_indent, indent;
+    size_t current_size;  // the line being written only grows during an attempt
+    std::string current_comment;
+    int current_width, current_indent, indent, hug_depth;
     size_t next_comment;
     int last_item_line;
     bool at_block_start, no_newline, bodies_may_break;
@@ -318,19 +328,25 @@ class Printer {
 
   Snapshot snapshot() const {
     return {lines_.size(),    lines_.empty() ? "" : lines_.back().comment,
-            current_,         current_comment_,
-            current_indent_,  indent_,
+            current_.size(),  current_comment_,
+            current_width_,   current_indent_,
+            indent_,          hug_depth_,
             next_comment_,    last_item_line_,
             at_block_start_,  no_newline_,
             bodies_may_break_};
   }
 
   void restore(Snapshot s) {
+    // The line being written may have been ended during the attempt: it is then the first of
+    // the lines the attempt added.
+    if (lines_.size() > s.lines) current_ = std::move(lines_[s.lines].code);
+    current_.resize(s.current_size);
     lines_.resize(s.lines);
     if (!lines_.empty()) lines_.back().comment = std::move(s.last_comment);
-    current_ = std::move(s.current);
     current_comment_ = std::move(s.current_comment);
+    current_width_ = s.current_width;
     current_indent_ = s.current_indent;
+    hug_depth_ = s.hug_depth;
     indent_ = s.indent;
     next_comment_ = s.next_comment;
     last_item_line_ = s.last_item_line;
@@ -494,8 +510,13 @@ class Printer {
     }
     const int base = current_indent_, outer = indent_;
     const bool outer_no_newline = no_newline_;
-    if (no_newline_ && !bodies_may_break_) throw DoesNotFit{};
-    no_newline_ = false;  // a function body inside a one-line call still has its own lines
+    // A function body inside a one-line call still has its own lines, two such calls deep at
+    // most: each level tries the one-line call and may render the body again after all, so the
+    // work doubles with every level that is tried.
+    if (no_newline_ && (!bodies_may_break_ || hug_depth_ >= kMaxHugDepth)) throw DoesNotFit{};
+    const int outer_hug_depth = hug_depth_;
+    if (no_newline_) ++hug_depth_;
+    no_newline_ = false;
     write("{");
     indent_ = base + kIndent;
     at_block_start_ = true;
@@ -506,6 +527,7 @@ class Printer {
     write("}");
     indent_ = outer;
     no_newline_ = outer_no_newline;
+    hug_depth_ = outer_hug_depth;
     at_block_start_ = false;
   }
 
@@ -735,11 +757,17 @@ class Printer {
   const ParseResult& parsed_;
   const SourceFile& source_;
   std::vector<size_t> line_starts_;
+  struct {
+    int line = 0, column = 0;
+    size_t offset = 0;
+  } mutable cached_;  // offset_of's last answer
 
   std::vector<Line> lines_;
   std::string current_, current_comment_;  // the line being written
   int current_indent_ = 0;
-  int indent_ = 0;  // of the next line
+  int current_width_ = 0;  // of current_, in characters
+  int hug_depth_ = 0;      // function bodies broken inside one-line calls around this point
+  int indent_ = 0;         // of the next line
   size_t next_comment_ = 0;
   int last_item_line_ = 0;  // the source line of the last statement or item begun
   bool at_block_start_ = true;
