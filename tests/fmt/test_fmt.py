@@ -130,12 +130,31 @@ def test_command_line(perturb):
         check(got.returncode == 0 and "--check" in got.stdout, "--help explains --check")
 
 
+def test_bounded_time(perturb):
+    """Inputs that once took quadratic or exponential time format in well under a second."""
+    nested = "1"
+    for _ in range(25):  # each level may try its call on one line and then break it after all
+        nested = "g(fn(x) {\n  let y = " + nested + "\n  y\n}, " + "a" * 90 + ")"
+    inputs = {
+        "25 nested function literals in long calls": "let z = " + nested + "\n",
+        "one line of 50,000 operators": "let x = " + " + ".join(["f(1)"] * 50000) + "\n",
+        "lists nested 3,000 deep": "let x = " + "[" * 3000 + "1" + "]" * 3000 + "\n",
+    }
+    for what, source in inputs.items():
+        try:
+            got = fmt(perturb, stdin=source)
+            check(got.returncode == 0, f"{what}: formatted, got exit {got.returncode}")
+        except subprocess.TimeoutExpired:
+            check(False, f"{what}: formatted within 60 s")
+
+
 def main():
     perturb, roundtrip = sys.argv[1], sys.argv[2]
     test_cases(perturb)
     test_repository(roundtrip)
     test_lists_are_current(perturb)
     test_command_line(perturb)
+    test_bounded_time(perturb)
     print(f"{len(failures)} failures" if failures else "all fmt tests passed")
     return 1 if failures else 0
 
