@@ -9,6 +9,7 @@
 #include "interpreter/format.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <limits>
 #include <string_view>
