@@ -120,7 +120,9 @@ UNTERMINATED_STRING : '"' (ESCAPE | ~["\\\r\n])* ;
 IDENT  : [a-zA-Z_] [a-zA-Z_0-9]* ;
 
 NEWLINE : '\r'? '\n' { if (newlineIsSpace()) skip(); } ;
-COMMENT : '#' ~[\r\n]* -> skip ;
+// Comments reach the parser's token stream on the hidden channel, where the parser never looks;
+// parse.cpp hands them to tools that print code again (the formatter).
+COMMENT : '#' ~[\r\n]* -> channel(HIDDEN) ;
 SPACE   : [ \t\f]+ -> skip ;
 // Any other character becomes a token the parser rejects with a clear message.
 UNEXPECTED_CHAR : . ;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "interpreter/fmt_command.h"
 #include "interpreter/large_stack.h"
 #include "interpreter/launch.h"
 #include "interpreter/reference.h"
@@ -41,6 +42,7 @@ commands:
   check FILE    parse and check a script; touches no tensors
   repl          an interactive session
   reference     print the builtin reference (docs/reference.md); --json for tools
+  fmt FILE...   rewrite scripts in the canonical layout; --check lists, changes nothing
 
 options:
   --seed N         seed for every random thing (default 0)
@@ -246,6 +248,10 @@ std::vector<std::string> worker_arguments(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // perturb fmt has options of its own (interpreter/fmt_command.h).
+  if (argc >= 2 && std::string(argv[1]) == "fmt") {
+    return run_on_large_stack([&] { return run_fmt({argv + 2, argv + argc}); });
+  }
   Options options;
   try {
     int status = parse_arguments(argc, argv, options);

@@ -140,12 +140,16 @@ class ErrorListener : public antlr4::BaseErrorListener {
 
 class Builder {
  public:
-  Builder(SourcePtr source, DiagnosticSink& errors) : source_(std::move(source)), errors_(errors) {}
+  Builder(SourcePtr source, ParseResult& result)
+      : source_(std::move(source)), errors_(result.errors), extents_(result.extents) {}
 
   std::vector<StmtPtr> statements(const std::vector<P::StatementContext*>& contexts) {
     std::vector<StmtPtr> out;
     for (auto* ctx : contexts) {
-      if (auto stmt = statement(ctx)) out.push_back(std::move(stmt));
+      if (auto stmt = statement(ctx)) {
+        record(stmt.get(), ctx);
+        out.push_back(std::move(stmt));
+      }
     }
     return out;
   }
@@ -155,6 +159,12 @@ class Builder {
   Span span(antlr4::Token* token) const { return token_span(source_, token); }
   Span span(antlr4::tree::TerminalNode* node) const {
     return token_span(source_, node->getSymbol());
+  }
+
+  // Remembers where the syntax of `node` begins and ends (ParseResult::extents).
+  void record(const void* node, antlr4::ParserRuleContext* ctx) {
+    antlr4::Token* last = ctx->getStop() ? ctx->getStop() : ctx->getStart();
+    extents_[node] = Extent{span(ctx->getStart()), span(last)};
   }
 
   StmtPtr statement(P::StatementContext* ctx) {
@@ -181,12 +191,12 @@ class Builder {
     if (auto* c = dynamic_cast<P::ForStmtContext*>(ctx)) {
       auto stmt =
           std::make_unique<ForStmt>(span(c->IDENT()), c->IDENT()->getText(), expr(c->expr()));
-      stmt->body = block(c->block());
+      block(c->block(), stmt->body);
       return stmt;
     }
     if (auto* c = dynamic_cast<P::WhileStmtContext*>(ctx)) {
       auto stmt = std::make_unique<WhileStmt>(span(c->getStart()), expr(c->expr()));
-      stmt->body = block(c->block());
+      block(c->block(), stmt->body);
       return stmt;
     }
     if (auto* c = dynamic_cast<P::IfStmtContext*>(ctx)) return if_chain(c->ifChain());
@@ -226,21 +236,23 @@ class Builder {
 
   StmtPtr if_chain(P::IfChainContext* c) {
     auto stmt = std::make_unique<IfStmt>(span(c->getStart()), expr(c->expr()));
-    stmt->then_body = block(c->block(0));
+    block(c->block(0), stmt->then_body);
     if (c->ELSE()) {
       stmt->has_else = true;
       if (c->ifChain()) {
         stmt->else_body.push_back(if_chain(c->ifChain()));
+        record(stmt->else_body.back().get(), c->ifChain());
       } else {
-        stmt->else_body = block(c->block(1));
+        block(c->block(1), stmt->else_body);
       }
     }
     return stmt;
   }
 
-  std::vector<StmtPtr> block(P::BlockContext* c) {
-    if (!c) return {};
-    return statements(c->statement());
+  void block(P::BlockContext* c, std::vector<StmtPtr>& into) {
+    if (!c) return;
+    into = statements(c->statement());
+    record(&into, c);
   }
 
   std::shared_ptr<FunctionDecl> function(std::string name, Span at, P::ParamsContext* params,
@@ -254,12 +266,18 @@ class Builder {
             {p->IDENT()->getText(), span(p->IDENT()), p->expr() ? expr(p->expr()) : nullptr});
       }
     }
-    fn->body = block(body);
+    block(body, fn->body);
     return fn;
   }
 
   ExprPtr expr(P::ExprContext* ctx) {
     if (!ctx) return std::make_unique<NoneExpr>(Span{source_, 0, 0, 1});
+    ExprPtr node = build(ctx);
+    record(node.get(), ctx);
+    return node;
+  }
+
+  ExprPtr build(P::ExprContext* ctx) {
     if (auto* c = dynamic_cast<P::PrimaryExprContext*>(ctx)) return primary(c->primary());
     if (auto* c = dynamic_cast<P::CallExprContext*>(ctx)) return call(c);
     if (auto* c = dynamic_cast<P::IndexExprContext*>(ctx)) return index(c);
@@ -355,7 +373,7 @@ class Builder {
     if (auto* c = dynamic_cast<P::NameRefContext*>(ctx)) {
       return std::make_unique<NameExpr>(span(c), c->getText());
     }
-    if (auto* c = dynamic_cast<P::ParenExprContext*>(ctx)) return expr(c->expr());
+    if (auto* c = dynamic_cast<P::ParenExprContext*>(ctx)) return build(c->expr());
     if (auto* c = dynamic_cast<P::ListLitContext*>(ctx)) {
       auto list = std::make_unique<ListExpr>(span(c->getStart()));
       for (auto* item : c->expr()) list->items.push_back(expr(item));
@@ -422,6 +440,7 @@ class Builder {
 
   SourcePtr source_;
   DiagnosticSink& errors_;
+  std::unordered_map<const void*, Extent>& extents_;
 };
 
 // Parsing, building, checking and evaluating recurse once per level of an expression's tree: a
@@ -559,6 +578,10 @@ ParseResult parse(SourcePtr source) {
   lexer.addErrorListener(&listener);
   antlr4::CommonTokenStream tokens(&lexer);
   if (nested_too_deeply(tokens, source, result)) return result;
+  for (antlr4::Token* token : tokens.getTokens()) {
+    if (token->getType() == P::COMMENT)
+      result.comments.push_back({token->getText(), token_span(source, token)});
+  }
   PerturbParser parser(&tokens);
   parser.removeErrorListeners();
   parser.addErrorListener(&listener);
@@ -570,7 +593,7 @@ ParseResult parse(SourcePtr source) {
     // Only after errors were reported (BoundedRecovery).
   }
   if (result.errors.has_errors() || !tree) return result;
-  Builder builder(source, result.errors);
+  Builder builder(source, result);
   result.program.statements = builder.statements(tree->statement());
   return result;
 }
