@@ -293,14 +293,46 @@ void resolve_kind_member(Occurrence& o, Kinds kinds, const std::string& field) {
   }
 }
 
+// `f(x, steps: 3)` with `fn f(model, steps: 5)`: each named argument is a use of the parameter,
+// so renaming the parameter renames it at the calls too.
+void named_arguments_of_script_call(Analysis& a, const CallExpr& call, const LineIndex& lines,
+                                    const Recorder& recorder,
+                                    const std::map<size_t, int>& parameter_at) {
+  if (call.callee->kind != ExprKind::kName) return;
+  const int callee = recorder.resolution(call.callee->span);
+  if (callee < 0 || !a.declarations[callee].function) return;
+  const FunctionDecl& decl = *a.declarations[callee].function;
+  for (const auto& arg : call.args) {
+    if (arg.name.empty() || arg.span.file != a.source) continue;
+    for (const auto& p : decl.params) {
+      if (p.name != arg.name || p.span.file != a.source) continue;
+      auto it = parameter_at.find(lines.offset_of_span_start(p.span.line, p.span.column));
+      if (it == parameter_at.end()) continue;
+      Occurrence o;
+      o.begin = lines.offset_of_span_start(arg.span.line, arg.span.column);
+      o.end = o.begin + arg.name.size();
+      o.declaration = it->second;
+      a.occurrences.push_back(o);
+    }
+  }
+}
+
 // Every name and field written in the program, with what it refers to.
 void collect_occurrences(Analysis& a, const LineIndex& lines, const Recorder& recorder) {
   auto range = [&](const Span& span, size_t length) {
     const size_t begin = lines.offset_of_span_start(span.line, span.column);
     return std::make_pair(begin, begin + length);
   };
+  std::map<size_t, int> parameter_at;  // a parameter's declaration by where its name is
+  for (size_t i = 0; i < a.declarations.size(); ++i) {
+    if (a.declarations[i].how == BindingSite::kParam)
+      parameter_at[a.declarations[i].begin] = static_cast<int>(i);
+  }
   walk_exprs(a.parsed->program.statements, [&](const Expr& e) {
-    if (e.kind == ExprKind::kName) {
+    if (e.kind == ExprKind::kCall) {
+      named_arguments_of_script_call(a, static_cast<const CallExpr&>(e), lines, recorder,
+                                     parameter_at);
+    } else if (e.kind == ExprKind::kName) {
       const auto& n = static_cast<const NameExpr&>(e);
       if (n.span.file != a.source) return;
       Occurrence o;

@@ -29,7 +29,8 @@ std::pair<size_t, size_t> header_end(const std::string& buffer) {
   return {lf, 2};
 }
 
-// The Content-Length of a header block: the value, or an error.
+// The Content-Length of a header block: the value, or an error. A header name with bytes before
+// it on its line (what is left of a body cut short) still counts, so the stream recovers.
 std::optional<size_t> content_length(const std::string& headers, std::string& error) {
   std::optional<size_t> length;
   size_t start = 0;
@@ -39,16 +40,18 @@ std::optional<size_t> content_length(const std::string& headers, std::string& er
     const std::string line = trim(headers.substr(start, end - start));
     start = end + 1;
     if (line.empty()) continue;
-    const size_t colon = line.find(':');
+    const size_t name = lower(line).rfind("content-length");
+    const size_t colon = line.find(':', name == std::string::npos ? 0 : name);
     if (colon == std::string::npos) {
       error = "malformed header line '" + line.substr(0, 80) + "'";
       return std::nullopt;
     }
-    if (lower(trim(line.substr(0, colon))) != "content-length") continue;
+    if (name == std::string::npos || trim(line.substr(name, colon - name)).size() != 14) continue;
     const std::string value = trim(line.substr(colon + 1));
-    if (value.empty() || value.size() > 19 || !std::all_of(value.begin(), value.end(), [](char c) {
-          return std::isdigit(static_cast<unsigned char>(c));
-        })) {
+    const bool digits = std::all_of(value.begin(), value.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c));
+    });
+    if (value.empty() || value.size() > 19 || !digits) {
       error = "Content-Length is not a whole number: '" + value.substr(0, 40) + "'";
       return std::nullopt;
     }
@@ -99,12 +102,10 @@ bool MessageReader::fill() {
 }
 
 void MessageReader::resynchronize(size_t from) {
-  // The next header starts a line with "Content-Length" (any case); drop what is before it.
+  // The next header is a "Content-Length" (any case); drop what is before it.
   for (;;) {
     const std::string lowered = lower(buffer_);
-    size_t at = lowered.find("content-length", from);
-    while (at != std::string::npos && at > 0 && lowered[at - 1] != '\n')
-      at = lowered.find("content-length", at + 1);
+    const size_t at = lowered.find("content-length", from);
     if (at != std::string::npos) {
       buffer_.erase(0, at);
       return;

@@ -44,8 +44,8 @@ class MessageReader {
 
  private:
   bool fill();  // reads more bytes; false at end of input
-  // Drops bytes up to the next line that starts a header (at or after `from`), after a frame
-  // that made no sense.
+  // Drops bytes up to the next "Content-Length" (at or after `from`), after a frame that made
+  // no sense.
   void resynchronize(size_t from);
   bool skip(size_t bytes);
 

@@ -8,6 +8,7 @@
 #include "interpreter/ide/hover.h"
 #include "interpreter/ide/signature.h"
 #include "interpreter/ide/symbols.h"
+#include "interpreter/large_stack.h"
 #include "interpreter/lsp/convert.h"
 
 namespace perturb::lang::lsp {
@@ -113,7 +114,13 @@ Server::Server(MessageWriter& out, std::chrono::milliseconds diagnostic_delay)
       // FORMATTING: textDocument/formatting is added here (and "documentFormattingProvider" in
       // initialize's capabilities) when interpreter/format.h's format_source is merged.
   };
-  worker_ = std::thread([this] { diagnostics_loop(); });
+  // The checker recurses over a document's nesting: it gets the interpreter's large stack.
+  worker_ = std::thread([this] {
+    run_on_large_stack([this] {
+      diagnostics_loop();
+      return 0;
+    });
+  });
 }
 
 Server::~Server() {
