@@ -105,9 +105,10 @@ std::vector<CompletionItem> named_arguments(const Analysis& a, const CallContext
   std::vector<CompletionItem> items;
   auto signature = signature_of(a, call.callee, offset);
   if (!signature) return items;
-  for (size_t i = 0; i < signature->parameters.size(); ++i) {
+  // The receiver and the positional arguments written so far fill the first parameters.
+  const size_t filled = static_cast<size_t>(call.positional) + (signature->has_receiver ? 1 : 0);
+  for (size_t i = filled; i < signature->parameters.size(); ++i) {
     const auto& p = signature->parameters[i];
-    if (signature->has_receiver && i == 0) continue;
     if (std::find(call.named.begin(), call.named.end(), p.name) != call.named.end()) continue;
     items.push_back(
         {p.name + ":", p.name + ": ", CompletionKind::kArgument, signature->label, p.doc});

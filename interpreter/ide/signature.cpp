@@ -34,15 +34,28 @@ SignatureInfo builtin_signature(const Builtin& b, bool has_receiver) {
   info.label = signature_text(b);
   info.doc = builtin_markdown(b);
   info.has_receiver = has_receiver;
+  // Each name follows "(" or ", " in signature_text; a default such as "2.5*eps/steps" may
+  // mention other parameters' names, so a bare search could land inside one.
   size_t at = info.label.find('(');
   for (const auto& p : b.signature.params) {
     ParameterInfo param;
     param.name = p.name;
     param.doc = p.summary;
-    const size_t found = info.label.find(p.name, at);
-    param.label_begin = found == std::string::npos ? 0 : found;
-    param.label_end = found == std::string::npos ? 0 : found + p.name.size();
-    if (found != std::string::npos) at = found + p.name.size();
+    size_t found = at == std::string::npos ? std::string::npos : info.label.find(p.name, at);
+    auto starts_parameter = [&](size_t i) {
+      const size_t end = i + p.name.size();
+      const bool after_separator =
+          info.label[i - 1] == '(' || (i >= 2 && info.label.compare(i - 2, 2, ", ") == 0);
+      return after_separator && (end >= info.label.size() || !is_identifier_char(info.label[end]));
+    };
+    while (found != std::string::npos && !starts_parameter(found)) {
+      found = info.label.find(p.name, found + 1);
+    }
+    if (found != std::string::npos) {
+      param.label_begin = found;
+      param.label_end = found + p.name.size();
+      at = param.label_end;
+    }
     info.parameters.push_back(param);
   }
   return info;
