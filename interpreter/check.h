@@ -31,8 +31,9 @@ enum class BindingSite { kLet, kDecl, kFn, kParam, kFor, kImport, kKnown };
 class CheckObserver {
  public:
   virtual ~CheckObserver() = default;
-  // `name` is bound with `kinds` by the construct at `site` (a statement's span starts at its
-  // keyword: `let`, `fn`, `for`, `import`; a parameter's at its name). Returns an id for uses.
+  // `name` is bound with `kinds` by the construct at `site` (for `let`, `fn`, `for`, a
+  // declaration or a parameter, the span of the name; for an import, of the whole statement).
+  // Returns an id for uses.
   virtual int declared(const std::string& name, const Span& site, BindingSite how, Kinds kinds) = 0;
   // `name`, read or assigned at `at`, resolved to the binding with id `declaration` (-1 for a
   // binding the observer was not told of, such as a builtin module).

@@ -142,25 +142,21 @@ std::vector<std::pair<size_t, size_t>> brace_pairs(const std::string& text) {
   return pairs;
 }
 
-// Where the name a construct binds is written: after the construct's keyword on its line (the
-// last match for an import, whose bound name is its last part or its `as` name).
+// Where an import's bound name is written: its last part or its `as` name, the last match on
+// the import's line.
 std::pair<size_t, size_t> name_after(const std::string& text, size_t from, size_t line_end,
-                                     const std::string& name, bool last) {
+                                     const std::string& name) {
   std::pair<size_t, size_t> found{from, from};
   size_t i = from;
-  while (i < line_end && is_identifier_char(text[i])) ++i;  // the keyword itself
   while (i < line_end) {
-    if (text[i] == '#' || text[i] == '"') break;
+    if (text[i] == '#') break;
     if (!is_identifier_start(text[i])) {
       ++i;
       continue;
     }
     size_t end = i;
     while (end < line_end && is_identifier_char(text[end])) ++end;
-    if (text.compare(i, end - i, name) == 0 && end - i == name.size()) {
-      found = {i, end};
-      if (!last) break;
-    }
+    if (end - i == name.size() && text.compare(i, end - i, name) == 0) found = {i, end};
     i = end;
   }
   return found;
@@ -183,13 +179,12 @@ class Recorder : public CheckObserver {
       }
     } else if (site.file == analysis_.source) {
       d.statement = lines_.offset_of_span_start(site.line, site.column);
-      if (how == BindingSite::kParam) {
+      if (how != BindingSite::kImport) {
         d.begin = d.statement;
         d.end = d.begin + name.size();
       } else {
         const size_t line_end = lines_.line_end(site.line - 1);
-        std::tie(d.begin, d.end) =
-            name_after(analysis_.text, d.statement, line_end, name, how == BindingSite::kImport);
+        std::tie(d.begin, d.end) = name_after(analysis_.text, d.statement, line_end, name);
       }
     }
     analysis_.declarations.push_back(std::move(d));

@@ -52,7 +52,7 @@ struct Declaration {
   BindingSite how = BindingSite::kLet;
   Kinds kinds = kAnyKind;
   size_t begin = 0, end = 0;  // the name where it is bound; begin == end for a KnownName
-  size_t statement = 0;       // where the binding construct starts (`let`, `fn`, ...)
+  size_t statement = 0;       // where the checker placed the binding: the name, an import
   size_t scope_begin = 0, scope_end = 0;   // where uses can see it
   const FunctionDecl* function = nullptr;  // `fn f(...)` or `let f = fn(...)`
   std::string module;                      // for an import: "std.presets"

@@ -36,8 +36,8 @@ DocumentSymbol symbol_of(const Analysis& a, const LineIndex& lines, const Declar
   if (d.how == BindingSite::kImport) s.detail = d.module;
   s.name_begin = d.begin;
   s.name_end = d.end;
-  s.begin = std::min(d.statement, d.begin);
   const size_t line = lines.position_of(d.begin).line;
+  s.begin = std::min(lines.line_start(line), d.begin);
   s.end = std::max(lines.line_end(line), d.end);
   // A function's symbol spans its body, which holds its children.
   if (d.function && d.scope_end > s.end && d.how == BindingSite::kFn) s.end = d.scope_end;

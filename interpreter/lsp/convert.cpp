@@ -92,7 +92,7 @@ json completions_to_json(const ide::Completions& completions, const ide::LineInd
   const json range = to_json(lines.range_of(completions.replace_begin, completions.replace_end));
   for (size_t i = 0; i < completions.items.size(); ++i) {
     const auto& item = completions.items[i];
-    char sort[16];
+    char sort[24];
     std::snprintf(sort, sizeof sort, "%05zu", i);
     json entry = {{"label", item.label},
                   {"kind", completion_kind(item.kind)},

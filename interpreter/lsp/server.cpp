@@ -1,5 +1,6 @@
 #include "interpreter/lsp/server.h"
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -453,6 +454,8 @@ void Server::publish_diagnostics(const std::string& uri) {
 }
 
 int run_language_server(int in_fd, int out_fd) {
+  // A client that closes its end mid-reply ends the session at the next read, not by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   MessageWriter writer(out_fd);
   MessageReader reader(in_fd);
   Server server(writer);

@@ -161,10 +161,78 @@ def run_round(rng, number):
     return ok
 
 
+def mutate(rng, text):
+    """A script with slices deleted, duplicated or swapped: what a half-typed document holds."""
+    for _ in range(rng.randint(1, 6)):
+        if not text:
+            break
+        a = rng.randrange(len(text))
+        b = min(len(text), a + rng.randint(1, 40))
+        op = rng.randrange(4)
+        if op == 0:
+            text = text[:a] + text[b:]
+        elif op == 1:
+            text = text[:a] + text[a:b] * 2 + text[b:]
+        elif op == 2:
+            text = text[:a] + rng.choice(["(", ")", "{", "}", ".", ",", ":", '"', "é😀", "\n"]) + text[a:]
+        else:
+            c = rng.randrange(len(text))
+            text = text[:a] + text[c:c + 20] + text[b:]
+    return text
+
+
+def analysis_round(rng, scripts):
+    """Mutated golden scripts, each asked every position-based question at random places: every
+    request is answered (a result or an error), none crashes the server."""
+    client = Client(PERTURB)
+    client.initialize()
+    methods = ["textDocument/hover", "textDocument/completion", "textDocument/signatureHelp",
+               "textDocument/definition", "textDocument/references", "textDocument/rename",
+               "textDocument/documentSymbol"]
+    answered = asked = 0
+    started = time.time()
+    for i in range(8):
+        with open(rng.choice(scripts), encoding="utf-8") as f:
+            text = mutate(rng, f.read())
+        doc_uri = "file:///tmp/perturb_lsp_fuzz/m%d.ptb" % i
+        client.notify("textDocument/didOpen", {"textDocument": {
+            "uri": doc_uri, "languageId": "perturb", "version": 1, "text": text}})
+        lines = text.split("\n")
+        for _ in range(12):
+            line = rng.randrange(len(lines) + 1)
+            character = rng.randint(0, len(lines[line]) + 2 if line < len(lines) else 3)
+            params = {"textDocument": {"uri": doc_uri},
+                      "position": {"line": line, "character": character},
+                      "newName": "renamed", "context": {"includeDeclaration": True}}
+            asked += 1
+            reply = client.request(rng.choice(methods), params, timeout=30)
+            answered += ("result" in reply) or ("error" in reply)
+    client.request("shutdown", None)
+    client.notify("exit", None)
+    code = client.close()
+    ok = answered == asked and code == 0
+    print(("ok   " if ok else "FAIL ") + "analysis round: %d of %d requests on mutated scripts "
+          "answered, exit status %s, %.1fs" % (answered, asked, code, time.time() - started))
+    if not ok:
+        print(client.stderr.decode("utf-8", "replace")[-2000:])
+    return ok
+
+
+def golden_scripts():
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden")
+    found = []
+    for directory, _, files in os.walk(root):
+        found += [os.path.join(directory, f) for f in files if f.endswith(".ptb")]
+    return sorted(found)
+
+
 def main():
     rng = random.Random(SEED)
     failures = sum(not run_round(rng, i) for i in range(ROUNDS))
-    print("%d of %d rounds failed" % (failures, ROUNDS) if failures else "all rounds passed")
+    scripts = golden_scripts()
+    if scripts:
+        failures += sum(not analysis_round(rng, scripts) for _ in range(3))
+    print("%d rounds failed" % failures if failures else "all rounds passed")
     return 1 if failures else 0
 
 
