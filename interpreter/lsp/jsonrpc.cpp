@@ -120,16 +120,6 @@ void MessageReader::resynchronize(size_t from) {
   }
 }
 
-bool MessageReader::skip(size_t bytes) {
-  while (buffer_.size() < bytes) {
-    bytes -= buffer_.size();
-    buffer_.clear();
-    if (!fill()) return false;
-  }
-  buffer_.erase(0, bytes);
-  return true;
-}
-
 Frame MessageReader::next() {
   Frame frame;
   for (;;) {
@@ -157,7 +147,9 @@ Frame MessageReader::next() {
       frame.status = Frame::Status::kBadFrame;
       frame.error = "message of " + std::to_string(*length) + " bytes is over the limit of " +
                     std::to_string(kMaxMessageBytes);
-      if (!skip(*length)) return Frame{};
+      // No client sends this much: the length is garbage, and skipping it would swallow every
+      // message after it. Look for the next header instead.
+      resynchronize(0);
       return frame;
     }
     while (buffer_.size() < *length) {

@@ -23,7 +23,8 @@ constexpr int kInternalError = -32603;
 constexpr int kServerNotInitialized = -32002;
 constexpr int kRequestFailed = -32803;
 
-// The largest body read; a longer message is skipped and answered with a parse error.
+// The largest body read; a longer length is answered with a parse error and the reader looks for
+// the next header.
 constexpr size_t kMaxMessageBytes = 64u << 20;
 // Deeper JSON is refused before it is parsed (the checker and nlohmann stay clear of deep
 // recursion).
@@ -47,7 +48,6 @@ class MessageReader {
   // Drops bytes up to the next "Content-Length" (at or after `from`), after a frame that made
   // no sense.
   void resynchronize(size_t from);
-  bool skip(size_t bytes);
 
   int fd_;
   std::string buffer_;
