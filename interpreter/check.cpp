@@ -75,6 +75,20 @@ Checker::Checker() {
   }
 }
 
+void Checker::define_global(const std::string& name, Kinds kinds) {
+  bind(globals_, name, Symbol{kinds, nullptr, nullptr}, Span{}, BindingSite::kKnown);
+}
+
+void Checker::bind(Scope& scope, const std::string& name, Symbol symbol, const Span& site,
+                   BindingSite how) {
+  if (observer_) symbol.declaration = observer_->declared(name, site, how, symbol.kinds);
+  scope.define(name, std::move(symbol));
+}
+
+void Checker::note_use(const std::string& name, const Span& at, const Symbol& symbol) {
+  if (observer_) observer_->used(name, at, symbol.declaration);
+}
+
 void Checker::check(const Program& program, DiagnosticSink& sink) {
   sink_ = &sink;
   block(program.statements, globals_, Context{});
@@ -89,7 +103,8 @@ void Checker::block(const std::vector<StmtPtr>& body, Scope& scope, Context cont
   for (const auto& stmt : body) {
     if (stmt->kind == StmtKind::kFn) {
       const auto& fn = static_cast<const FnStmt&>(*stmt);
-      scope.define(fn.decl->name, Symbol{bits(Kind::kFunction), fn.decl.get(), nullptr});
+      bind(scope, fn.decl->name, Symbol{bits(Kind::kFunction), fn.decl.get(), nullptr}, fn.span,
+           BindingSite::kFn);
     }
   }
   for (const auto& stmt : body) statement(*stmt, scope, context);
@@ -103,7 +118,8 @@ void Checker::statement(const Stmt& stmt, Scope& scope, Context context) {
       const FunctionDecl* fn = let.value->kind == ExprKind::kLambda
                                    ? static_cast<const LambdaExpr&>(*let.value).decl.get()
                                    : nullptr;
-      scope.define(let.name, Symbol{kinds, fn, module_of(*let.value, scope)});
+      bind(scope, let.name, Symbol{kinds, fn, module_of(*let.value, scope)}, stmt.span,
+           BindingSite::kLet);
       return;
     }
     case StmtKind::kDecl: {
@@ -116,7 +132,7 @@ void Checker::statement(const Stmt& stmt, Scope& scope, Context context) {
         error(decl.value->span,
               std::string("declared ") + decl_kind_text(decl.decl) + ", got " + kinds_word(kinds));
       }
-      scope.define(decl.name, Symbol{expected, nullptr, nullptr});
+      bind(scope, decl.name, Symbol{expected, nullptr, nullptr}, stmt.span, BindingSite::kDecl);
       return;
     }
     case StmtKind::kAssign: {
@@ -130,6 +146,10 @@ void Checker::statement(const Stmt& stmt, Scope& scope, Context context) {
                              (hint.empty() ? "" : " (or did you mean '" + hint + "'?)"));
         return;
       }
+      note_use(assign.name,
+               Span{stmt.span.file, stmt.span.line, stmt.span.column,
+                    static_cast<int>(assign.name.size())},
+               *symbol);
       symbol->kinds |= kinds;
       symbol->function = nullptr;
       return;
@@ -160,8 +180,10 @@ void Checker::statement(const Stmt& stmt, Scope& scope, Context context) {
         error(loop.iterable->span, "cannot loop over " + kinds_text(iterable));
       }
       Scope body(&scope);
-      body.define(loop.var, Symbol{iterable == bits(Kind::kTensor) ? bits(Kind::kTensor) : kAnyKind,
-                                   nullptr, nullptr});
+      bind(body, loop.var,
+           Symbol{iterable == bits(Kind::kTensor) ? bits(Kind::kTensor) : kAnyKind, nullptr,
+                  nullptr},
+           stmt.span, BindingSite::kFor);
       block(loop.body, body, Context{context.in_function, true});
       return;
     }
@@ -194,7 +216,7 @@ void Checker::function(const FunctionDecl& decl, Scope& scope) {
     if (!seen.insert(param.name).second)
       error(param.span, "parameter '" + param.name + "' is listed twice");
     if (param.default_value) expr(*param.default_value, body);
-    body.define(param.name, Symbol{});
+    bind(body, param.name, Symbol{}, param.span, BindingSite::kParam);
   }
   block(decl.body, body, Context{true, false});
 }
@@ -236,7 +258,8 @@ void Checker::import(const ImportStmt& stmt, Scope& scope) {
     }
     cached = imported_.emplace(key, info).first;
   }
-  scope.define(stmt.alias, Symbol{bits(Kind::kModule), nullptr, cached->second});
+  bind(scope, stmt.alias, Symbol{bits(Kind::kModule), nullptr, cached->second}, stmt.span,
+       BindingSite::kImport);
 }
 
 Kinds Checker::expr(const Expr& e, Scope& scope) {
@@ -296,7 +319,10 @@ Kinds Checker::expr(const Expr& e, Scope& scope) {
 }
 
 Kinds Checker::name(const NameExpr& e, Scope& scope) {
-  if (Symbol* symbol = scope.lookup(e.name)) return symbol->kinds;
+  if (Symbol* symbol = scope.lookup(e.name)) {
+    note_use(e.name, e.span, *symbol);
+    return symbol->kinds;
+  }
   if (builtins().find(e.name)) return bits(Kind::kFunction);
   std::vector<std::string> candidates = scope.visible_names();
   for (const auto& n : builtins().global_names()) candidates.push_back(n);
@@ -359,7 +385,9 @@ Kinds Checker::binary(const BinaryExpr& e, Scope& scope) {
 
 std::shared_ptr<ModuleInfo> Checker::module_of(const Expr& e, Scope& scope) {
   if (e.kind != ExprKind::kName) return nullptr;
-  Symbol* symbol = scope.lookup(static_cast<const NameExpr&>(e).name);
+  const auto& name = static_cast<const NameExpr&>(e);
+  Symbol* symbol = scope.lookup(name.name);
+  if (symbol) note_use(name.name, name.span, *symbol);
   return symbol ? symbol->module : nullptr;
 }
 
@@ -378,6 +406,7 @@ Kinds Checker::call(const CallExpr& c, Scope& scope) {
       arguments(c, scope);
       return kAnyKind;
     }
+    note_use(callee.name, callee.span, *symbol);
     arguments(c, scope);
     if (symbol->function) script_call(*symbol->function, c);
     if (known(symbol->kinds) && !(symbol->kinds & (Kind::kFunction | Kind::kModel))) {

@@ -19,6 +19,25 @@ struct Symbol {
   Kinds kinds = kAnyKind;
   const FunctionDecl* function = nullptr;  // for arity checks of script functions
   std::shared_ptr<ModuleInfo> module;      // for `zoo.x` and imported modules
+  int declaration = -1;                    // the CheckObserver's id of its binding; -1: none
+};
+
+// What bound a name, for the editor tooling (interpreter/ide).
+enum class BindingSite { kLet, kDecl, kFn, kParam, kFor, kImport, kKnown };
+
+// Told of every binding and every resolved use while a program is checked, so the editor tooling
+// (interpreter/ide) can go from a use to its declaration with the checker's own scoping instead of
+// a second resolver. Observing changes nothing the checker reports.
+class CheckObserver {
+ public:
+  virtual ~CheckObserver() = default;
+  // `name` is bound with `kinds` by the construct at `site` (for `let`, `fn`, `for`, a
+  // declaration or a parameter, the span of the name; for an import, of the whole statement).
+  // Returns an id for uses.
+  virtual int declared(const std::string& name, const Span& site, BindingSite how, Kinds kinds) = 0;
+  // `name`, read or assigned at `at`, resolved to the binding with id `declaration` (-1 for a
+  // binding the observer was not told of, such as a builtin module).
+  virtual void used(const std::string& name, const Span& at, int declaration) = 0;
 };
 
 struct ModuleInfo {
@@ -48,6 +67,10 @@ class Checker {
   // The static kinds of an expression in the global scope (for the REPL's :type).
   Kinds kinds_of(const Expr& expr, DiagnosticSink& sink);
   std::vector<std::string> global_names() const { return globals_.visible_names(); }
+  // Declares a global the caller knows from elsewhere (a notebook's earlier cells).
+  void define_global(const std::string& name, Kinds kinds);
+  // Tells `observer` (may be null; not owned) of bindings and uses from now on.
+  void set_observer(CheckObserver* observer) { observer_ = observer; }
 
  private:
   struct Context {
@@ -72,10 +95,15 @@ class Checker {
   std::shared_ptr<ModuleInfo> module_of(const Expr& expr, Scope& scope);
 
   void error(const Span& span, std::string message) { sink_->error(span, std::move(message)); }
+  // scope.define, and the observer told of the binding.
+  void bind(Scope& scope, const std::string& name, Symbol symbol, const Span& site,
+            BindingSite how);
+  void note_use(const std::string& name, const Span& at, const Symbol& symbol);
 
   Scope globals_;
   DiagnosticSink* sink_ = nullptr;
   std::map<std::string, std::shared_ptr<ModuleInfo>> imported_;
+  CheckObserver* observer_ = nullptr;
 };
 
 }  // namespace perturb::lang

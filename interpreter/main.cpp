@@ -18,6 +18,7 @@
 #include "interpreter/fmt_command.h"
 #include "interpreter/large_stack.h"
 #include "interpreter/launch.h"
+#include "interpreter/lsp/server.h"
 #include "interpreter/reference.h"
 #include "interpreter/repl.h"
 #include "interpreter/session.h"
@@ -41,6 +42,7 @@ commands:
   run FILE      parse, check and run a script
   check FILE    parse and check a script; touches no tensors
   repl          an interactive session
+  lsp           a language server for editors (JSON-RPC on stdin/stdout)
   reference     print the builtin reference (docs/reference.md); --json for tools
   fmt FILE...   rewrite scripts in the canonical layout; --check lists, changes nothing
 
@@ -144,10 +146,10 @@ int parse_arguments(int argc, char** argv, Options& options) {
   }
   if (options.command.empty()) return usage_error("missing command");
   if (options.command != "run" && options.command != "check" && options.command != "repl" &&
-      options.command != "reference") {
+      options.command != "reference" && options.command != "lsp") {
     return usage_error("unknown command '" + options.command + "'");
   }
-  if (options.command == "reference") return -1;
+  if (options.command == "reference" || options.command == "lsp") return -1;
   if (options.command != "repl" && options.file.empty())
     return usage_error(options.command + " needs a script file");
   return -1;
@@ -217,6 +219,7 @@ int run_command(const Options& options) {
       perturb::watch_resource_limits(options.limits);
     }
     if (options.command == "repl") return run_repl(options.run);
+    if (options.command == "lsp") return lsp::run_language_server();
     if (options.command == "reference") {
       std::cout << (options.json ? reference_json() : reference_markdown());
       return kExitOk;
