@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "interpreter/format.h"
 #include "interpreter/ide/analysis.h"
 #include "interpreter/ide/completion.h"
 #include "interpreter/ide/hover.h"
@@ -112,8 +113,7 @@ Server::Server(MessageWriter& out, std::chrono::milliseconds diagnostic_delay)
       {"textDocument/references", bind(&Server::references)},
       {"textDocument/rename", bind(&Server::rename)},
       {"textDocument/documentSymbol", bind(&Server::document_symbols)},
-      // FORMATTING: textDocument/formatting is added here (and "documentFormattingProvider" in
-      // initialize's capabilities) when interpreter/format.h's format_source is merged.
+      {"textDocument/formatting", bind(&Server::formatting)},
   };
   // The checker recurses over a document's nesting: it gets the interpreter's large stack.
   worker_ = std::thread([this] {
@@ -229,6 +229,7 @@ json Server::initialize(const json& params) {
       {"referencesProvider", true},
       {"renameProvider", true},
       {"documentSymbolProvider", true},
+      {"documentFormattingProvider", true},
   };
   return {{"capabilities", capabilities},
           {"serverInfo", {{"name", "perturb"}, {"version", "0.1.0"}}}};
@@ -381,6 +382,25 @@ json Server::rename(const json& params) {
     edits.push_back({{"range", to_json(lines.range_of(begin, end))}, {"newText", new_name}});
   const std::string uri = string_member(member(params, "textDocument"), "uri");
   return {{"changes", {{uri, edits}}}};
+}
+
+// The whole document as `perturb fmt` lays it out: one edit, or none when it already is. The
+// layout is canonical, so the client's tabSize/insertSpaces options are not consulted.
+json Server::formatting(const json& params) {
+  const Document document = document_of(params);
+  const auto source = std::make_shared<const SourceFile>(document.path, document.text);
+  const FormatResult formatted = format_source(source);
+  if (formatted.errors.has_errors()) {
+    const Diagnostic& first = formatted.errors.diagnostics().front();
+    throw RpcError{kRequestFailed, "not formatted: line " + std::to_string(first.span.line) + ":" +
+                                       std::to_string(first.span.column) + ": " + first.message};
+  }
+  json edits = json::array();
+  if (formatted.text == document.text) return edits;
+  const ide::LineIndex lines(document.text);
+  edits.push_back(
+      {{"range", to_json(lines.range_of(0, document.text.size()))}, {"newText", formatted.text}});
+  return edits;
 }
 
 json Server::document_symbols(const json& params) {

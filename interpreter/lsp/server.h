@@ -61,6 +61,7 @@ class Server {
   json definition(const json& params);
   json references(const json& params);
   json rename(const json& params);
+  json formatting(const json& params);
   json document_symbols(const json& params);
 
   // The document a request names (a copy: the worker may change the map meanwhile) and the byte

@@ -71,7 +71,7 @@ def test_initialize(client, spawned):
     caps = reply["result"]["capabilities"]
     for cap in ["hoverProvider", "completionProvider", "signatureHelpProvider",
                 "definitionProvider", "referencesProvider", "renameProvider",
-                "documentSymbolProvider"]:
+                "documentSymbolProvider", "documentFormattingProvider"]:
         check("initialize advertises " + cap, bool(caps.get(cap)), caps)
     check("initialize: incremental sync", caps["textDocumentSync"]["change"] == 2, caps)
     check("initialize: completion triggers on '.'",
@@ -348,6 +348,43 @@ def test_protocol_errors(perturb):
     check("logs go to stderr", b"perturb lsp: ready" in client.stderr, client.stderr)
 
 
+def apply_edits(text, edits):
+    """Applies whole-line-range TextEdits (the formatter sends one for the whole document)."""
+    lines = text.split("\n")
+    for edit in sorted(edits, key=lambda e: (e["range"]["start"]["line"],
+                                             e["range"]["start"]["character"]), reverse=True):
+        start, end = edit["range"]["start"], edit["range"]["end"]
+        before = "\n".join(lines[:start["line"]] + [lines[start["line"]][:start["character"]]])
+        after = "\n".join([lines[end["line"]][end["character"]:]] + lines[end["line"] + 1:]) \
+            if end["line"] < len(lines) else ""
+        text = before + edit["newText"] + after
+        lines = text.split("\n")
+    return text
+
+
+def test_formatting(client):
+    messy = 'threat   t=Linf(eps:0.1)  # budget\nattack a = PGD( t,steps : 3 )\n\n\n\nprint( a )\n'
+    doc = open_doc(client, "messy.ptb", messy)
+    options = {"tabSize": 8, "insertSpaces": False}
+    edits = client.request("textDocument/formatting", {"textDocument": {"uri": doc},
+                                                       "options": options})["result"]
+    formatted = apply_edits(messy, edits)
+    expected = ("threat t = Linf(eps: 0.1)  # budget\nattack a = PGD(t, steps: 3)\n\n"
+                "print(a)\n")
+    check("formatting lays the document out as perturb fmt does", formatted == expected,
+          (edits, formatted))
+    tidy = open_doc(client, "tidy.ptb", expected)
+    edits = client.request("textDocument/formatting", {"textDocument": {"uri": tidy},
+                                                       "options": options})["result"]
+    check("formatting a formatted document sends no edit", edits == [], edits)
+    broken = open_doc(client, "broken.ptb", "let x = (1 +\n")
+    reply = client.request("textDocument/formatting", {"textDocument": {"uri": broken},
+                                                       "options": options})
+    check("a document that does not parse is not formatted, with the reason",
+          "error" in reply and "line 2" in reply["error"]["message"]
+          or "line 1" in reply.get("error", {}).get("message", ""), reply)
+
+
 def main():
     spawned = time.time()
     client = Client(PERTURB, cwd=WORKDIR)
@@ -358,6 +395,7 @@ def main():
     test_completion(client)
     test_signature_help(client)
     test_navigation(client, demo)
+    test_formatting(client)
     rounds = 20
     started = time.time()
     for _ in range(rounds):
