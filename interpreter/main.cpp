@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "interpreter/kernel/kernel.h"
 #include "interpreter/large_stack.h"
 #include "interpreter/launch.h"
 #include "interpreter/reference.h"
@@ -41,6 +42,8 @@ commands:
   check FILE    parse and check a script; touches no tensors
   repl          an interactive session
   reference     print the builtin reference (docs/reference.md); --json for tools
+  kernel        a Jupyter kernel; `perturb kernel install` adds it to Jupyter
+                (docs/notebook.md)
 
 options:
   --seed N         seed for every random thing (default 0)
@@ -246,6 +249,9 @@ std::vector<std::string> worker_arguments(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The kernel has its own arguments (Jupyter's -f CONNECTION_FILE, install's options).
+  if (argc > 1 && std::string(argv[1]) == "kernel")
+    return kernel_command(std::vector<std::string>(argv + 2, argv + argc));
   Options options;
   try {
     int status = parse_arguments(argc, argv, options);
