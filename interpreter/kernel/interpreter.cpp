@@ -119,7 +119,9 @@ nl::json KernelInterpreter::report_failure(int status, const std::string& render
   const std::string plain = without_ansi(rendered);
   const std::string value = plain.substr(0, plain.find('\n'));
   if (!silent_) publish_execution_error(name, value, traceback);
-  return xeus::create_error_reply(name, value, traceback);
+  // Not xeus::create_error_reply: xeus 2.4.1's swaps ename and evalue.
+  return nl::json{
+      {"status", "error"}, {"ename", name}, {"evalue", value}, {"traceback", traceback}};
 }
 
 nl::json KernelInterpreter::complete_request_impl(const std::string& code, int cursor_pos) {

@@ -232,8 +232,9 @@ def main():
             test_errors(client)
             test_completion_and_inspection(client)
             test_interrupts(manager, client)
-            client.shutdown()
-            client.get_shell_msg(timeout=TIMEOUT)
+            client.shutdown()  # on the control channel
+            reply = client.get_control_msg(timeout=TIMEOUT)
+            check(reply["msg_type"] == "shutdown_reply", "shutdown answered %r" % reply["msg_type"])
             for _ in range(100):
                 if not manager.is_alive():
                     break
