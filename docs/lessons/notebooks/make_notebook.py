@@ -90,7 +90,10 @@ def outputs_of(client, source):
         elif kind == "error":
             outputs.append({"output_type": "error", "ename": content["ename"],
                             "evalue": content["evalue"], "traceback": content["traceback"]})
-    reply = client.get_shell_msg(timeout=60)["content"]
+    reply = client.get_shell_msg(timeout=60)
+    while reply["parent_header"].get("msg_id") != msg_id:  # e.g. wait_for_ready's kernel_info
+        reply = client.get_shell_msg(timeout=60)
+    reply = reply["content"]
     if reply["status"] != "ok":
         raise SystemExit("a cell failed: %s: %s" % (reply.get("ename"), reply.get("evalue")))
     return outputs, reply["execution_count"]
@@ -106,7 +109,7 @@ def main():
         print(__doc__)
         return 64
     perturb, lesson, out_path = (os.path.abspath(a) for a in sys.argv[1:])
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
     from jupyter_client import KernelManager
     with open(lesson) as f:
         cells = split_lesson(f.read())

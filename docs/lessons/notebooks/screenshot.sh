@@ -32,11 +32,11 @@ export JUPYTER_CONFIG_DIR="$tmp/config" JUPYTER_DATA_DIR="$tmp/data"
 export JUPYTER_RUNTIME_DIR="$tmp/runtime" IPYTHONDIR="$tmp/ipython"
 cd "$root"
 /usr/bin/python3 -m notebook --no-browser --ip=127.0.0.1 --port="$port" \
-  --NotebookApp.token='' --NotebookApp.password='' --NotebookApp.open_browser=False \
+  --NotebookApp.token="" --NotebookApp.password="" --NotebookApp.open_browser=False --allow-root \
   --notebook-dir="$root" >"$tmp/server.log" 2>&1 &
 server=$!
 for _ in $(seq 60); do
-  curl -s -o /dev/null "http://127.0.0.1:$port/api" && break
+  curl -sf -o /dev/null "http://127.0.0.1:$port/api" && break
   sleep 0.5
 done
 
@@ -44,9 +44,10 @@ done
 # notebook's scripts render every cell (and its images) before the picture is taken.
 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync \
-  --hide-scrollbars --window-size=1100,2600 --virtual-time-budget=15000 \
+  --hide-scrollbars --window-size=1100,2760 --virtual-time-budget=15000 \
   --screenshot="$tmp/shot.png" "http://127.0.0.1:$port/notebooks/$notebook" \
   >"$tmp/chromium.log" 2>&1 || { cat "$tmp/chromium.log" >&2; exit 1; }
+[ -f "$tmp/shot.png" ] || { cat "$tmp/chromium.log" "$tmp/server.log" >&2; exit 1; }
 mkdir -p "$(dirname "$out")"
 cp "$tmp/shot.png" "$out"
 echo "screenshot.sh: wrote $out"
