@@ -20,8 +20,12 @@ done
 
 tmp="$(mktemp -d)"
 server=""
+# The notebook server keeps checkpoints beside the notebook: remove them unless they were there.
+checkpoints="$root/$(dirname "$notebook")/.ipynb_checkpoints"
+[ -e "$checkpoints" ] && checkpoints=""
 cleanup() {
   [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  [ -n "$checkpoints" ] && rm -rf "$checkpoints"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
