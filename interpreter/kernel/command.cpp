@@ -4,8 +4,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -123,6 +126,11 @@ void route_interrupts_to_cells() {
 
 int serve(const ServeOptions& options) {
   xeus::xconfiguration config;
+  if (!std::ifstream(options.connection_file)) {  // xeus would report an empty JSON document
+    std::cerr << "perturb kernel: cannot read the connection file " << options.connection_file
+              << ": " << std::strerror(errno) << "\n";
+    return kExitIo;
+  }
   try {
     config = xeus::load_configuration(options.connection_file);
   } catch (const std::exception& e) {
