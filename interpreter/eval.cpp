@@ -462,9 +462,12 @@ void Interpreter::check_limits(const Span& at) const {
     throw_runtime_error(at,
                         "the script ran past its time limit (" + options_.deadline_reason + ")");
   }
+  if (!interrupt_requested()) return;
   if (limit_crossed()) {
     throw_runtime_error(at, "the script ran past its limit (" + interrupt_name() + ")");
   }
+  if (options_.stop_at_interrupt)
+    throw_runtime_error(at, "interrupted by " + interrupt_name(), ErrorClass::kInterrupted);
 }
 
 Value Interpreter::call_closure(const Closure& closure, std::vector<Value>& positional,

@@ -60,6 +60,13 @@ struct RunOptions {
   // runtime/core/limits.h): checked at every loop iteration and function call.
   std::optional<std::chrono::steady_clock::time_point> deadline;
   std::string deadline_reason = "--timeout";  // how the message names the limit
+  // Told the path of each PNG a builtin wrote (show, plot, images), once it is complete: the
+  // Jupyter kernel displays it inline. Unset for `perturb run` and the REPL.
+  std::function<void(const std::string& path)> on_image_written;
+  // A Ctrl-C request (runtime/core/interrupt.h) stops the script at its next loop iteration or
+  // call, as a crossed limit does: for the Jupyter kernel, which lives on after an interrupt.
+  // `perturb run` exits at a Ctrl-C outside training instead, and lets training honour it.
+  bool stop_at_interrupt = false;
 };
 
 // Finds the text of `import a.b`: the standard library for std.*, else a .ptb file beside the
@@ -90,6 +97,10 @@ class Interpreter {
   std::ostream& out() { return *options_.out; }
   const RunOptions& options() const { return options_; }
   EnvPtr globals() { return globals_; }
+  // A builtin wrote the PNG at `path` (see RunOptions::on_image_written).
+  void image_written(const std::string& path) const {
+    if (options_.on_image_written) options_.on_image_written(path);
+  }
 
   // Converts exceptions from the runtime (perturb::Error, c10::Error, ...) into a ScriptError
   // at `at`, with the current traceback.

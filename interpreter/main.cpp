@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "interpreter/fmt_command.h"
+#include "interpreter/kernel/kernel.h"
 #include "interpreter/large_stack.h"
 #include "interpreter/launch.h"
 #include "interpreter/lsp/server.h"
@@ -45,6 +46,8 @@ commands:
   lsp           a language server for editors (JSON-RPC on stdin/stdout)
   reference     print the builtin reference (docs/reference.md); --json for tools
   fmt FILE...   rewrite scripts in the canonical layout; --check lists, changes nothing
+  kernel        a Jupyter kernel; `perturb kernel install` adds it to Jupyter
+                (docs/notebook.md)
 
 options:
   --seed N         seed for every random thing (default 0)
@@ -255,6 +258,9 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "fmt") {
     return run_on_large_stack([&] { return run_fmt({argv + 2, argv + argc}); });
   }
+  // The kernel has its own arguments (Jupyter's -f CONNECTION_FILE, install's options).
+  if (argc > 1 && std::string(argv[1]) == "kernel")
+    return kernel_command(std::vector<std::string>(argv + 2, argv + argc));
   Options options;
   try {
     int status = parse_arguments(argc, argv, options);

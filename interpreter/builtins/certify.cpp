@@ -294,6 +294,7 @@ Value plot_value(CallArgs& args) {
   const auto& plot = descriptor_of(value.kind()).plot;
   if (!plot) cannot_plot(value, args);
   plot(value, args);
+  args.interp.image_written(args.string("path"));
   return Value();
 }
 

@@ -55,6 +55,7 @@ Value draw_images(CallArgs& args) {
                    "labels name the rows of a list of tensors; one tensor is drawn as one "
                    "grid without labels");
     save_image_grid(path, image_batch(rows_value, args, ""), options);
+    args.interp.image_written(path);
     return Value();
   }
   if (!rows_value.is<ListPtr>())
@@ -76,6 +77,7 @@ Value draw_images(CallArgs& args) {
     grid.push_back({labels.empty() ? "" : labels[i], x});
   }
   save_image_grid(path, grid, options);
+  args.interp.image_written(path);
   return Value();
 }
 

@@ -130,6 +130,7 @@ Value show_policy(CallArgs& args) {
   ImageGridOptions options;
   options.title = policy->describe();
   save_image_grid(args.string("path"), grid, options);
+  args.interp.image_written(args.string("path"));
   return Value();
 }
 

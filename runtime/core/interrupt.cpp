@@ -56,6 +56,11 @@ void clear_interrupt() {
   received.store(0);
 }
 
+void request_interrupt() {
+  int expected = 0;
+  received.compare_exchange_strong(expected, SIGINT);
+}
+
 HonourInterrupts::HonourInterrupts() {
   ++honouring;
 }

@@ -28,8 +28,12 @@ std::string interrupt_name();
 void request_limit_stop(const std::string& limit);
 // Whether the request came from a resource limit rather than a signal.
 bool limit_crossed();
-// Forgets a request (tests).
+// Forgets a request: tests, and the Jupyter kernel once a cell has honoured one.
 void clear_interrupt();
+// Records a Ctrl-C as the handler would, for a process that lives on after interrupts (the
+// Jupyter kernel, whose signal thread waits for SIGINT with sigwait and calls this): a later
+// request while one is pending is not a reason to exit.
+void request_interrupt();
 
 // While one lives, a signal is a request the caller honours at its next safe point.
 class HonourInterrupts {

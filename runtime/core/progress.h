@@ -1,8 +1,10 @@
-// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+// A one-line progress bar on stderr, drawn only when stderr is a terminal, or handed to a sink
+// (the Jupyter kernel's stderr stream) when one is set.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace perturb {
@@ -12,6 +14,11 @@ class Progress {
   // Off for the whole process: the ranks other than 0 of a group draw no bars, so the
   // terminal they share shows one.
   static void disable_all();
+  // Bars go to `sink` instead of the terminal: each redraw is one piece of text that starts with
+  // "\r" (a notebook redraws the line in place), at most one a second, and the final one ends
+  // with "\n". An empty function sends bars back to the terminal.
+  using Sink = std::function<void(const std::string& text)>;
+  static void set_sink(Sink sink);
 
   Progress(std::string label, int64_t total);
   Progress(const Progress&) = delete;
