@@ -1,57 +1,51 @@
 #include "interpreter/kernel/complete.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "interpreter/builtins/table.h"
+#include "interpreter/ide/analysis.h"
+#include "interpreter/ide/completion.h"
+#include "interpreter/ide/hover.h"
 #include "interpreter/repl.h"
 
 namespace perturb::lang {
 namespace {
 
-bool name_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
-}
+// A cell is analysed as a document of its own, with the names of earlier cells known.
+constexpr const char* kCellPath = "";
 
-// Where the dotted name that ends at `cursor` begins (`zoo.cif` in `m = zoo.cif|`).
-size_t name_start(const std::string& code, size_t cursor) {
-  size_t start = cursor;
-  while (start > 0 && name_char(code[start - 1])) --start;
-  return start;
-}
-
-bool documented(const std::string& name) {
-  if (builtins().find(name)) return true;
-  const auto& keywords = grammar_keywords();
-  return std::find(keywords.begin(), keywords.end(), name) != keywords.end();
+std::vector<ide::KnownName> session_names(const EnvPtr& globals) {
+  return globals ? ide::known_names_from(*globals) : std::vector<ide::KnownName>{};
 }
 
 }  // namespace
 
+// The language server's completion (interpreter/ide/completion.h), so a notebook offers what an
+// editor does: names in scope, members, a call's named parameters not given yet.
 CompletionMatches complete_at(const std::string& code, size_t cursor, const EnvPtr& globals) {
   cursor = std::min(cursor, code.size());
+  const ide::Completions found = ide::complete(kCellPath, code, cursor, session_names(globals));
   CompletionMatches result;
-  result.start = name_start(code, cursor);
-  result.end = cursor;
-  const std::string word = code.substr(result.start, cursor - result.start);
-  // The REPL completes one line; a cell is many, and the whole text before the cursor tells
-  // which call is still open.
-  result.matches = completions(code, cursor, word, globals);
+  result.start = found.replace_begin;
+  result.end = found.replace_end;
+  for (const auto& item : found.items) result.matches.push_back(item.label);
   return result;
 }
 
-std::optional<std::string> inspect_at(const std::string& code, size_t cursor, int detail_level) {
+// The language server's hover (interpreter/ide/hover.h); detail 1 (Shift-Tab twice, `name??`)
+// adds a builtin's whole reference entry.
+std::optional<std::string> inspect_at(const std::string& code, size_t cursor, int detail_level,
+                                      const EnvPtr& globals) {
   cursor = std::min(cursor, code.size());
-  size_t end = cursor;
-  while (end < code.size() && name_char(code[end])) ++end;
-  std::string name = code.substr(name_start(code, cursor), end - name_start(code, cursor));
-  while (!name.empty() && name.back() == '.') name.pop_back();
-  // `linf.sample` is documented under its method's entry; `zoo.cifar_resnet` under its own.
-  if (!documented(name) && name.find('.') != std::string::npos)
-    name = name.substr(name.rfind('.') + 1);
-  if (name.empty() || !documented(name)) return std::nullopt;
-  const bool keyword = !builtins().find(name);
-  return detail_level > 0 || keyword ? doc_text(name) : help_text(name);
+  const ide::Analysis analysis =
+      ide::analyze_around(kCellPath, code, cursor, session_names(globals));
+  const auto info = ide::hover(analysis, cursor);
+  if (!info) return std::nullopt;
+  std::string text = info->markdown;
+  const ide::Occurrence* occurrence = analysis.occurrence_at(cursor);
+  if (detail_level > 0 && occurrence && !occurrence->builtin.empty())
+    text += "\n\n" + doc_text(occurrence->builtin);
+  return text;
 }
 
 }  // namespace perturb::lang

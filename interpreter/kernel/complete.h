@@ -1,7 +1,6 @@
 #pragma once
-// Completion and inspection for the Jupyter kernel: the one seam between the kernel and the
-// code that knows the language. For now both call the REPL's functions (repl.h); the language
-// server's analysis takes their place behind these two signatures.
+// Completion and inspection for the Jupyter kernel: the language server's analysis
+// (interpreter/ide) on the cell, with the names of earlier cells known.
 
 #include <cstddef>
 #include <optional>
@@ -23,9 +22,10 @@ struct CompletionMatches {
 // members after `name.`; inside a call, the named parameters not given yet (`steps:`).
 CompletionMatches complete_at(const std::string& code, size_t cursor, const EnvPtr& globals);
 
-// The documentation of the name at byte offset `cursor` (a builtin or a keyword): its signature,
-// doc line and example at detail 0, its whole reference entry at detail 1; nullopt when the
-// cursor is on nothing documented.
-std::optional<std::string> inspect_at(const std::string& code, size_t cursor, int detail_level);
+// What the name at byte offset `cursor` is, as an editor's hover says it: a builtin's signature,
+// parameters and doc (at detail 1 also its whole reference entry), a keyword's doc, a name's
+// kind and where it was bound; nullopt when the cursor is on nothing known.
+std::optional<std::string> inspect_at(const std::string& code, size_t cursor, int detail_level,
+                                      const EnvPtr& globals);
 
 }  // namespace perturb::lang

@@ -133,9 +133,11 @@ nl::json KernelInterpreter::complete_request_impl(const std::string& code, int c
 
 nl::json KernelInterpreter::inspect_request_impl(const std::string& code, int cursor_pos,
                                                  int detail_level) {
-  const auto text = inspect_at(code, byte_offset(code, cursor_pos), detail_level);
+  const auto text = inspect_at(code, byte_offset(code, cursor_pos), detail_level,
+                               session_.interpreter().globals());
   if (!text) return xeus::create_inspect_reply(false);
-  return xeus::create_inspect_reply(true, nl::json{{"text/plain", *text}});
+  return xeus::create_inspect_reply(true,
+                                    nl::json{{"text/plain", *text}, {"text/markdown", *text}});
 }
 
 nl::json KernelInterpreter::is_complete_request_impl(const std::string& code) {

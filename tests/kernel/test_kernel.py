@@ -169,6 +169,12 @@ def test_completion_and_inspection(client):
     client.inspect("Linf(", 2)
     reply = client.get_shell_msg(timeout=TIMEOUT)["content"]
     check(reply["found"] and "Linf(eps" in reply["data"]["text/plain"], "inspect Linf: %r" % reply)
+    # Inspection is the language server's hover: a name from an earlier cell says what it is.
+    execute(client, "threat budget = Linf(eps: 0.2)")
+    client.inspect("PGD(budget)", 6)
+    reply = client.get_shell_msg(timeout=TIMEOUT)["content"]
+    check(reply["found"] and "threat" in reply["data"]["text/plain"],
+          "inspect of a session threat: %r" % reply)
     client.inspect("nothing_here", 3)
     reply = client.get_shell_msg(timeout=TIMEOUT)["content"]
     check(not reply["found"], "inspect of an unknown name found %r" % reply)
