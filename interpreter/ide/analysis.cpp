@@ -119,19 +119,32 @@ void walk_exprs(const std::vector<StmtPtr>& body, const std::function<void(const
   }
 }
 
+// Calls `visit` on every statement of `body` and of the blocks nested in it, outer first.
+void for_each_statement(const std::vector<StmtPtr>& body,
+                        const std::function<void(const Stmt&)>& visit) {
+  for (const auto& s : body) {
+    visit(*s);
+    if (s->kind == StmtKind::kFn)
+      for_each_statement(static_cast<const FnStmt&>(*s).decl->body, visit);
+    if (s->kind == StmtKind::kFor) for_each_statement(static_cast<const ForStmt&>(*s).body, visit);
+    if (s->kind == StmtKind::kWhile)
+      for_each_statement(static_cast<const WhileStmt&>(*s).body, visit);
+    if (s->kind == StmtKind::kIf) {
+      for_each_statement(static_cast<const IfStmt&>(*s).then_body, visit);
+      for_each_statement(static_cast<const IfStmt&>(*s).else_body, visit);
+    }
+  }
+}
+
 // The `{ ... }` pairs of the text (blocks and records alike), outside strings and comments.
 std::vector<std::pair<size_t, size_t>> brace_pairs(const std::string& text) {
   std::vector<std::pair<size_t, size_t>> pairs;
   std::vector<size_t> open;
   for (size_t i = 0; i < text.size(); ++i) {
+    i = skip_string_or_comment(text, i);
+    if (i >= text.size()) break;
     const char c = text[i];
-    if (c == '"') {
-      for (++i; i < text.size() && text[i] != '"' && text[i] != '\n'; ++i) {
-        if (text[i] == '\\') ++i;
-      }
-    } else if (c == '#') {
-      while (i < text.size() && text[i] != '\n') ++i;
-    } else if (c == '{') {
+    if (c == '{') {
       open.push_back(i);
     } else if (c == '}' && !open.empty()) {
       pairs.emplace_back(open.back(), i + 1);
@@ -212,19 +225,9 @@ class Recorder : public CheckObserver {
 void complete_declarations(Analysis& a, const LineIndex& lines) {
   const auto pairs = brace_pairs(a.text);
   std::map<std::pair<int, int>, const Stmt*> statements;  // by span start
-  std::function<void(const std::vector<StmtPtr>&)> index = [&](const std::vector<StmtPtr>& body) {
-    for (const auto& s : body) {
-      statements[{s->span.line, s->span.column}] = s.get();
-      if (s->kind == StmtKind::kFn) index(static_cast<const FnStmt&>(*s).decl->body);
-      if (s->kind == StmtKind::kFor) index(static_cast<const ForStmt&>(*s).body);
-      if (s->kind == StmtKind::kWhile) index(static_cast<const WhileStmt&>(*s).body);
-      if (s->kind == StmtKind::kIf) {
-        index(static_cast<const IfStmt&>(*s).then_body);
-        index(static_cast<const IfStmt&>(*s).else_body);
-      }
-    }
-  };
-  index(a.parsed->program.statements);
+  for_each_statement(a.parsed->program.statements, [&](const Stmt& s) {
+    statements[{s.span.line, s.span.column}] = &s;
+  });
   for (auto& d : a.declarations) {
     if (d.how == BindingSite::kKnown) continue;
     // Parameters and loop variables live in the block that follows them; others in the
@@ -361,26 +364,14 @@ void collect_occurrences(Analysis& a, const LineIndex& lines, const Recorder& re
 
 // Assignment targets are uses the expression walk does not see: add them from the recorder.
 void collect_assignments(Analysis& a, const LineIndex& lines, const Recorder& recorder) {
-  std::function<void(const std::vector<StmtPtr>&)> visit = [&](const std::vector<StmtPtr>& body) {
-    for (const auto& s : body) {
-      if (s->kind == StmtKind::kAssign && s->span.file == a.source) {
-        const auto& assign = static_cast<const AssignStmt&>(*s);
-        Occurrence o;
-        o.begin = lines.offset_of_span_start(s->span.line, s->span.column);
-        o.end = o.begin + assign.name.size();
-        o.declaration = recorder.resolution(s->span);
-        if (o.declaration >= 0) a.occurrences.push_back(o);
-      }
-      if (s->kind == StmtKind::kFn) visit(static_cast<const FnStmt&>(*s).decl->body);
-      if (s->kind == StmtKind::kFor) visit(static_cast<const ForStmt&>(*s).body);
-      if (s->kind == StmtKind::kWhile) visit(static_cast<const WhileStmt&>(*s).body);
-      if (s->kind == StmtKind::kIf) {
-        visit(static_cast<const IfStmt&>(*s).then_body);
-        visit(static_cast<const IfStmt&>(*s).else_body);
-      }
-    }
-  };
-  visit(a.parsed->program.statements);
+  for_each_statement(a.parsed->program.statements, [&](const Stmt& s) {
+    if (s.kind != StmtKind::kAssign || s.span.file != a.source) return;
+    Occurrence o;
+    o.begin = lines.offset_of_span_start(s.span.line, s.span.column);
+    o.end = o.begin + static_cast<const AssignStmt&>(s).name.size();
+    o.declaration = recorder.resolution(s.span);
+    if (o.declaration >= 0) a.occurrences.push_back(o);
+  });
 }
 
 std::string fnv_hex(const std::string& text) {

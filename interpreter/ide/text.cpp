@@ -127,17 +127,25 @@ std::string blank_out(const std::string& text, size_t begin, size_t end) {
   return out;
 }
 
+size_t skip_string_or_comment(const std::string& text, size_t at) {
+  size_t i = at;
+  if (text[i] == '"') {
+    for (++i; i < text.size() && text[i] != '"' && text[i] != '\n'; ++i) {
+      if (text[i] == '\\') ++i;
+    }
+  } else if (text[i] == '#') {
+    while (i < text.size() && text[i] != '\n') ++i;
+  }
+  return i;
+}
+
 size_t block_end(const std::string& text, size_t from) {
   int depth = 0;
   for (size_t i = from; i < text.size(); ++i) {
+    i = skip_string_or_comment(text, i);
+    if (i >= text.size()) break;
     const char c = text[i];
-    if (c == '"') {
-      for (++i; i < text.size() && text[i] != '"' && text[i] != '\n'; ++i) {
-        if (text[i] == '\\') ++i;
-      }
-    } else if (c == '#') {
-      while (i < text.size() && text[i] != '\n') ++i;
-    } else if (c == '{') {
+    if (c == '{') {
       ++depth;
     } else if (c == '}' && depth > 0 && --depth == 0) {
       return i + 1;

@@ -58,6 +58,10 @@ std::pair<size_t, size_t> identifier_at(const std::string& text, size_t offset);
 // keeps its positions (the tooling parses a document with the line being typed left out).
 std::string blank_out(const std::string& text, size_t begin, size_t end);
 
+// When text[at] opens a string or a comment, the offset of its last byte (the closing quote, or
+// the last byte before the newline); otherwise `at`. Brace scanners step over both with it.
+size_t skip_string_or_comment(const std::string& text, size_t at);
+
 // The offset just past the `}` that closes the first `{` at or after `from`, skipping strings and
 // comments; the text's end when there is none.
 size_t block_end(const std::string& text, size_t from);
