@@ -141,7 +141,7 @@ std::vector<std::pair<size_t, size_t>> brace_pairs(const std::string& text) {
   std::vector<std::pair<size_t, size_t>> pairs;
   std::vector<size_t> open;
   for (size_t i = 0; i < text.size(); ++i) {
-    i = skip_string_or_comment(text, i);
+    i = skip_string_or_comment(text, i, text.size());
     if (i >= text.size()) break;
     const char c = text[i];
     if (c == '{') {

@@ -9,13 +9,6 @@ namespace perturb::lang::ide {
 namespace {
 
 // Skips a string literal starting at text[i] == '"'; returns the offset of its closing quote.
-size_t skip_string(const std::string& text, size_t i, size_t end) {
-  for (++i; i < end && text[i] != '"' && text[i] != '\n'; ++i) {
-    if (text[i] == '\\') ++i;
-  }
-  return i;
-}
-
 // The argument text [from, to) at bracket depth 0 begins with `name:` (not `name::`).
 std::string leading_name(const std::string& text, size_t from, size_t to) {
   size_t i = from;
@@ -96,12 +89,10 @@ std::optional<CallContext> open_call_at(const std::string& text, size_t offset) 
   offset = std::min(offset, text.size());
   std::vector<size_t> open;
   for (size_t i = 0; i < offset; ++i) {
+    i = skip_string_or_comment(text, i, offset);
+    if (i >= offset) break;
     const char c = text[i];
-    if (c == '"') {
-      i = skip_string(text, i, offset);
-    } else if (c == '#') {
-      while (i < offset && text[i] != '\n') ++i;
-    } else if (c == '(' || c == '[' || c == '{') {
+    if (c == '(' || c == '[' || c == '{') {
       open.push_back(i);
     } else if ((c == ')' || c == ']' || c == '}') && !open.empty()) {
       open.pop_back();
@@ -120,12 +111,10 @@ std::optional<CallContext> open_call_at(const std::string& text, size_t offset) 
   size_t segment = call.open_paren + 1;
   int depth = 0;
   for (size_t i = segment; i < offset; ++i) {
+    i = skip_string_or_comment(text, i, offset);
+    if (i >= offset) break;
     const char c = text[i];
-    if (c == '"') {
-      i = skip_string(text, i, offset);
-    } else if (c == '#') {
-      while (i < offset && text[i] != '\n') ++i;
-    } else if (c == '(' || c == '[' || c == '{') {
+    if (c == '(' || c == '[' || c == '{') {
       ++depth;
     } else if (c == ')' || c == ']' || c == '}') {
       --depth;

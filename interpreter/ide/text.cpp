@@ -127,14 +127,15 @@ std::string blank_out(const std::string& text, size_t begin, size_t end) {
   return out;
 }
 
-size_t skip_string_or_comment(const std::string& text, size_t at) {
+size_t skip_string_or_comment(const std::string& text, size_t at, size_t limit) {
+  limit = std::min(limit, text.size());
   size_t i = at;
   if (text[i] == '"') {
-    for (++i; i < text.size() && text[i] != '"' && text[i] != '\n'; ++i) {
+    for (++i; i < limit && text[i] != '"' && text[i] != '\n'; ++i) {
       if (text[i] == '\\') ++i;
     }
   } else if (text[i] == '#') {
-    while (i < text.size() && text[i] != '\n') ++i;
+    while (i < limit && text[i] != '\n') ++i;
   }
   return i;
 }
@@ -142,7 +143,7 @@ size_t skip_string_or_comment(const std::string& text, size_t at) {
 size_t block_end(const std::string& text, size_t from) {
   int depth = 0;
   for (size_t i = from; i < text.size(); ++i) {
-    i = skip_string_or_comment(text, i);
+    i = skip_string_or_comment(text, i, text.size());
     if (i >= text.size()) break;
     const char c = text[i];
     if (c == '{') {

@@ -59,8 +59,9 @@ std::pair<size_t, size_t> identifier_at(const std::string& text, size_t offset);
 std::string blank_out(const std::string& text, size_t begin, size_t end);
 
 // When text[at] opens a string or a comment, the offset of its last byte (the closing quote, or
-// the last byte before the newline); otherwise `at`. Brace scanners step over both with it.
-size_t skip_string_or_comment(const std::string& text, size_t at);
+// the last byte before the newline), or `limit` when it reaches that far; otherwise `at`. The
+// bracket scanners step over both with it.
+size_t skip_string_or_comment(const std::string& text, size_t at, size_t limit);
 
 // The offset just past the `}` that closes the first `{` at or after `from`, skipping strings and
 // comments; the text's end when there is none.
