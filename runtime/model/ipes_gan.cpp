@@ -69,15 +69,16 @@ struct StyleEncoderImpl : nn::Module {
 TORCH_MODULE(StyleEncoder);
 
 // G: f_pose and f_id (projected to a map) → instance norm, scaled and shifted by f_style (AdaIN)
-// → two upsampling convolutions → the image through a sigmoid.
+// → two upsampling convolutions, each also given the pose map at its resolution → the image
+// through a sigmoid.
 struct DecoderImpl : nn::Module {
   DecoderImpl(const IpesNetOptions& o, int64_t id_dim)
       : quarter(o.size / 4),
         id_map(register_module("id_map", nn::Linear(id_dim, 16 * quarter * quarter))),
         adain(register_module("adain", nn::Linear(o.style_dim, 2 * 64))),
         c1(register_module("c1", conv(o.pose_width + 16, 64, 3))),
-        c2(register_module("c2", conv(64, 32, 3))),
-        c3(register_module("c3", conv(32, 16, 3))),
+        c2(register_module("c2", conv(64 + 2, 32, 3))),
+        c3(register_module("c3", conv(32 + 2, 16, 3))),
         out(register_module("out", conv(16, 1, 3))) {}
   torch::Tensor forward(const EnvFeatures& env, const torch::Tensor& id) {
     const int64_t n = id.size(0);
@@ -85,8 +86,9 @@ struct DecoderImpl : nn::Module {
     auto h = c1(torch::cat({env.pose, idm}, 1));
     auto ab = adain(env.style).view({n, 2, 64, 1, 1});
     h = torch::relu(F::instance_norm(h) * (1 + ab.select(1, 0)) + ab.select(1, 1));
-    h = torch::relu(c2(upsample(h, 2 * quarter)));
-    h = torch::relu(c3(upsample(h, 4 * quarter)));
+    const auto half_pose = F::avg_pool2d(env.pose_map, F::AvgPool2dFuncOptions(2));
+    h = torch::relu(c2(torch::cat({upsample(h, 2 * quarter), half_pose}, 1)));
+    h = torch::relu(c3(torch::cat({upsample(h, 4 * quarter), env.pose_map}, 1)));
     return torch::sigmoid(out(h));
   }
   int64_t quarter;
@@ -123,16 +125,39 @@ void check_images(const torch::Tensor& x, const IpesNetOptions& o, const char* w
 
 }  // namespace
 
-torch::Tensor pose_map(const torch::Tensor& x) {
+namespace {
+
+// An image's backdrop is its border's median; a pixel that differs from it by more than this is
+// the item's. The target camera's wall varies by up to about ±0.2 around its mean.
+constexpr double kItemThreshold = 0.25;
+
+torch::Tensor backdrop_of(const torch::Tensor& x) {
   const int64_t h = x.size(2), w = x.size(3);
-  // The border's median is the backdrop; what differs from it is the item.
   auto border =
       torch::cat({x.select(2, 0), x.select(2, h - 1), x.select(3, 0), x.select(3, w - 1)}, 2);
-  auto backdrop = std::get<0>(border.flatten(1).median(1)).view({-1, 1, 1, 1});
-  auto item = (x - backdrop).abs();
+  return std::get<0>(border.flatten(1).median(1)).view({-1, 1, 1, 1});
+}
+
+// 1 on the item (grown by a pixel), 0 on the backdrop.
+torch::Tensor item_mask(const torch::Tensor& x, const torch::Tensor& backdrop) {
+  auto item = ((x - backdrop).abs() > kItemThreshold).to(torch::kFloat32);
+  return F::max_pool2d(item, F::MaxPool2dFuncOptions(3).stride(1).padding(1));
+}
+
+}  // namespace
+
+torch::Tensor pose_map(const torch::Tensor& x) {
+  const int64_t h = x.size(2);
+  const auto item = item_mask(x, backdrop_of(x));
   auto coarse = upsample(F::avg_pool2d(item, F::AvgPool2dFuncOptions(4)), h);
   auto finer = upsample(F::avg_pool2d(item, F::AvgPool2dFuncOptions(2)), h);
   return torch::cat({coarse, finer}, 1);
+}
+
+torch::Tensor environment_only(const torch::Tensor& x) {
+  const auto backdrop = backdrop_of(x);
+  const auto item = item_mask(x, backdrop);
+  return x * (1 - item) + backdrop * item;
 }
 
 struct IpesGan::Nets {
@@ -162,11 +187,12 @@ IpesGan::IpesGan(const IpesNetOptions& o, uint64_t seed) : options_(o) {
 IpesGan::~IpesGan() = default;
 
 EnvFeatures IpesGan::environment(IpesDomain d, const torch::Tensor& image,
-                                 const torch::Tensor& other_pose) {
-  auto& pose = d == IpesDomain::kSource ? nets_->pose_s : nets_->pose_t;
+                                 const torch::Tensor& pose) {
+  auto& pose_net = d == IpesDomain::kSource ? nets_->pose_s : nets_->pose_t;
   auto& style = d == IpesDomain::kSource ? nets_->style_s : nets_->style_t;
   auto [f_style, camera] = style->forward(image);
-  return {pose->forward(torch::cat({image, other_pose}, 1)), f_style, camera};
+  // The pose encoder sees the backdrop, not the item: an item's look can only come from f_id.
+  return {pose_net->forward(torch::cat({environment_only(image), pose}, 1)), f_style, camera, pose};
 }
 
 IdFeatures IpesGan::identity(const torch::Tensor& image) {

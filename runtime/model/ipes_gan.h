@@ -14,10 +14,13 @@
 // The environment switch (§3.2.1): I^{S→G} = G_S(concat(f^T_env, f^S_id)) keeps the source item
 // and takes the target camera; I^{T→G} = G_T(concat(f^S_env, f^T_id)) the other way.
 //
-// Deviation: no pose estimator exists for clothes, so the "pose" (18 keypoint heat maps in the
-// thesis) is a stand-in that carries the item's placement and silhouette: its difference from
-// the image's border colour, blurred at 7×7 and at 14×14 (pose_map). The encoders are a few
-// convolutions instead of ResNet/ASPP blocks and IBN-ResNet-50.
+// Deviations: no pose estimator exists for clothes, so the "pose" (18 keypoint heat maps in the
+// thesis) is a stand-in that carries the item's placement and silhouette: where the image
+// differs from its border's median (the backdrop), blurred at 7×7 and at 14×14 (pose_map). The
+// pose encoder sees the image with the item painted over in the backdrop's colour
+// (environment_only): given the whole image, a 7×7×32 map is enough to copy it, and the
+// decoders learnt to ignore f_id (switched images showed the target's item, docs/ipes.md). The
+// encoders are a few convolutions instead of ResNet/ASPP blocks and IBN-ResNet-50.
 #pragma once
 
 #include <cstdint>
@@ -43,11 +46,16 @@ struct IpesNetOptions {
 
 // The pose stand-in: [N, 2, H, W] from images [N, 1, H, W].
 torch::Tensor pose_map(const torch::Tensor& x);
+// The image with its item painted over in its backdrop's colour: what the pose encoder sees.
+torch::Tensor environment_only(const torch::Tensor& x);
 
 struct EnvFeatures {
   torch::Tensor pose;    // [N, pose_width, size/4, size/4]
   torch::Tensor style;   // [N, style_dim]
   torch::Tensor camera;  // [N, cameras] logits
+  // The pose map the encoder was given [N, 2, size, size]: the decoders also read it at full and
+  // half resolution (skip connections), so the silhouette survives the 7×7 bottleneck.
+  torch::Tensor pose_map;
 };
 
 struct IdFeatures {

@@ -115,8 +115,8 @@ IpesLosses IpesTrainer::step(const torch::Tensor& xs, const torch::Tensor& ys,
 
   // Deviation: DG-Net's plain reconstruction, G_S(f^S_env, f^S_id) ≈ I^S (and for T), so that
   // the decoders learn to draw before the cycle through switched images can teach them.
-  const auto self = l1(g.decode(D::kSource, env_s, id_s.features), xs) +
-                    l1(g.decode(D::kTarget, env_t, id_t.features), xt);
+  const auto self = l1(g.decode(D::kSource, g.environment(D::kSource, xs, ps), id_s.features), xs) +
+                    l1(g.decode(D::kTarget, g.environment(D::kTarget, xt, pt), id_t.features), xt);
 
   // Eq. 3.1–3.4: the switched images' features back, against the real ones (held fixed).
   const EnvFeatures env_s_back = g.environment(D::kSource, x_tg, pt);  // E^S_env(I^{T→G})
@@ -131,8 +131,10 @@ IpesLosses IpesTrainer::step(const torch::Tensor& xs, const torch::Tensor& ys,
 
   // Eq. 3.6: Ĩ^S = G_S(E^S_env(I^{T→G}), E_id(I^{S→G})), Ĩ^T = G_T(E^T_env(I^{S→G}),
   // E_id(I^{T→G})).
-  const auto cyc = l1(g.decode(D::kSource, env_s_back, id_sg.features), xs) +
-                   l1(g.decode(D::kTarget, env_t_back, id_tg.features), xt);
+  // The cycle draws each item back in its own pose, so the environments are re-encoded with it.
+  const auto cyc =
+      l1(g.decode(D::kSource, g.environment(D::kSource, x_tg, ps), id_sg.features), xs) +
+      l1(g.decode(D::kTarget, g.environment(D::kTarget, x_sg, pt), id_tg.features), xt);
 
   // Eq. 3.7–3.11. With one camera per domain a style encoder that saw only its own domain
   // would answer one camera for everything; so each also classifies the other domain's real
