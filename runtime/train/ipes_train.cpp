@@ -113,10 +113,16 @@ IpesLosses IpesTrainer::step(const torch::Tensor& xs, const torch::Tensor& ys,
   const auto x_sg = g.decode(D::kSource, env_t, id_s.features);  // I^{S→G}
   const auto x_tg = g.decode(D::kTarget, env_s, id_t.features);  // I^{T→G}
 
-  // Deviation: DG-Net's plain reconstruction, G_S(f^S_env, f^S_id) ≈ I^S (and for T), so that
-  // the decoders learn to draw before the cycle through switched images can teach them.
-  const auto self = l1(g.decode(D::kSource, g.environment(D::kSource, xs, ps), id_s.features), xs) +
-                    l1(g.decode(D::kTarget, g.environment(D::kTarget, xt, pt), id_t.features), xt);
+  // Deviation: DG-Net's plain reconstruction, G(f_env, f_id) ≈ the image itself, by both
+  // decoders for both domains' images. I^{S→G} = G_S(f^T_env, ...) asks G_S to draw in the
+  // target's environment, which otherwise only the cycle through switched images would teach it;
+  // without this term the switched images stayed shapeless blobs in our runs (docs/ipes.md).
+  const EnvFeatures own_s = g.environment(D::kSource, xs, ps);
+  const EnvFeatures own_t = g.environment(D::kTarget, xt, pt);
+  const auto self = l1(g.decode(D::kSource, own_s, id_s.features), xs) +
+                    l1(g.decode(D::kTarget, own_t, id_t.features), xt) +
+                    l1(g.decode(D::kSource, own_t, id_t.features), xt) +
+                    l1(g.decode(D::kTarget, own_s, id_s.features), xs);
 
   // Eq. 3.1–3.4: the switched images' features back, against the real ones (held fixed).
   const EnvFeatures env_s_back = g.environment(D::kSource, x_tg, pt);  // E^S_env(I^{T→G})
