@@ -50,6 +50,98 @@ torch::Tensor kl_to_standard(const torch::Tensor& id_logits, const torch::Tensor
   return (logq.exp() * (logq - logp)).sum(1).mean();
 }
 
+// §3.2.1 on one pair of batches: decouple each image, then swap the environments.
+struct Switch {
+  torch::Tensor ps, pt;  // pose maps of the source and target images
+  EnvFeatures env_s, env_t;
+  IdFeatures id_s, id_t;
+  torch::Tensor x_sg, x_tg;  // I^{S→G}, I^{T→G}
+};
+
+Switch switch_environments(IpesGan& g, const torch::Tensor& xs, const torch::Tensor& xt) {
+  using D = IpesDomain;
+  Switch s;
+  s.ps = pose_map(xs);
+  s.pt = pose_map(xt);
+  s.env_s = g.environment(D::kSource, xs, s.pt);
+  s.env_t = g.environment(D::kTarget, xt, s.ps);
+  s.id_s = g.identity(xs);
+  s.id_t = g.identity(xt);
+  s.x_sg = g.decode(D::kSource, s.env_t, s.id_s.features);
+  s.x_tg = g.decode(D::kTarget, s.env_s, s.id_t.features);
+  return s;
+}
+
+// The switched images encoded again: E^S_env(I^{T→G}), E^T_env(I^{S→G}), E_id of both.
+struct SwitchedBack {
+  EnvFeatures env_s, env_t;
+  IdFeatures id_sg, id_tg;
+};
+
+SwitchedBack encode_switched(IpesGan& g, const Switch& s) {
+  return {g.environment(IpesDomain::kSource, s.x_tg, s.pt),
+          g.environment(IpesDomain::kTarget, s.x_sg, s.ps), g.identity(s.x_sg), g.identity(s.x_tg)};
+}
+
+// Deviation: DG-Net's plain reconstruction, G(f_env, f_id) ≈ the image itself, by both decoders
+// for both domains' images. I^{S→G} = G_S(f^T_env, ...) asks G_S to draw in the target's
+// environment, which otherwise only the cycle through switched images would teach it; without
+// this term the switched images stayed shapeless blobs in our runs (docs/ipes.md).
+torch::Tensor reconstruction_term(IpesGan& g, const Switch& s, const torch::Tensor& xs,
+                                  const torch::Tensor& xt) {
+  using D = IpesDomain;
+  const EnvFeatures own_s = g.environment(D::kSource, xs, s.ps);
+  const EnvFeatures own_t = g.environment(D::kTarget, xt, s.pt);
+  return l1(g.decode(D::kSource, own_s, s.id_s.features), xs) +
+         l1(g.decode(D::kTarget, own_t, s.id_t.features), xt) +
+         l1(g.decode(D::kSource, own_t, s.id_t.features), xt) +
+         l1(g.decode(D::kTarget, own_s, s.id_s.features), xs);
+}
+
+// Eq. 3.1–3.5: the switched images' features against the real ones (held fixed).
+torch::Tensor consistency_term(const Switch& s, const SwitchedBack& back) {
+  auto env_gap = [](const EnvFeatures& again, const EnvFeatures& real) {
+    return l1(again.pose, real.pose.detach()) + l1(again.style, real.style.detach());
+  };
+  return env_gap(back.env_s, s.env_s) + env_gap(back.env_t, s.env_t) +  // eq. 3.1, 3.2
+         l1(back.id_sg.features, s.id_s.features.detach()) +            // eq. 3.3
+         l1(back.id_tg.features, s.id_t.features.detach());             // eq. 3.4
+}
+
+// Eq. 3.6: Ĩ^S = G_S(E^S_env(I^{T→G}), E_id(I^{S→G})), Ĩ^T = G_T(E^T_env(I^{S→G}),
+// E_id(I^{T→G})). The cycle draws each item back in its own pose, so the environments are
+// encoded again with it.
+torch::Tensor cycle_term(IpesGan& g, const Switch& s, const SwitchedBack& back,
+                         const torch::Tensor& xs, const torch::Tensor& xt) {
+  using D = IpesDomain;
+  return l1(g.decode(D::kSource, g.environment(D::kSource, s.x_tg, s.ps), back.id_sg.features),
+            xs) +
+         l1(g.decode(D::kTarget, g.environment(D::kTarget, s.x_sg, s.pt), back.id_tg.features), xt);
+}
+
+// Eq. 3.7–3.11. With one camera per domain a style encoder that saw only its own domain would
+// answer one camera for everything; so each also classifies the other domain's real images (a
+// deviation) and eq. 3.7/3.8 then ask something of the switched images.
+torch::Tensor camera_term(IpesGan& g, const Switch& s, const SwitchedBack& back,
+                          const torch::Tensor& xs, const torch::Tensor& xt) {
+  using D = IpesDomain;
+  const auto other_s = g.environment(D::kSource, xt, s.ps).camera;  // E_s^S on target images
+  const auto other_t = g.environment(D::kTarget, xs, s.pt).camera;  // E_s^T on source images
+  return camera_loss(back.env_t.camera, kTargetCamera) +            // eq. 3.7
+         camera_loss(back.env_s.camera, kSourceCamera) +            // eq. 3.8
+         camera_loss(s.env_s.camera, kSourceCamera) +               // eq. 3.9
+         camera_loss(s.env_t.camera, kTargetCamera) +               // eq. 3.10
+         camera_loss(other_s, kTargetCamera) + camera_loss(other_t, kSourceCamera);
+}
+
+// Eq. 3.12, the discriminator's side: real images of both domains to 1, switched ones to 0.
+torch::Tensor discriminator_loss(IpesGan& g, const Switch& s, const torch::Tensor& xs,
+                                 const torch::Tensor& xt) {
+  return 0.5 * (towards(g.discriminate(xs), 1) + towards(g.discriminate(xt), 1) +
+                towards(g.discriminate(s.x_sg.detach()), 0) +
+                towards(g.discriminate(s.x_tg.detach()), 0));
+}
+
 void check_images(const torch::Tensor& x, int64_t size, const std::string& what) {
   if (x.dim() != 4 || x.size(1) != 1 || x.size(2) != size || x.size(3) != size) {
     std::string shape;
@@ -102,70 +194,26 @@ IpesLosses IpesTrainer::step(const torch::Tensor& xs, const torch::Tensor& ys,
   // Script builtins run without autograd; training needs it.
   torch::AutoGradMode enable_grad(true);
   IpesGan& g = *gan_;
-  using D = IpesDomain;
   g.set_training(true);
-  const auto ps = pose_map(xs), pt = pose_map(xt);
-
-  // §3.2.1: decouple, then swap the environments.
-  const EnvFeatures env_s = g.environment(D::kSource, xs, pt);
-  const EnvFeatures env_t = g.environment(D::kTarget, xt, ps);
-  const IdFeatures id_s = g.identity(xs), id_t = g.identity(xt);
-  const auto x_sg = g.decode(D::kSource, env_t, id_s.features);  // I^{S→G}
-  const auto x_tg = g.decode(D::kTarget, env_s, id_t.features);  // I^{T→G}
-
-  // Deviation: DG-Net's plain reconstruction, G(f_env, f_id) ≈ the image itself, by both
-  // decoders for both domains' images. I^{S→G} = G_S(f^T_env, ...) asks G_S to draw in the
-  // target's environment, which otherwise only the cycle through switched images would teach it;
-  // without this term the switched images stayed shapeless blobs in our runs (docs/ipes.md).
-  const EnvFeatures own_s = g.environment(D::kSource, xs, ps);
-  const EnvFeatures own_t = g.environment(D::kTarget, xt, pt);
-  const auto self = l1(g.decode(D::kSource, own_s, id_s.features), xs) +
-                    l1(g.decode(D::kTarget, own_t, id_t.features), xt) +
-                    l1(g.decode(D::kSource, own_t, id_t.features), xt) +
-                    l1(g.decode(D::kTarget, own_s, id_s.features), xs);
-
-  // Eq. 3.1–3.4: the switched images' features back, against the real ones (held fixed).
-  const EnvFeatures env_s_back = g.environment(D::kSource, x_tg, pt);  // E^S_env(I^{T→G})
-  const EnvFeatures env_t_back = g.environment(D::kTarget, x_sg, ps);  // E^T_env(I^{S→G})
-  const IdFeatures id_sg = g.identity(x_sg), id_tg = g.identity(x_tg);
-  auto env_gap = [](const EnvFeatures& back, const EnvFeatures& real) {
-    return l1(back.pose, real.pose.detach()) + l1(back.style, real.style.detach());
-  };
-  const auto con = env_gap(env_s_back, env_s) + env_gap(env_t_back, env_t) +
-                   l1(id_sg.features, id_s.features.detach()) +
-                   l1(id_tg.features, id_t.features.detach());  // eq. 3.5
-
-  // Eq. 3.6: Ĩ^S = G_S(E^S_env(I^{T→G}), E_id(I^{S→G})), Ĩ^T = G_T(E^T_env(I^{S→G}),
-  // E_id(I^{T→G})).
-  // The cycle draws each item back in its own pose, so the environments are re-encoded with it.
-  const auto cyc =
-      l1(g.decode(D::kSource, g.environment(D::kSource, x_tg, ps), id_sg.features), xs) +
-      l1(g.decode(D::kTarget, g.environment(D::kTarget, x_sg, pt), id_tg.features), xt);
-
-  // Eq. 3.7–3.11. With one camera per domain a style encoder that saw only its own domain
-  // would answer one camera for everything; so each also classifies the other domain's real
-  // images (a deviation) and eq. 3.7/3.8 then ask something of the switched images.
-  const auto other_s = g.environment(D::kSource, xt, ps).camera;    // E_s^S on target images
-  const auto other_t = g.environment(D::kTarget, xs, pt).camera;    // E_s^T on source images
-  const auto cam = camera_loss(env_t_back.camera, kTargetCamera) +  // eq. 3.7
-                   camera_loss(env_s_back.camera, kSourceCamera) +  // eq. 3.8
-                   camera_loss(env_s.camera, kSourceCamera) +       // eq. 3.9
-                   camera_loss(env_t.camera, kTargetCamera) +       // eq. 3.10
-                   camera_loss(other_s, kTargetCamera) + camera_loss(other_t, kSourceCamera);
-
+  const Switch sw = switch_environments(g, xs, xt);
+  const SwitchedBack back = encode_switched(g, sw);
+  const auto self = reconstruction_term(g, sw, xs, xt);
+  const auto con = consistency_term(sw, back);
+  const auto cyc = cycle_term(g, sw, back, xs, xt);
+  const auto cam = camera_term(g, sw, back, xs, xt);
   // Eq. 3.12, the generator's side: the switched images should pass for real.
-  const auto adv = towards(g.discriminate(x_sg), 1) + towards(g.discriminate(x_tg), 1);
+  const auto adv = towards(g.discriminate(sw.x_sg), 1) + towards(g.discriminate(sw.x_tg), 1);
 
   // §3.2.2: E_id on real source images (eq. 3.15) and on the switched source images, which keep
   // their source labels (eq. 3.17) and should agree with E_std (eq. 3.18).
-  const auto ce = F::cross_entropy(id_s.logits, ys);
-  const auto soft = soft_ce(id_sg.logits, ys, options_.epsilon);
+  const auto ce = F::cross_entropy(sw.id_s.logits, ys);
+  const auto soft = soft_ce(back.id_sg.logits, ys, options_.epsilon);
   torch::Tensor std_logits;
   {
     torch::NoGradGuard no_grad;
-    std_logits = std_->forward(x_sg.detach());
+    std_logits = std_->forward(sw.x_sg.detach());
   }
-  const auto kl = kl_to_standard(id_sg.logits, std_logits);
+  const auto kl = kl_to_standard(back.id_sg.logits, std_logits);
 
   // Eq. 3.19.
   const auto total =
@@ -176,25 +224,23 @@ IpesLosses IpesTrainer::step(const torch::Tensor& xs, const torch::Tensor& ys,
   opt_->generator->step();
   opt_->identity->step();
 
-  // Eq. 3.12, the discriminator's side: real images of both domains to 1, switched ones to 0.
   opt_->discriminator->zero_grad();
-  const auto disc =
-      0.5 * (towards(g.discriminate(xs), 1) + towards(g.discriminate(xt), 1) +
-             towards(g.discriminate(x_sg.detach()), 0) + towards(g.discriminate(x_tg.detach()), 0));
+  const auto disc = discriminator_loss(g, sw, xs, xt);
   disc.backward();
   opt_->discriminator->step();
 
+  auto value = [](const torch::Tensor& t) { return t.item<double>(); };
   IpesLosses out;
-  out.cyc = cyc.item<double>();
-  out.self = self.item<double>();
-  out.con = con.item<double>();
-  out.cam = cam.item<double>();
-  out.adv = adv.item<double>();
-  out.disc = disc.item<double>();
-  out.ce = ce.item<double>();
-  out.soft_ce = soft.item<double>();
-  out.kl = kl.item<double>();
-  out.total = total.item<double>();
+  out.cyc = value(cyc);
+  out.self = value(self);
+  out.con = value(con);
+  out.cam = value(cam);
+  out.adv = value(adv);
+  out.disc = value(disc);
+  out.ce = value(ce);
+  out.soft_ce = value(soft);
+  out.kl = value(kl);
+  out.total = value(total);
   return out;
 }
 
