@@ -4,11 +4,14 @@
 
 #include <cmath>
 
+#if PERTURB_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#endif
 
 #include "runtime/augment/augment_util.h"
 #include "runtime/core/error.h"
+#include "runtime/core/opencv_required.h"
 #include "runtime/image/transforms.h"
 
 namespace perturb {
@@ -354,6 +357,11 @@ PolicyPtr make_jpeg(Interval quality, double p) {
         if (c != 1 && c != 3) {
           throw Error("JPEG needs 1- or 3-channel images, got " + std::to_string(c) + " channels");
         }
+#if !PERTURB_HAVE_OPENCV
+        (void)n;
+        (void)gen;
+        throw_without_opencv("JPEG");
+#else
         torch::Tensor q = uniform(n, quality, gen).round().to(torch::kCPU);
         torch::Tensor bytes = (x.detach().to(torch::kCPU, torch::kFloat32).clamp(0, 1) * 255)
                                   .round()
@@ -378,6 +386,7 @@ PolicyPtr make_jpeg(Interval quality, double p) {
           dec.copyTo(dst);
         }
         return out.permute({0, 3, 1, 2}).to(x.device(), x.scalar_type()) / 255.0;
+#endif
       });
 }
 
