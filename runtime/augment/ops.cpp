@@ -352,7 +352,7 @@ PolicyPtr make_jpeg(Interval quality, double p) {
   check_interval("JPEG", "quality", quality, 1, 100);
   return op(
       "JPEG", "quality: " + interval_text(quality), p, 1,
-      [quality](const torch::Tensor& x, at::Generator& gen) {
+      [quality](const torch::Tensor& x, at::Generator& gen) -> torch::Tensor {
         const int64_t n = x.size(0), c = x.size(1);
         if (c != 1 && c != 3) {
           throw Error("JPEG needs 1- or 3-channel images, got " + std::to_string(c) + " channels");
@@ -360,7 +360,7 @@ PolicyPtr make_jpeg(Interval quality, double p) {
 #if !PERTURB_HAVE_OPENCV
         (void)n;
         (void)gen;
-        throw_without_opencv("JPEG");
+        throw_without_opencv("the JPEG policy");
 #else
         torch::Tensor q = uniform(n, quality, gen).round().to(torch::kCPU);
         torch::Tensor bytes = (x.detach().to(torch::kCPU, torch::kFloat32).clamp(0, 1) * 255)

@@ -300,7 +300,7 @@ torch::Tensor read_image(const std::string& path, const Entry& entry, const std:
   (void)options;
   (void)height;
   (void)width;
-  throw_without_opencv("reading image files (" + path + ")");
+  throw_without_opencv("reading the image " + path);
 #else
   cv::Mat image = cv::imread(path, options.grayscale ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
   if (image.empty()) {

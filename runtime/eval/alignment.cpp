@@ -175,7 +175,7 @@ void write_alignment_plot(const std::string& path, const AlignmentReport& report
   d.x_label = "L2 distance of embeddings before/after";
 
 #if !PERTURB_HAVE_OPENCV
-  throw_without_opencv("the alignment plot (writing " + path + ")");
+  throw_without_opencv("writing the alignment plot " + path);
 #else
   // Two panels drawn by write_line_plot into temporary files, then joined side by side.
   namespace fs = std::filesystem;

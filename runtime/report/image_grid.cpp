@@ -114,7 +114,7 @@ std::vector<unsigned char> encode_image_grid(const std::vector<GridRow>& rows,
 #if !PERTURB_HAVE_OPENCV
   (void)rows;
   (void)options;
-  throw_without_opencv("image grids");
+  throw_without_opencv("drawing image grids");
 #else
   if (rows.empty()) throw Error("image grid: nothing to draw (no rows)");
   std::vector<torch::Tensor> batches;

@@ -90,7 +90,7 @@ void write_line_plot(const std::string& path, const std::vector<PlotSeries>& ser
 #if !PERTURB_HAVE_OPENCV
   (void)series;
   (void)options;
-  throw_without_opencv("plots (writing " + path + ")");
+  throw_without_opencv("writing the plot " + path);
 #else
   if (series.empty()) throw Error("a plot needs at least one series");
   for (const auto& s : series) {

@@ -6,15 +6,20 @@ torch on the same GPU: PGD-20 and APGD-CE (Croce & Hein 2020's step-size schedul
 the CIFAR ResNet-18 of Perturb's zoo (3x3 stem, no max pooling, random weights), batch 256 and
 1024; CERTIFY's sampling with n0 = 100, n = 10,000 in batches of 1000 on 4 images; one epoch of
 PGD-AT (PGD-10) over 10,240 images in batches of 256. Prints "speed NAME SECONDS", the best of
-three after a warm-up (the epoch: one run), with torch.cuda.synchronize() around each timing.
+three after a warm-up (the epoch: one run), with sync() around each timing.
 """
+import os
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-DEVICE = "cuda"
+DEVICE = os.environ.get("DEVICE", "cuda")
+# SMOKE=1: tiny sizes, to check the program here on a CPU before a GPU run.
+SMOKE = os.environ.get("SMOKE") == "1"
+BATCHES = (4,) if SMOKE else (256, 1024)
+SAMPLES, EPOCH_IMAGES = (200, 64) if SMOKE else (10000, 10240)
 EPS, STEP = 8 / 255, 2 / 255
 
 
@@ -56,7 +61,11 @@ def pgd(model, x, y, steps=20, step=STEP):
 
 
 def apgd_ce(model, x, y, steps=20, rho=0.75):
-    """APGD-CE with Croce & Hein's checkpoints and step halving (per-sample state)."""
+    """APGD-CE with Croce & Hein's checkpoints and step halving, on the inputs the model gets
+    right (AutoAttack's APGD leaves the others alone, and so does Perturb's)."""
+    with torch.no_grad():
+        right = model(x).argmax(1) == y
+    x, y = x[right], y[right]
     n = x.shape[0]
     checkpoints, p = [0], [0, 0.22]
     while p[-1] < 1:
@@ -114,14 +123,19 @@ def certify_sampling(model, images, n0=100, n=10000, batch=1000, sigma=0.25):
     return counts
 
 
+def sync():
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
 def best_of_three(work):
     work()
-    torch.cuda.synchronize()
+    sync()
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
         work()
-        torch.cuda.synchronize()
+        sync()
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -131,25 +145,25 @@ def main():
     model = resnet18().to(DEVICE).eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    for batch in (256, 1024):
+    for batch in BATCHES:
         x = torch.rand(batch, 3, 32, 32, device=DEVICE)
         with torch.no_grad():
-            y = model(x).argmax(1)
+            y = model(x).argmax(1).mode().values.expand(batch).contiguous()
         print(f"speed pgd20_b{batch} {best_of_three(lambda: pgd(model, x, y)):.4f}", flush=True)
         print(f"speed apgd_ce_b{batch} {best_of_three(lambda: apgd_ce(model, x, y)):.4f}",
               flush=True)
     images = torch.rand(4, 3, 32, 32, device=DEVICE)
     with torch.no_grad():
-        t = best_of_three(lambda: certify_sampling(model, images))
+        t = best_of_three(lambda: certify_sampling(model, images, n=SAMPLES))
     print(f"speed smoothing_n10000_x4 {t:.4f}", flush=True)
 
     model = resnet18().to(DEVICE)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    data = torch.rand(10240, 3, 32, 32, device=DEVICE)
-    labels = torch.zeros(10240, dtype=torch.long, device=DEVICE)
-    torch.cuda.synchronize()
+    data = torch.rand(EPOCH_IMAGES, 3, 32, 32, device=DEVICE)
+    labels = torch.zeros(EPOCH_IMAGES, dtype=torch.long, device=DEVICE)
+    sync()
     t0 = time.perf_counter()
-    for i in range(0, 10240, 256):
+    for i in range(0, EPOCH_IMAGES, 256):
         x, y = data[i:i + 256], labels[i:i + 256]
         model.eval()
         x_adv = pgd(model, x, y, steps=10)
@@ -157,7 +171,7 @@ def main():
         opt.zero_grad()
         F.cross_entropy(model(x_adv), y).backward()
         opt.step()
-    torch.cuda.synchronize()
+    sync()
     print(f"speed pgd_at_epoch {time.perf_counter() - t0:.4f}", flush=True)
 
 
