@@ -4,11 +4,14 @@
 
 #include <cmath>
 
+#if PERTURB_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#endif
 
 #include "runtime/augment/augment_util.h"
 #include "runtime/core/error.h"
+#include "runtime/core/opencv_required.h"
 #include "runtime/image/transforms.h"
 
 namespace perturb {
@@ -349,11 +352,16 @@ PolicyPtr make_jpeg(Interval quality, double p) {
   check_interval("JPEG", "quality", quality, 1, 100);
   return op(
       "JPEG", "quality: " + interval_text(quality), p, 1,
-      [quality](const torch::Tensor& x, at::Generator& gen) {
+      [quality](const torch::Tensor& x, at::Generator& gen) -> torch::Tensor {
         const int64_t n = x.size(0), c = x.size(1);
         if (c != 1 && c != 3) {
           throw Error("JPEG needs 1- or 3-channel images, got " + std::to_string(c) + " channels");
         }
+#if !PERTURB_HAVE_OPENCV
+        (void)n;
+        (void)gen;
+        throw_without_opencv("the JPEG policy");
+#else
         torch::Tensor q = uniform(n, quality, gen).round().to(torch::kCPU);
         torch::Tensor bytes = (x.detach().to(torch::kCPU, torch::kFloat32).clamp(0, 1) * 255)
                                   .round()
@@ -378,6 +386,7 @@ PolicyPtr make_jpeg(Interval quality, double p) {
           dec.copyTo(dst);
         }
         return out.permute({0, 3, 1, 2}).to(x.device(), x.scalar_type()) / 255.0;
+#endif
       });
 }
 

@@ -12,10 +12,13 @@
 #include <set>
 
 #include <spdlog/spdlog.h>
+#if PERTURB_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#endif
 
 #include "runtime/core/error.h"
+#include "runtime/core/opencv_required.h"
 
 namespace perturb {
 namespace fs = std::filesystem;
@@ -75,6 +78,7 @@ Listing list_folder(const fs::path& root) {
 // A JPEG cut short: libjpeg decodes what is there and greys the rest with only a warning, where
 // PIL (torchvision's loader) raises "image file is truncated". The end-of-image marker FF D9 must
 // be in the last kilobyte (an EXIF thumbnail's own marker sits near the start).
+#if PERTURB_HAVE_OPENCV
 bool truncated_jpeg(const std::vector<char>& bytes) {
   auto byte = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
   if (bytes.size() < 4 || byte(0) != 0xFF || byte(1) != 0xD8) return false;
@@ -201,6 +205,7 @@ class ImageFolderSource : public SampleSource {
   mutable std::mutex skipped_mutex_;
   mutable std::set<int64_t> skipped_;
 };
+#endif  // PERTURB_HAVE_OPENCV
 
 void check_options(const ImageFolderOptions& o) {
   if (o.channels != 1 && o.channels != 3) {
@@ -224,6 +229,9 @@ Dataset image_folder(const std::string& dir, const ImageFolderOptions& requested
   check_options(options);
   if (options.size > 0 && options.resize == 0) options.resize = options.size;
   Listing listing = list_folder(dir);
+#if !PERTURB_HAVE_OPENCV
+  throw_without_opencv("image_folder (decoding the images of " + dir + ")");
+#else
   if (options.limit >= 0 && options.limit < static_cast<int64_t>(listing.paths.size())) {
     listing.paths.resize(static_cast<size_t>(options.limit));
     listing.labels.resize(static_cast<size_t>(options.limit));
@@ -240,6 +248,7 @@ Dataset image_folder(const std::string& dir, const ImageFolderOptions& requested
   data.source_rows = torch::arange(data.y.size(0), torch::kInt64);
   data.source = std::make_shared<ImageFolderSource>(std::move(listing.paths), shape, options);
   return data;
+#endif
 }
 
 }  // namespace perturb

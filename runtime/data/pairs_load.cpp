@@ -8,10 +8,13 @@
 #include <sstream>
 #include <unordered_map>
 
+#if PERTURB_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#endif
 
 #include "runtime/core/error.h"
+#include "runtime/core/opencv_required.h"
 #include "runtime/data/json_read.h"
 #include "runtime/data/pairs.h"
 
@@ -293,6 +296,12 @@ torch::Tensor read_image(const std::string& path, const Entry& entry, const std:
   if (!fs::exists(path)) {
     throw IoError(entry.where + ": image '" + entry.file + "' not found in " + dir);
   }
+#if !PERTURB_HAVE_OPENCV
+  (void)options;
+  (void)height;
+  (void)width;
+  throw_without_opencv("reading the image " + path);
+#else
   cv::Mat image = cv::imread(path, options.grayscale ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
   if (image.empty()) {
     throw IoError(entry.where + ": cannot read the image " + path + " (not an image OpenCV reads)");
@@ -320,6 +329,7 @@ torch::Tensor read_image(const std::string& path, const Entry& entry, const std:
           .to(torch::kFloat32)
           .div(255.0);
   return t.contiguous();
+#endif
 }
 
 }  // namespace

@@ -7,11 +7,14 @@
 #include <filesystem>
 #include <limits>
 
+#if PERTURB_HAVE_OPENCV
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#endif
 
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/error.h"
+#include "runtime/core/opencv_required.h"
 #include "runtime/report/plot.h"
 
 namespace perturb {
@@ -171,6 +174,9 @@ void write_alignment_plot(const std::string& path, const AlignmentReport& report
   d.title = "Diversity of augmentation (Fig. 2)";
   d.x_label = "L2 distance of embeddings before/after";
 
+#if !PERTURB_HAVE_OPENCV
+  throw_without_opencv("writing the alignment plot " + path);
+#else
   // Two panels drawn by write_line_plot into temporary files, then joined side by side.
   namespace fs = std::filesystem;
   const std::string stem =
@@ -201,6 +207,7 @@ void write_alignment_plot(const std::string& path, const AlignmentReport& report
     throw IoError("cannot encode the alignment plot for '" + path + "'");
   }
   write_file_atomic(path, std::string(png.begin(), png.end()));
+#endif
 }
 
 }  // namespace perturb

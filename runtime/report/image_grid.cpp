@@ -3,20 +3,25 @@
 #include <algorithm>
 #include <cmath>
 
+#if PERTURB_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#endif
 
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/error.h"
+#include "runtime/core/opencv_required.h"
 
 namespace perturb {
 namespace {
 
+#if PERTURB_HAVE_OPENCV
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 constexpr double kFontScale = 0.45;
 constexpr int kTextPad = 6;
 constexpr double kCaptionScale = 0.35;  // captions sit under 64-pixel cells: smaller than labels
 constexpr int kCaptionGap = 3;          // pixels between caption lines, and around them
+#endif
 
 std::string shape_text(const torch::Tensor& t) {
   std::string s = "[";
@@ -24,6 +29,7 @@ std::string shape_text(const torch::Tensor& t) {
   return s + "]";
 }
 
+#if PERTURB_HAVE_OPENCV
 // [N, C, H, W] float on the CPU in [0, 1], or an Error naming the row.
 torch::Tensor as_batch(const GridRow& row, size_t index) {
   torch::Tensor t = row.images;
@@ -99,10 +105,17 @@ void draw_caption(cv::Mat& canvas, const std::string& caption, int left, int top
   }
 }
 
+#endif  // PERTURB_HAVE_OPENCV
+
 }  // namespace
 
 std::vector<unsigned char> encode_image_grid(const std::vector<GridRow>& rows,
                                              const ImageGridOptions& options) {
+#if !PERTURB_HAVE_OPENCV
+  (void)rows;
+  (void)options;
+  throw_without_opencv("drawing image grids");
+#else
   if (rows.empty()) throw Error("image grid: nothing to draw (no rows)");
   std::vector<torch::Tensor> batches;
   int64_t height = -1, width = -1, most = 0;
@@ -171,6 +184,7 @@ std::vector<unsigned char> encode_image_grid(const std::vector<GridRow>& rows,
   std::vector<unsigned char> png;
   if (!cv::imencode(".png", canvas, png)) throw Error("image grid: PNG encoding failed");
   return png;
+#endif
 }
 
 void save_image_grid(const std::string& path, const std::vector<GridRow>& rows,

@@ -4,17 +4,21 @@
 #include <cmath>
 #include <limits>
 
+#if PERTURB_HAVE_OPENCV
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#endif
 
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/error.h"
+#include "runtime/core/opencv_required.h"
 #include "runtime/report/format.h"
 
 namespace perturb {
 namespace {
 
+#if PERTURB_HAVE_OPENCV
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 constexpr double kTickFontScale = 0.45;
 constexpr double kLabelFontScale = 0.55;
@@ -62,6 +66,8 @@ std::string tick_text(double v, double step) {
   return format_number(v);
 }
 
+#endif  // PERTURB_HAVE_OPENCV
+
 }  // namespace
 
 std::vector<double> nice_ticks(double lo, double hi, int count) {
@@ -81,6 +87,11 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
 
 void write_line_plot(const std::string& path, const std::vector<PlotSeries>& series,
                      const PlotOptions& options) {
+#if !PERTURB_HAVE_OPENCV
+  (void)series;
+  (void)options;
+  throw_without_opencv("writing the plot " + path);
+#else
   if (series.empty()) throw Error("a plot needs at least one series");
   for (const auto& s : series) {
     if (s.x.size() != s.y.size())
@@ -223,6 +234,7 @@ void write_line_plot(const std::string& path, const std::vector<PlotSeries>& ser
   std::vector<uchar> png;
   if (!cv::imencode(".png", img, png)) throw IoError("cannot encode the plot for '" + path + "'");
   write_file_atomic(path, std::string(png.begin(), png.end()));
+#endif
 }
 
 }  // namespace perturb
