@@ -158,6 +158,7 @@ Value make_cmps(CallArgs& args) {
   options.grayscale = args.number("grayscale");
   options.modalities = args.string("modalities");
   options.decay = args.number("decay");
+  options.centroids = args.string("centroids");
   return attack_of(
       std::make_shared<Cmps>(args.object<ThreatObject>("threat", Kind::kThreat)->threat, options));
 }
@@ -274,13 +275,15 @@ void register_crossmodal_builtins(BuiltinTable& t) {
                     optional("margin", kNum, Value(0.5)).at_least(0),
                     optional("grayscale", kNum, Value(0.2)).at_least(0).at_most(1),
                     optional("modalities", kStr, Value("both")).one_of(cmps_modalities()),
-                    optional("decay", kNum, Value(0.01)).at_least(0)}}
+                    optional("decay", kNum, Value(0.01)).at_least(0),
+                    optional("centroids", kStr, Value("own")).one_of({"own", "cross"})}}
              .returning(bits(Kind::kAttack)),
          "Cross-Modality Perturbation Synergy (Gong et al. 2024): one universal perturbation "
          "for visible and infrared queries, learnt by MI-SGD on a cross-modality triplet loss "
          "against k-means identity centroids, alternating visible and infrared minibatches, with "
-         "grayscale augmentation; c.fit(net, data) learns it; modalities: \"visible\" with "
-         "grayscale: 0 is the UAP-Retrieval baseline. Linf or L2.",
+         "grayscale augmentation; c.fit(net, data) learns it; centroids: \"own\" (the reference "
+         "code's) or \"cross\" (the paper's eq. 4/7); modalities: \"visible\" with grayscale: 0 "
+         "is the UAP-Retrieval baseline. Linf or L2.",
          "attack cmps = CMPS(Linf(eps: 8 / 255), epochs: 2).fit(net, pairs)", make_cmps});
   t.add({"Universal", "attacks",
          Signature{{required("threat", bits(Kind::kThreat)),

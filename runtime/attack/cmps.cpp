@@ -60,6 +60,9 @@ void CmpsOptions::check() const {
   }
   if (!(decay >= 0)) throw Error("CMPS decay must be at least 0, got " + format_number(decay));
   if (kmeans_iterations < 1) throw Error("CMPS kmeans_iterations must be at least 1");
+  if (centroids != "cross" && centroids != "own") {
+    throw Error("CMPS centroids must be \"cross\" or \"own\", got \"" + centroids + "\"");
+  }
   const auto& names = cmps_modalities();
   if (std::find(names.begin(), names.end(), modalities) == names.end()) {
     throw Error("CMPS modalities must be \"both\", \"visible\" or \"infrared\", got \"" +
@@ -117,7 +120,8 @@ std::string Cmps::describe() const {
       ", momentum: " + format_number(options_.momentum) +
       ", margin: " + format_number(options_.margin) +
       ", grayscale: " + format_number(options_.grayscale) + ", modalities: \"" +
-      options_.modalities + "\")";
+      options_.modalities + "\"" +
+      (options_.centroids == "own" ? "" : ", centroids: \"" + options_.centroids + "\"") + ")";
   if (fitted()) {
     text += ", fitted on " + std::to_string(fit_samples_) +
             " inputs (last epoch's loss: " + format_number(losses_.back()) + ")";
@@ -161,10 +165,12 @@ std::shared_ptr<Cmps> Cmps::fit(Model& visible_model, Model& infrared_model,
     }
   }
   if (xi.size(0)) c_ir = spherical_kmeans(unit_features(infrared_model, xi), k, iters, gen);
-  // Eq. 4 (visible step: C_ir^p, C_g^n) and eq. 7 (infrared step: C_g^p, C_RGB^n); a
-  // single-modality fit measures against its own centroids.
-  const StepTargets visible_targets = both ? StepTargets{c_ir, c_gray} : StepTargets{c_rgb, c_rgb};
-  const StepTargets infrared_targets = both ? StepTargets{c_gray, c_rgb} : StepTargets{c_ir, c_ir};
+  // Eq. 4 (visible step: C_ir^p, C_g^n) and eq. 7 (infrared step: C_g^p, C_RGB^n) with
+  // centroids "cross"; otherwise (the code's form, and any single-modality fit) each step
+  // measures against its own modality's centroids.
+  const bool cross = both && options_.centroids == "cross";
+  const StepTargets visible_targets = cross ? StepTargets{c_ir, c_gray} : StepTargets{c_rgb, c_rgb};
+  const StepTargets infrared_targets = cross ? StepTargets{c_gray, c_rgb} : StepTargets{c_ir, c_ir};
 
   const Domain domain = threat_domain(*threat_);
   std::vector<int64_t> shape = (use_visible ? xv : xi).sizes().vec();

@@ -8,11 +8,17 @@
 // images as grayscale, eq. 2–3), k = the number of identities. For an input, the positive
 // centroid C^p of a set is its most cosine-similar one, the negative C^n the least similar.
 //
-// Cross-modality triplet loss (eq. 1, 4, 7), ρ = margin, f = the normalised perturbed feature:
+// Triplet loss on centroids, ρ = margin, f = the normalised perturbed feature. The paper's
+// cross-modality form (eq. 1, 4, 7; centroids: "cross"):
 //   visible step:   L_v = max(‖C_g^n − f_RGB^adv‖ − ‖C_ir^p − f_RGB^adv‖ + ρ, 0)
 //   infrared step:  L_i = max(‖C_RGB^n − f_ir^adv‖ − ‖C_g^p − f_ir^adv‖ + ρ, 0)
-// Descending L pulls the feature towards the other modalities' negative centroid and pushes it
-// from their positive one.
+// and the reference code's form (CMPS_attack.py, train_CMPS; centroids: "own", the default), each
+// step against its own modality's centroids:
+//   visible step:   L_v = max(‖C_RGB^n − f_RGB^adv‖ − ‖C_RGB^p − f_RGB^adv‖ + ρ, 0)
+//   infrared step:  L_i = max(‖C_ir^n − f_ir^adv‖ − ‖C_ir^p − f_ir^adv‖ + ρ, 0)
+// Descending L pulls the feature towards a negative centroid and pushes it from the positive
+// one. What couples the modalities in the "own" form is the one η and the momentum Δ the two
+// steps share.
 //
 // MI-SGD (eq. 5–6, Alg. 1), alternating a visible and an infrared minibatch with the momentum
 // carried across the two (the "synergy"):
@@ -47,6 +53,10 @@ struct CmpsOptions {
   double grayscale = 0.2;      // augmentation probability p
   std::string modalities = "both";
   double decay = 0.01;  // α_t = α·exp(−decay·t)
+  // "own": each step against its own modality's centroids, as the reference code's two steps
+  // are; "cross": the paper's eq. 4/7 centroids above. "own" is the default because "cross"
+  // barely beat random noise on the stand-in (docs/crossmodal.md has both).
+  std::string centroids = "own";
   int64_t kmeans_iterations = 20;
 
   // Throws Error naming the bad option.

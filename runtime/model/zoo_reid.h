@@ -2,8 +2,8 @@
 // "Deep learning for person re-identification", §4: modality-specific shallow layers, shared
 // deeper layers, a BN-neck embedding and an identity classifier), scaled down to small images:
 //
-//   stem_m   = conv 3×3 (32) → BN → ReLU → max-pool 2     one per modality m (or one shared)
-//   trunk    = conv 3×3 (64) → BN → ReLU → max-pool 2 → conv 3×3 (128) → BN → ReLU →
+//   stem_m   = conv 3×3 (16) → BN → ReLU → max-pool 2     one per modality m (or one shared)
+//   trunk    = conv 3×3 (32) → BN → ReLU → max-pool 2 → conv 3×3 (64) → BN → ReLU →
 //              global average pool → fc embedding → BN   (the BN-neck output is the embedding)
 //   head     = fc classes                                 (identity logits, for training only)
 //
@@ -36,6 +36,9 @@ struct ReidNetImpl : torch::nn::Module {
   // (embedding [N, d], logits [N, classes]) through `modality`'s stem.
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x,
                                                   const std::string& modality);
+  // Both modalities in one pass: (embeddings, logits) of [visible; infrared] concatenated.
+  std::pair<torch::Tensor, torch::Tensor> forward_pair(const torch::Tensor& visible,
+                                                       const torch::Tensor& infrared);
 
   torch::nn::Sequential stem_visible{nullptr}, stem_infrared{nullptr}, trunk{nullptr};
   torch::nn::Linear head{nullptr};
@@ -51,6 +54,10 @@ class ReidModel : public Model {
   torch::Tensor forward(const torch::Tensor& x) override;
   // (embedding, logits) in one pass, for training both heads.
   std::pair<torch::Tensor, torch::Tensor> forward_both(const torch::Tensor& x);
+  // A visible and an infrared minibatch through their stems and one trunk pass (training):
+  // (embeddings, logits) of the two concatenated, visible rows first.
+  std::pair<torch::Tensor, torch::Tensor> forward_pair(const torch::Tensor& visible,
+                                                       const torch::Tensor& infrared);
   std::vector<torch::Tensor> parameters() override { return net_->parameters(); }
   std::vector<torch::Tensor> buffers() override { return net_->buffers(); }
   void set_training(bool training) override { net_->train(training); }

@@ -73,14 +73,13 @@ torch::Tensor cross_modal_triplet(const torch::Tensor& e_a, const torch::Tensor&
 std::vector<CrossModalEpoch> train_cross_modal(ReidModel& net, const PairedModalities& data,
                                                const CrossModalTrainOptions& options) {
   check_options(net, data, options);
-  auto visible = net.branch("visible");
-  auto infrared = net.branch("infrared");
   torch::optim::Adam optimizer(net.parameters(), torch::optim::AdamOptions(options.lr));
   at::Generator gen = make_generator(options.seed);
   const auto device = net.device();
   const int64_t nv = data.visible.size(), ni = data.infrared.size();
   const int64_t steps = (std::max(nv, ni) + options.batch - 1) / options.batch;
   ModeGuard training(net, /*training=*/true);
+  torch::AutoGradMode grad_mode(true);  // scripts evaluate without gradients
   std::vector<CrossModalEpoch> history;
   for (int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
     const auto rows_v = minibatch_rows(nv, options.batch, steps, gen);
@@ -97,8 +96,11 @@ std::vector<CrossModalEpoch> train_cross_modal(ReidModel& net, const PairedModal
       const auto& ri = rows_i[static_cast<size_t>(s)];
       const auto y_v = data.visible.y.index_select(0, rv).to(device);
       const auto y_i = data.infrared.y.index_select(0, ri).to(device);
-      auto [e_v, logits_v] = visible->forward_both(data.visible.x.index_select(0, rv));
-      auto [e_i, logits_i] = infrared->forward_both(data.infrared.x.index_select(0, ri));
+      auto [embedding, logits] =
+          net.forward_pair(data.visible.x.index_select(0, rv), data.infrared.x.index_select(0, ri));
+      const int64_t bv = rv.size(0);
+      const auto e_v = embedding.slice(0, 0, bv), e_i = embedding.slice(0, bv);
+      const auto logits_v = logits.slice(0, 0, bv), logits_i = logits.slice(0, bv);
       auto loss = torch::nn::functional::cross_entropy(logits_v, y_v) +
                   torch::nn::functional::cross_entropy(logits_i, y_i);
       if (options.triplet_weight > 0) {

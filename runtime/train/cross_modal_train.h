@@ -1,8 +1,9 @@
 // Training a two-branch visible–infrared re-ID network on both modalities at once, after AGW's
 // recipe (Ye et al. 2021, §4.1): every step one visible and one infrared minibatch go through
-// their own branches; the loss is the identity cross-entropy of both plus a cross-modality
-// batch-hard triplet loss on the embeddings (Hermans et al. 2017, eq. 5, with anchors of one
-// modality and positives/negatives of the other):
+// their own stems and then together, as one batch, through the shared trunk (so that its batch
+// norm sees both modalities, as its running statistics will at test time); the loss is the identity
+// cross-entropy of both plus a cross-modality batch-hard triplet loss on the embeddings (Hermans et
+// al. 2017, eq. 5, with anchors of one modality and positives/negatives of the other):
 //
 //   L = CE(head(e_v), y_v) + CE(head(e_i), y_i)
 //     + w · mean_a max(0, m + max_{p: y_p = y_a} ‖e_a − e_p‖ − min_{n: y_n ≠ y_a} ‖e_a − e_n‖)
