@@ -284,7 +284,8 @@ void register_crossmodal_builtins(BuiltinTable& t) {
          "grayscale augmentation; c.fit(net, data) learns it; centroids: \"own\" (the reference "
          "code's) or \"cross\" (the paper's eq. 4/7); modalities: \"visible\" with grayscale: 0 "
          "is the UAP-Retrieval baseline. Linf or L2.",
-         "attack cmps = CMPS(Linf(eps: 8 / 255)).fit(net, fashion_modalities(limit: 500))", make_cmps});
+         "attack cmps = CMPS(Linf(eps: 8 / 255)).fit(net, fashion_modalities(limit: 500))",
+         make_cmps});
   t.add({"Universal", "attacks",
          Signature{{required("threat", bits(Kind::kThreat)),
                     required("perturbation", bits(Kind::kTensor))}}
