@@ -164,6 +164,7 @@ const KindRegistry& kind_registry() {
     describe_certify_kinds(r);  // after the kinds it draws: reports, lists, records
     describe_bounds_kinds(r);
     describe_multimodal_kinds(r);
+    describe_ipes_kinds(r);
     return r;
   }();
   return registry;

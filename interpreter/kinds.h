@@ -85,5 +85,6 @@ void describe_train_kinds(KindRegistry& registry);       // optimizers
 void describe_certify_kinds(KindRegistry& registry);     // certificates, smoothing; plot's hooks
 void describe_bounds_kinds(KindRegistry& registry);      // verifiers
 void describe_multimodal_kinds(KindRegistry& registry);  // paired data
+void describe_ipes_kinds(KindRegistry& registry);        // IPES-GANs
 
 }  // namespace perturb::lang

@@ -40,6 +40,7 @@ enum class Kind : uint32_t {
   kRamp = 1u << 21,
   kVerifier = 1u << 22,  // a bound-propagation certification method: IBP(threat)
   kPairs = 1u << 23,     // captioned images: fashion_captions(...), pairs(images:, captions:)
+  kGan = 1u << 24,       // an IPES-GAN: train_ipes(...) (builtins/ipes.cpp)
 };
 
 using Kinds = uint32_t;

@@ -172,6 +172,7 @@ void register_mmattack_builtins(BuiltinTable& table);
 void register_ma2t_builtins(BuiltinTable& table);
 void register_cmda_builtins(BuiltinTable& table);
 void register_crossmodal_builtins(BuiltinTable& table);
+void register_ipes_builtins(BuiltinTable& table);
 
 // Shorthands for table entries.
 ParamSpec required(std::string name, Kinds kinds);
