@@ -3,6 +3,7 @@
 
 #include "interpreter/builtins/attack.h"
 #include "interpreter/builtins/binding.h"
+#include "interpreter/builtins/crossmodal.h"
 #include "interpreter/builtins/data.h"
 #include "interpreter/builtins/mmattack.h"
 #include "interpreter/builtins/model.h"
@@ -279,6 +280,7 @@ std::shared_ptr<const Uap> universal_receiver(CallArgs& args, const std::string&
 }
 
 Value uap_fit(CallArgs& args) {
+  if (auto fitted = cmps_fit(args)) return *fitted;  // CMPS: two-modality data
   auto self = args.object<AttackObject>("self", Kind::kAttack);
   auto uap = universal_receiver(args, "fit");
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
@@ -288,6 +290,7 @@ Value uap_fit(CallArgs& args) {
 }
 
 Value uap_perturbation(CallArgs& args) {
+  if (auto eta = cmps_perturbation(args)) return *eta;
   return Value(universal_receiver(args, "perturbation")->perturbation());
 }
 
@@ -611,14 +614,16 @@ void register_attack_builtins(BuiltinTable& t) {
          "attack uap = UAP(linf, epochs: 5).fit(net, train_set)", make_uap_attack});
   t.add({"attack.fit", g,
          Signature{{required("self", kAttackKind), required("model", bits(Kind::kModel)),
-                    required("data", bits(Kind::kDataset))}}
+                    required("data", Kind::kDataset | Kind::kRecord)}}
              .returning(kAttackKind),
-         "A UAP fitted on a dataset: the one perturbation it then adds to every input; printing "
+         "A UAP fitted on a dataset (a CMPS attack on two-modality data {visible, infrared}): the "
+         "one perturbation it then adds to every input; printing "
          "it shows the fooling rate on that data.",
          "attack fitted = UAP(linf).fit(net, train_set.take(2000))", uap_fit});
   t.add({"attack.perturbation", g,
          Signature{{required("self", kAttackKind)}}.returning(bits(Kind::kTensor)),
-         "A fitted UAP's perturbation delta, shaped like one input with a batch of 1 [1, C, H, W].",
+         "A fitted UAP's (or CMPS's) perturbation delta, shaped like one input with a batch of 1 "
+         "[1, C, H, W].",
          "let delta = UAP(linf).fit(net, train_set.take(2000)).perturbation()", uap_perturbation});
   t.add({"attack.fooling_rate", g,
          Signature{{required("self", kAttackKind), required("model", bits(Kind::kModel)),

@@ -8,6 +8,7 @@
 #include "interpreter/builtins/binding.h"
 #include "interpreter/builtins/data.h"
 #include "interpreter/builtins/model.h"
+#include "interpreter/builtins/retrieval.h"
 #include "interpreter/builtins/table.h"
 #include "interpreter/builtins/whole.h"
 #include "interpreter/eval.h"
@@ -89,6 +90,14 @@ Value retrieval_of(CallArgs& args) {
 }
 
 }  // namespace
+
+std::vector<int64_t> retrieval_ks(CallArgs& args) {
+  return k_list(args);
+}
+
+RecordPtr retrieval_record(const RetrievalResult& result) {
+  return metrics_record(result);
+}
 
 void register_retrieval_builtins(BuiltinTable& t) {
   const std::string g = "retrieval";

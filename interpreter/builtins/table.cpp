@@ -67,6 +67,7 @@ const BuiltinTable& builtins() {
     register_mmattack_builtins(t);
     register_ma2t_builtins(t);
     register_cmda_builtins(t);
+    register_crossmodal_builtins(t);
     register_ipes_builtins(t);
     for (const char* name : {"save", "model.save", "plot", "show", "images"}) {
       t.mark_writes_files(name);

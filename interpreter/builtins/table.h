@@ -171,6 +171,7 @@ void register_multimodal_builtins(BuiltinTable& table);
 void register_mmattack_builtins(BuiltinTable& table);
 void register_ma2t_builtins(BuiltinTable& table);
 void register_cmda_builtins(BuiltinTable& table);
+void register_crossmodal_builtins(BuiltinTable& table);
 void register_ipes_builtins(BuiltinTable& table);
 
 // Shorthands for table entries.

@@ -215,6 +215,19 @@ RetrievalResult evaluate_retrieval(Model& model, const Dataset& queries, const D
   return retrieval_metrics(asked.rows, asked.labels, found.rows, found.labels, options);
 }
 
+RetrievalResult evaluate_retrieval(Model& query_model, Model& gallery_model, const Dataset& queries,
+                                   const Dataset& gallery, const RetrievalOptions& options,
+                                   const Attack* attack, at::Generator* gen, AttackStats* stats) {
+  options.check();
+  check_set(queries, "queries");
+  check_set(gallery, "gallery");
+  if (attack && !gen) throw Error("retrieval with an attack needs a generator");
+  const BatchRows asked = embed_batches(query_model, queries, options.batch, attack, gen, stats);
+  const BatchRows found =
+      embed_batches(gallery_model, gallery, options.batch, nullptr, nullptr, nullptr);
+  return retrieval_metrics(asked.rows, asked.labels, found.rows, found.labels, options);
+}
+
 RetrievalResult evaluate_retrieval(Model& model, const torch::Tensor& query_x,
                                    const torch::Tensor& query_y, const torch::Tensor& gallery_x,
                                    const torch::Tensor& gallery_y, const RetrievalOptions& options,

@@ -84,6 +84,13 @@ RetrievalResult retrieval_from_distances(const torch::Tensor& distances,
 RetrievalResult evaluate_retrieval(Model& model, const Dataset& queries, const Dataset* gallery,
                                    const RetrievalOptions& options, const Attack* attack = nullptr,
                                    at::Generator* gen = nullptr, AttackStats* stats = nullptr);
+// Queries and gallery embedded by different models: cross-modality re-ID, where each modality
+// goes through its own branch (runtime/model/zoo_reid.h). The attack perturbs the queries
+// against query_model; the gallery stays clean.
+RetrievalResult evaluate_retrieval(Model& query_model, Model& gallery_model, const Dataset& queries,
+                                   const Dataset& gallery, const RetrievalOptions& options,
+                                   const Attack* attack = nullptr, at::Generator* gen = nullptr,
+                                   AttackStats* stats = nullptr);
 // The same on tensors (an undefined gallery_x: leave-one-out).
 RetrievalResult evaluate_retrieval(Model& model, const torch::Tensor& query_x,
                                    const torch::Tensor& query_y, const torch::Tensor& gallery_x,

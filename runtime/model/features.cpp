@@ -4,6 +4,7 @@
 #include "runtime/core/error.h"
 #include "runtime/model/torchscript_model.h"
 #include "runtime/model/zoo_model.h"
+#include "runtime/model/zoo_reid.h"
 
 namespace perturb {
 namespace {
@@ -76,6 +77,7 @@ class ScriptFeatures : public FeatureModelBase {
 }  // namespace
 
 ModelPtr make_feature_model(ModelPtr model) {
+  if (auto reid = std::dynamic_pointer_cast<ReidModel>(model)) return reid->features();
   if (auto zoo = std::dynamic_pointer_cast<ZooModel>(model)) {
     auto layers = zoo->layers();
     size_t last_linear = layers->size();

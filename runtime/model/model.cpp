@@ -11,6 +11,7 @@
 #include "runtime/core/error.h"
 #include "runtime/model/torchscript_model.h"
 #include "runtime/model/zoo_model.h"
+#include "runtime/model/zoo_reid.h"
 
 namespace perturb {
 
@@ -55,6 +56,11 @@ ModelPtr try_load_perturb(const std::string& path, torch::Device device) {
   }
   c10::IValue marker;
   if (!archive.try_read(kPerturbFormatKey, marker)) return nullptr;
+  c10::IValue architecture;
+  if (archive.try_read("architecture", architecture) && architecture.isString() &&
+      architecture.toStringRef() == kReidArchitecture) {
+    return ReidModel::load(archive, path, device);
+  }
   return ZooModel::load(archive, path, device);
 }
 

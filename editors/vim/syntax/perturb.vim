@@ -12,18 +12,18 @@ syntax keyword perturbBoolean true false
 syntax keyword perturbConstant none
 syntax keyword perturbStatement let fn
 syntax keyword perturbDeclaration threat attack policy schedule
-syntax keyword perturbBuiltin APGD Adam AdamW Adversarial Augmented Blur Brightness CMDA CW Clean CoAttack ColorJitter
-syntax keyword perturbBuiltin ColorShift Contrast Crop Curriculum CutMix Cutout DIFGSM FAB FGSM Flip Gamma GaussianNoise
-syntax keyword perturbBuiltin Generated Grayscale Haze Hue IBP Iterative JPEG L0 L1 L2 Linf MIFGSM
-syntax keyword perturbBuiltin Meta Mixup NIFGSM Noisy OneOf PGD Pair RandAugment RandomErasing ResizedCrop Rotate Rotation
-syntax keyword perturbBuiltin SGA SGD SINIFGSM SaltPepper Saturation Scale Sharpen Smooth Square Translate Translation UAP
-syntax keyword perturbBuiltin VFlip Wasserstein WordAttack WordSub abs accuracy anomaly_labels anomaly_scores anomaly_table argmax assert augment_analysis
-syntax keyword perturbBuiltin augment_pairs aupr auroc bounds certify cifar10 cifar100 clamp clock cmda_space cross_entropy dataset
-syntax keyword perturbBuiltin eda env error evaluate exp fashion_captions fashion_domains fashion_mnist features gmm_select grad image_folder
-syntax keyword perturbBuiltin images itr itr_chance itr_table keep_classes len load load_idx load_two_tower log max mean
-syntax keyword perturbBuiltin mean_ci min norm pairs plot predict print ramp rand randn range retrieval
-syntax keyword perturbBuiltin sample save show sign softmax sqrt str sum synonyms tensor train train_certified
-syntax keyword perturbBuiltin train_denoiser train_ipes type zeros zoo
+syntax keyword perturbBuiltin APGD Adam AdamW Adversarial Augmented Blur Brightness CMDA CMPS CW Clean CoAttack
+syntax keyword perturbBuiltin ColorJitter ColorShift Contrast Crop Curriculum CutMix Cutout DIFGSM FAB FGSM Flip Gamma
+syntax keyword perturbBuiltin GaussianNoise Generated Grayscale Haze Hue IBP Iterative JPEG L0 L1 L2 Linf
+syntax keyword perturbBuiltin MIFGSM Meta Mixup NIFGSM Noisy OneOf PGD Pair RandAugment RandomErasing ResizedCrop Rotate
+syntax keyword perturbBuiltin Rotation SGA SGD SINIFGSM SaltPepper Saturation Scale Sharpen Smooth Square Translate Translation
+syntax keyword perturbBuiltin UAP Universal VFlip Wasserstein WordAttack WordSub abs accuracy anomaly_labels anomaly_scores anomaly_table argmax
+syntax keyword perturbBuiltin assert augment_analysis augment_pairs aupr auroc bounds certify cifar10 cifar100 clamp clock cmda_space
+syntax keyword perturbBuiltin cross_entropy cross_modal_retrieval dataset eda env error evaluate exp fashion_captions fashion_domains fashion_mnist fashion_modalities
+syntax keyword perturbBuiltin features gmm_select grad image_folder images itr itr_chance itr_table keep_classes len load load_idx
+syntax keyword perturbBuiltin load_two_tower log max mean mean_ci min norm paired_modalities pairs plot predict print
+syntax keyword perturbBuiltin ramp rand randn range retrieval sample save show sign softmax sqrt str
+syntax keyword perturbBuiltin sum synonyms tensor train train_certified train_cross_modal train_denoiser train_ipes type zeros zoo
 syntax match perturbDeclName '\%(\<\%(threat\|attack\|policy\|schedule\)\s\+\)\@<=\h\w*'
 syntax match perturbFunction '\%(\<fn\s\+\)\@<=\h\w*'
 syntax match perturbNamedArg '\<\h\w*\ze\s*:'
