@@ -69,9 +69,22 @@ KernelInterpreter::KernelInterpreter(RunOptions options)
       }),
       session_(with_outputs(std::move(options)), diagnostics_, true) {
   // Training's progress bars: redrawn in place in the notebook, about once a second.
-  Progress::set_sink([this](const std::string& text) {
-    if (!silent_) publish_stream("stderr", text);
-  });
+  Progress::set_sink([this](const std::string& text) { publish_progress(text); });
+}
+
+void KernelInterpreter::publish_progress(const std::string& text) {
+  if (silent_) return;
+  pending_progress_ = text;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_progress_ < std::chrono::seconds(1)) return;
+  last_progress_ = now;
+  flush_progress();
+}
+
+void KernelInterpreter::flush_progress() {
+  if (pending_progress_.empty()) return;
+  publish_stream("stderr", pending_progress_);
+  pending_progress_.clear();
 }
 
 KernelInterpreter::~KernelInterpreter() {
@@ -104,6 +117,7 @@ nl::json KernelInterpreter::execute_request_impl(int execution_count, const std:
   auto source = std::make_shared<SourceFile>("In[" + std::to_string(execution_count) + "]", code);
   const Outcome outcome = session_.run(source);
   stdout_.flush();
+  flush_progress();
   perturb::clear_interrupt();
   const std::string rendered = diagnostics_.str();
   if (outcome.status != kExitOk) return report_failure(outcome.status, rendered);

@@ -3,6 +3,7 @@
 // One Session runs every cell, so names persist between cells; print() output, progress bars,
 // images the builtins write and the cell's value become messages as they happen.
 
+#include <chrono>
 #include <sstream>
 #include <string>
 
@@ -33,10 +34,17 @@ class KernelInterpreter : public xeus::xinterpreter {
   void show_image_file(const std::string& path);
   // The error reply of a failed cell, after publishing its `error` message.
   nl::json report_failure(int status, const std::string& rendered);
+  // Progress bars as `stderr` stream messages, at most one a second across all bars: a loop of
+  // short epochs would otherwise send a message per epoch. The newest text waits and goes out
+  // when the second is up, or when the cell ends (flush_progress), so the last state shows.
+  void publish_progress(const std::string& text);
+  void flush_progress();
 
   PublishingStream stdout_;
   std::ostringstream diagnostics_;  // the cell's rendered errors (with carets)
   bool silent_ = false;             // the running cell asked for no output
+  std::string pending_progress_;    // the newest progress text not yet published
+  std::chrono::steady_clock::time_point last_progress_;
   Session session_;
 };
 
