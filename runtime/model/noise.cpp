@@ -180,13 +180,7 @@ void SnnModel::save(const std::string& path) const {
   if (phi_a_.defined()) {
     archive.write("snn_phi_a", aniso_factor().detach().cpu(), /*is_buffer=*/true);
   }
-  write_atomic(path, [&](const std::string& temp_path) {
-    try {
-      archive.save_to(temp_path);
-    } catch (const c10::Error& e) {
-      throw IoError("cannot write '" + path + "': " + e.what_without_backtrace());
-    }
-  });
+  save_archive_atomic(archive, path);
 }
 
 void SnnModel::load_noise(torch::serialize::InputArchive& archive, const std::string& path) {

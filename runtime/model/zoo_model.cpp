@@ -71,6 +71,10 @@ void ZooModel::save(const std::string& path) const {
   archive.write("depth", c10::IValue(options_.depth));
   archive.write("widen", c10::IValue(options_.widen));
   net_->save(archive);
+  save_archive_atomic(archive, path);
+}
+
+void save_archive_atomic(torch::serialize::OutputArchive& archive, const std::string& path) {
   write_atomic(path, [&](const std::string& temp_path) {
     try {
       archive.save_to(temp_path);

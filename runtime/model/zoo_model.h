@@ -46,4 +46,8 @@ void check_zoo_input(const ZooOptions& options, const torch::Tensor& x, const st
 constexpr const char* kPerturbFormatKey = "perturb_format";
 constexpr int64_t kPerturbFormatVersion = 1;
 
+// Writes a model's archive to `path` through a temporary file and a rename (a failed save keeps
+// the old file); a LibTorch failure becomes IoError naming the path.
+void save_archive_atomic(torch::serialize::OutputArchive& archive, const std::string& path);
+
 }  // namespace perturb

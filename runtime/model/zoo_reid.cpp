@@ -159,13 +159,7 @@ void ReidModel::save(const std::string& path) const {
   archive.write("modality", c10::IValue(modality_));
   archive.write("embedding_output", c10::IValue(embedding_output_));
   net_->save(archive);
-  write_atomic(path, [&](const std::string& temp_path) {
-    try {
-      archive.save_to(temp_path);
-    } catch (const c10::Error& e) {
-      throw IoError("cannot write '" + path + "': " + e.what_without_backtrace());
-    }
-  });
+  save_archive_atomic(archive, path);
 }
 
 ModelPtr ReidModel::load(torch::serialize::InputArchive& archive, const std::string& path,

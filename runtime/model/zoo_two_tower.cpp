@@ -127,13 +127,7 @@ class ZooTwoTower : public TwoTower {
     archive.write("text", text_archive);
     head_->save(head_weights);
     archive.write("head", head_weights);
-    write_atomic(path, [&](const std::string& temp_path) {
-      try {
-        archive.save_to(temp_path);
-      } catch (const c10::Error& e) {
-        throw IoError("cannot write '" + path + "': " + e.what_without_backtrace());
-      }
-    });
+    save_archive_atomic(archive, path);
   }
 
   TwoTowerHead head() const { return head_; }
