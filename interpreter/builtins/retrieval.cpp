@@ -22,7 +22,9 @@ Value features_of(CallArgs& args) {
   return Value(ObjectPtr(std::make_shared<ModelObject>(make_feature_model(model))));
 }
 
-std::vector<int64_t> k_list(CallArgs& args) {
+}  // namespace
+
+std::vector<int64_t> retrieval_ks(CallArgs& args) {
   std::vector<int64_t> ks;
   const Value& k = args.get("k");
   if (k.is<double>()) {
@@ -46,13 +48,17 @@ std::vector<int64_t> k_list(CallArgs& args) {
   return ks;
 }
 
+namespace {
+
 Value numbers(const std::vector<double>& values) {
   std::vector<Value> items;
   for (double v : values) items.emplace_back(v);
   return make_list(std::move(items));
 }
 
-RecordPtr metrics_record(const RetrievalResult& r) {
+}  // namespace
+
+RecordPtr retrieval_record(const RetrievalResult& r) {
   auto record = std::make_shared<Record>();
   std::vector<Value> ks;
   for (int64_t k : r.ks) ks.emplace_back(k);
@@ -65,13 +71,15 @@ RecordPtr metrics_record(const RetrievalResult& r) {
   return record;
 }
 
+namespace {
+
 Value retrieval_of(CallArgs& args) {
   auto model = args.object<ModelObject>("model", Kind::kModel)->model;
   const Dataset& queries = args.object<DatasetObject>("queries", Kind::kDataset)->data;
   const Dataset* gallery = nullptr;
   if (args.has("gallery")) gallery = &args.object<DatasetObject>("gallery", Kind::kDataset)->data;
   RetrievalOptions options;
-  options.ks = k_list(args);
+  options.ks = retrieval_ks(args);
   options.metric = args.string("metric");
   options.batch = args.integer("batch");
   AttackPtr attack;
@@ -80,24 +88,16 @@ Value retrieval_of(CallArgs& args) {
   }
   const RetrievalResult r =
       evaluate_retrieval(*model, queries, gallery, options, attack.get(), &args.interp.generator());
-  RecordPtr record = metrics_record(r);
+  RecordPtr record = retrieval_record(r);
   if (attack) {
     // Before and after in one call: the clean metrics beside the attacked ones.
     record->set("clean",
-                Value(metrics_record(evaluate_retrieval(*model, queries, gallery, options))));
+                Value(retrieval_record(evaluate_retrieval(*model, queries, gallery, options))));
   }
   return Value(record);
 }
 
 }  // namespace
-
-std::vector<int64_t> retrieval_ks(CallArgs& args) {
-  return k_list(args);
-}
-
-RecordPtr retrieval_record(const RetrievalResult& result) {
-  return metrics_record(result);
-}
 
 void register_retrieval_builtins(BuiltinTable& t) {
   const std::string g = "retrieval";

@@ -200,19 +200,16 @@ void check_set(const Dataset& data, const std::string& what) {
 RetrievalResult evaluate_retrieval(Model& model, const Dataset& queries, const Dataset* gallery,
                                    const RetrievalOptions& options, const Attack* attack,
                                    at::Generator* gen, AttackStats* stats) {
+  if (gallery)
+    return evaluate_retrieval(model, model, queries, *gallery, options, attack, gen, stats);
   options.check();
   check_set(queries, "queries");
-  if (gallery) check_set(*gallery, "gallery");
   if (attack && !gen) throw Error("retrieval with an attack needs a generator");
   const BatchRows asked = embed_batches(model, queries, options.batch, attack, gen, stats);
-  if (!gallery) {
-    const BatchRows clean =
-        attack ? embed_batches(model, queries, options.batch, nullptr, nullptr, nullptr) : asked;
-    return retrieval_metrics(asked.rows, asked.labels, clean.rows, clean.labels, options,
-                             /*exclude_self=*/true);
-  }
-  const BatchRows found = embed_batches(model, *gallery, options.batch, nullptr, nullptr, nullptr);
-  return retrieval_metrics(asked.rows, asked.labels, found.rows, found.labels, options);
+  const BatchRows clean =
+      attack ? embed_batches(model, queries, options.batch, nullptr, nullptr, nullptr) : asked;
+  return retrieval_metrics(asked.rows, asked.labels, clean.rows, clean.labels, options,
+                           /*exclude_self=*/true);
 }
 
 RetrievalResult evaluate_retrieval(Model& query_model, Model& gallery_model, const Dataset& queries,
